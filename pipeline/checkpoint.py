@@ -1,0 +1,85 @@
+"""Checkpoints in safetensors: loading one never executes code (unlike pickle-based ``torch.load``).
+
+Two kinds: a *model* file (weights plus the metadata needed to rebuild the model) that later stages
+read, and a *resume* file (weights, optimizer moments, scheduler and RNG state, step) that lets an
+interrupted training run continue exactly where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, safe_open, save_file
+
+from pipeline.config import ArchConfig
+from pipeline.io import atomic_path
+from pipeline.model import TransformerLM
+
+
+def save_model(path: Path, model: TransformerLM, meta: dict[str, Any]) -> None:
+    """Weights plus ``meta`` (architecture, quantizer, vocab size, ...) as JSON in the header."""
+    header = {"pipeline_meta": json.dumps({**meta, "arch": model.arch.model_dump(),
+                                           "vocab_size": model.vocab_size}, sort_keys=True)}
+    tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
+
+
+def read_model_meta(path: Path) -> dict[str, Any]:
+    with safe_open(str(path), framework="pt") as handle:
+        return json.loads(handle.metadata()["pipeline_meta"])
+
+
+def load_model(path: Path, device: str = "cpu") -> tuple[TransformerLM, dict[str, Any]]:
+    """Rebuild the model a :func:`save_model` file describes and load its weights (eval mode)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model checkpoint {path} not found: run the train stage first (dvc repro)")
+    meta = read_model_meta(path)
+    model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], quant=meta["quant"],
+                          scale=meta["scale"], act_bits=meta["act_bits"])
+    model.load_state_dict(load_file(str(path), device=device))
+    return model.to(device).eval(), meta
+
+
+def save_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      scheduler: Any, step: int, run_key: str) -> None:
+    """Everything needed to continue training at ``step`` bit-for-bit; ``run_key`` identifies the
+    params and data the run was started with, so a stale file is never resumed."""
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    optim_state = optimizer.state_dict()
+    for index, state in optim_state["state"].items():
+        for name, value in state.items():
+            tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    meta = {"step": str(step), "run_key": run_key,
+            "param_groups": json.dumps(optim_state["param_groups"]),
+            "scheduler": json.dumps(scheduler.state_dict())}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=meta)
+
+
+def load_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                      scheduler: Any, run_key: str) -> int | None:
+    """Restore a resume file into the given objects and return its step; ``None`` if there is no
+    file or it belongs to a different run (other params or data)."""
+    if not path.is_file():
+        return None
+    with safe_open(str(path), framework="pt") as handle:
+        meta = handle.metadata()
+    if meta.get("run_key") != run_key:
+        return None
+    tensors = load_file(str(path))
+    model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
+    scheduler.load_state_dict(json.loads(meta["scheduler"]))
+    torch.set_rng_state(tensors["rng.torch"])
+    return int(meta["step"])

@@ -1,0 +1,1 @@
+"""Data sources (synthetic, local files, Hugging Face hub) behind one prepared layout."""

@@ -1,0 +1,66 @@
+"""The summarize stage: aggregate the runs the params name into ``metrics/summary.json`` (flat keys,
+mean and sample std over seeds) and the claims table ``reports/claims.json``.
+
+Only the runs named by ``train.seeds`` are read, each by its exact path, so shrinking the seed list
+never averages stale files left by an earlier run.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+from typing import Any
+
+from pipeline.claims import PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA, build_claims
+from pipeline.config import Config
+from pipeline.io import read_json
+from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
+from pipeline.train import ROLES, RunPaths
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1); the std is NaN for a single seed."""
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else float("nan")
+
+
+def _add(summary: dict, key: str, values: list[float]) -> None:
+    summary[key], summary[f"{key}_std"] = mean_std(values)
+
+
+def run_context(cfg: Config, tokens: dict) -> dict[str, bool]:
+    """Which of the paper's conditions this run meets (see pipeline/claims.py)."""
+    arch = cfg.model.arch.model_dump(exclude={"dropout", "block_init_std"})
+    paper = PAPER_ARCH.model_dump(exclude={"dropout", "block_init_std"})
+    return {
+        REAL_DATA: tokens["data_source"] != "synthetic",
+        PAPER_MODEL: arch == paper and tokens["vocab_size"] == PAPER_VOCAB_SIZE,
+        PAPER_TRAINING: tokens["train_stories"] >= PAPER_TRAIN_STORIES and cfg.train.epochs >= 15
+        and cfg.train.max_steps is None,
+        PAPER_DEVICE: False,  # the paper does not name the device its latencies were measured on
+    }
+
+
+def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, sparsity_path: Path
+              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    tokens = read_json(tokens_dir / "tokens.json")
+    summary: dict[str, Any] = {"data_source": tokens["data_source"], "n_seeds": len(cfg.train.seeds),
+                               "studied_quant": cfg.model.quant, "train_tokens": tokens["train_tokens"],
+                               "val_tokens": tokens["val_tokens"]}
+    sparsity = read_json(sparsity_path)
+    for role in ROLES:
+        runs = [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.train.seeds]
+        for name in ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
+                     "train_val_loss_ratio"):
+            _add(summary, f"{role}_{name}", [run[name] for run in runs])
+        glue = [read_json(root / "runs" / role / f"seed_{seed}" / "glue.json") for seed in cfg.train.seeds]
+        for task in cfg.glue.tasks:
+            for metric in ("accuracy", "f1", "mcc"):
+                _add(summary, f"{role}_{task}_{metric}", [run[task][metric] for run in glue])
+        for part in ("middle", "boundary", "all"):
+            _add(summary, f"{role}_zero_pct_{part}",
+                 [sparsity[f"{role}_seed_{seed}_zero_pct_{part}"] for seed in cfg.train.seeds])
+    summary.update({key: value for key, value in read_json(benchmark_path).items()
+                    if isinstance(value, (int, float))})
+    claims = build_claims(summary, run_context(cfg, tokens), cfg.claims)
+    return summary, claims

@@ -1,0 +1,109 @@
+"""Tokenizers (trained WordPiece, or bert-base-uncased from a vocab file or the hub) and the token
+arrays the language model trains on.
+
+Stories are encoded without special tokens and joined into one stream, each story followed by
+``[SEP]`` as its end-of-text marker; training windows are cut from that stream. The arrays are
+``.npy`` files read back as memory maps, so the corpus never becomes a Python list of ints.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tokenizers import Tokenizer
+from tokenizers.implementations import BertWordPieceTokenizer
+from tqdm import tqdm
+
+from pipeline.config import TokenizerConfig
+from pipeline.data.hub import require_hub
+from pipeline.io import atomic_path
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+END_OF_STORY = "[SEP]"
+
+
+def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: Path = Path(".")) -> Tokenizer:
+    """The tokenizer ``cfg.kind`` names. WordPiece training is deterministic for a given corpus."""
+    if cfg.kind == "trained_wordpiece":
+        wordpiece = BertWordPieceTokenizer(lowercase=True)
+        wordpiece.train_from_iterator(train_texts, vocab_size=cfg.vocab_size, min_frequency=2,
+                                      special_tokens=SPECIAL_TOKENS, show_progress=False)
+        return wordpiece._tokenizer
+    if cfg.kind == "bert_vocab_file":
+        path = project_root / cfg.vocab_file
+        if not path.is_file():
+            raise FileNotFoundError(f"tokenizer.vocab_file {path} not found: point it at bert-base-uncased's "
+                                    f"vocab.txt (../shared/data/tokenizer/bert-base-uncased/vocab.txt)")
+        # Lower-casing with accent stripping and BERT's pre-tokenizer: the ids equal the hub's
+        # bert-base-uncased tokenizer ("Hello world" -> 101 7592 2088 102).
+        return BertWordPieceTokenizer(str(path), lowercase=True)._tokenizer
+    require_hub(f"tokenizer.kind: bert_hub ({cfg.hub_name!r})")
+    return Tokenizer.from_pretrained(cfg.hub_name)
+
+
+def load_tokenizer(path: str | Path) -> Tokenizer:
+    return Tokenizer.from_file(str(path))
+
+
+def token_dtype(vocab_size: int) -> np.dtype:
+    return np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)
+
+
+def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024) -> np.ndarray:
+    """All ``texts`` as one token stream, each followed by the end-of-story token."""
+    eos = tokenizer.token_to_id(END_OF_STORY)
+    dtype = token_dtype(tokenizer.get_vocab_size())
+    pieces: list[np.ndarray] = []
+    for start in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", leave=False):
+        for encoding in tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False):
+            pieces.append(np.asarray(encoding.ids + [eos], dtype=dtype))
+    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+
+
+def save_tokens(path: Path, tokens: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as handle:  # a handle, so numpy does not append ".npy" to the temp name
+            np.save(handle, tokens)
+
+
+def load_tokens(path: Path) -> np.ndarray:
+    """A read-only memory map of a token array."""
+    return np.load(path, mmap_mode="r")
+
+
+def unknown_fraction(tokenizer: Tokenizer, tokens: np.ndarray) -> float:
+    unk = tokenizer.token_to_id("[UNK]")
+    return float((np.asarray(tokens) == unk).mean()) if len(tokens) else 0.0
+
+
+def tokenize_corpus(cfg: TokenizerConfig, data_dir: Path, out_dir: Path, project_root: Path = Path(".")) -> dict:
+    """The tokenize stage: build the tokenizer, encode train and validation streams, write
+    ``tokenizer.json``, ``train.npy``, ``val.npy`` and ``tokens.json`` (counts); return the counts."""
+    from pipeline.data.prepare import read_lm_split
+    from pipeline.io import read_json, write_json
+
+    train_texts, val_texts = read_lm_split(data_dir, "train"), read_lm_split(data_dir, "val")
+    tokenizer = build_tokenizer(cfg, train_texts, project_root)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / "tokenizer.json") as tmp:
+        tokenizer.save(str(tmp))
+    train = encode_stream(tokenizer, train_texts, "encode train")
+    val = encode_stream(tokenizer, val_texts, "encode val")
+    save_tokens(out_dir / "train.npy", train)
+    save_tokens(out_dir / "val.npy", val)
+    manifest = read_json(data_dir / "manifest.json")
+    counts = {
+        "tokenizer": cfg.kind,
+        "vocab_size": tokenizer.get_vocab_size(),
+        "train_tokens": int(len(train)),
+        "val_tokens": int(len(val)),
+        "train_stories": len(train_texts),
+        "val_stories": len(val_texts),
+        "train_unknown_fraction": unknown_fraction(tokenizer, train),
+        "val_unknown_fraction": unknown_fraction(tokenizer, val),
+        "train_fingerprint": manifest["lm_train_fingerprint"],
+        "data_source": manifest["source"],
+    }
+    write_json(out_dir / "tokens.json", counts)
+    return counts

@@ -1,0 +1,222 @@
+"""Language-model pre-training: one run = one model (studied or FP32 baseline) and one seed.
+
+The loop is deterministic on CPU for a given seed (data order, init and dropout all derive from it),
+checkpoints itself in safetensors every ``train.checkpoint_every`` steps and, when restarted after an
+interruption, resumes from the last checkpoint and ends with the same metrics as an uninterrupted
+run. Loss curves go through DVCLive so ``dvc plots`` and ``dvc exp show`` see them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from pipeline.checkpoint import load_resume_state, save_model, save_resume_state
+from pipeline.config import Config, OptimizerConfig, TrainConfig
+from pipeline.evaluate import evaluate_lm, evenly_spaced, n_windows, window_batch
+from pipeline.io import read_json, write_json
+from pipeline.model import TransformerLM, count_parameters
+from pipeline.tokenization import load_tokens
+
+ROLES = ("studied", "baseline")
+
+
+class NonFiniteLossError(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Where one run writes: the model and metrics are stage outputs; the resume file is scratch."""
+
+    model: Path
+    metrics: Path
+    timing: Path
+    live_dir: Path
+    resume: Path
+
+    @classmethod
+    def for_run(cls, role: str, seed: int, root: Path = Path(".")) -> "RunPaths":
+        run = f"{role}/seed_{seed}"
+        return cls(model=root / "models" / run / "model.safetensors", metrics=root / "runs" / run / "metrics.json",
+                   timing=root / "runs" / run / "timing.json", live_dir=root / "runs" / run / "live",
+                   resume=root / "checkpoints" / run / "resume.safetensors")
+
+
+def quant_for_role(cfg: Config, role: str) -> str:
+    """The studied model uses ``model.quant``; the baseline is always the FP32 twin."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; accepted: {ROLES}")
+    return cfg.model.quant if role == "studied" else "fp32"
+
+
+def seed_everything(seed: int, threads: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig) -> torch.optim.AdamW:
+    # Weight decay on every parameter, as a plain AdamW(model.parameters()) in the notebook does.
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
+    """``onecycle`` (the notebook's) or ``cosine`` with linear warm-up (the paper README's)."""
+    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
+    warmup = min(max(warmup, 1), max(total_steps - 1, 1))
+    if cfg.schedule == "onecycle":
+        # cycle_momentum=False keeps beta1 at the configured value; torch's default would cycle it
+        # between 0.85 and 0.95 and silently override train.optimizer.betas.
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.optimizer.lr, total_steps=max(total_steps, 2),
+            pct_start=warmup / max(total_steps, 2), anneal_strategy="cos", cycle_momentum=False)
+
+    def cosine(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(total_steps - warmup, 1)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+
+
+def run_key(cfg: Config, role: str, seed: int, tokens_meta: dict) -> str:
+    """Identifies what a run depends on, so a resume file from other params is never resumed."""
+    payload = {"model": cfg.model.model_dump(), "train": cfg.train.model_dump(exclude={"seeds", "threads"}),
+               "role": role, "seed": seed, "tokens": tokens_meta.get("train_fingerprint")}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
+    """Drop DVCLive rows logged after the checkpoint we resume from (they will be logged again)."""
+    for tsv in (live_dir / "plots").rglob("*.tsv") if (live_dir / "plots").exists() else []:
+        lines = tsv.read_text().splitlines()
+        step_col = lines[0].split("\t").index("step")
+        kept = [lines[0]] + [ln for ln in lines[1:] if int(ln.split("\t")[step_col]) <= last_step]
+        tsv.write_text("\n".join(kept) + "\n")
+
+
+def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths,
+                         device: str = "cpu", on_step: Callable[[int], None] | None = None) -> dict:
+    """Train one model; write its checkpoint, metrics and loss curves; return the metrics.
+
+    ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
+    """
+    from dvclive import Live  # imported here: it pulls in DVC, which the library otherwise avoids
+
+    tokens_meta = read_json(tokens_dir / "tokens.json")
+    train_tokens, val_tokens = load_tokens(tokens_dir / "train.npy"), load_tokens(tokens_dir / "val.npy")
+    tc, seq_len = cfg.train, cfg.model.arch.seq_len
+    windows = n_windows(len(train_tokens), seq_len)
+    steps_per_epoch = windows // tc.batch_size
+    if steps_per_epoch == 0:
+        raise ValueError(f"{windows} training windows of {seq_len} tokens cannot fill one batch of "
+                         f"{tc.batch_size}: lower train.batch_size or model.arch.seq_len, or add data")
+    total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
+
+    seed_everything(seed, tc.threads)
+    quant = quant_for_role(cfg, role)
+    model = TransformerLM.from_config(cfg.model, tokens_meta["vocab_size"], quant=quant).to(device)
+    optimizer = make_optimizer(model, tc.optimizer)
+    scheduler = make_scheduler(optimizer, tc, total_steps)
+    key = run_key(cfg, role, seed, tokens_meta)
+    start_step = load_resume_state(paths.resume, model, optimizer, scheduler, key) or 0
+    if start_step:
+        _truncate_live_logs(paths.live_dir, start_step)
+    live = Live(dir=str(paths.live_dir), resume=bool(start_step), save_dvc_exp=False, dvcyaml=False, report=None)
+
+    model.train()
+    started = time.perf_counter()
+    pending: list[torch.Tensor] = []  # losses since the last log; read back once per log interval
+    last_loss = float("nan")
+    progress = tqdm(range(start_step, total_steps), desc=f"train {role} seed {seed}", unit="step",
+                    initial=start_step, total=total_steps)
+    for step in progress:
+        epoch, index = divmod(step, steps_per_epoch)
+        # The data order is a pure function of (seed, epoch): resuming needs no sampler state.
+        order = torch.randperm(windows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+        batch_ids = order[index * tc.batch_size:(index + 1) * tc.batch_size].numpy()
+        inputs, targets = window_batch(train_tokens, batch_ids, seq_len, device)
+        logits = model(inputs)
+        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        pending.append(loss.detach())
+        done = step + 1
+        if done % tc.log_every == 0 or done == total_steps:
+            losses = torch.stack(pending).float().cpu()
+            finite = torch.isfinite(losses)
+            if not bool(finite.all()):
+                bad = done - len(pending) + int((~finite).nonzero()[0]) + 1
+                raise NonFiniteLossError(
+                    f"{role} seed {seed}: the training loss is {losses[~finite][0].item()} at step {bad}. "
+                    f"Lower train.optimizer.lr, check model.arch.block_init_std, or train.grad_clip.")
+            last_loss = float(losses.mean())
+            pending.clear()
+            live.step = done
+            live.log_metric("train/loss", last_loss)
+            live.log_metric("train/lr", scheduler.get_last_lr()[0])
+            live.make_summary()
+            elapsed = time.perf_counter() - started
+            progress.set_postfix(loss=f"{last_loss:.3f}",
+                                 tok_s=f"{(done - start_step) * tc.batch_size * seq_len / max(elapsed, 1e-9):,.0f}")
+        if done % tc.checkpoint_every == 0 and done < total_steps:
+            save_resume_state(paths.resume, model, optimizer, scheduler, done, key)
+        if on_step is not None:
+            on_step(done)
+    progress.close()
+    train_seconds = time.perf_counter() - started
+
+    metrics = _final_metrics(model, train_tokens, val_tokens, cfg, device)
+    metrics.update({"role": role, "seed": seed, "quant": quant, "steps": total_steps, "epochs": tc.epochs,
+                    "tokens_seen": total_steps * tc.batch_size * seq_len, "params": count_parameters(model),
+                    "final_train_batch_loss_smoothed": last_loss})
+    for name in ("val_loss", "val_ppl", "train_ppl", "train_val_ratio"):
+        live.summary[f"eval/{name}"] = metrics[name]
+    live.make_summary()
+    live.end()
+    save_model(paths.model, model, {"quant": quant, "scale": cfg.model.scale, "act_bits": model_act_bits(cfg, quant),
+                                    "role": role, "seed": seed})
+    write_json(paths.metrics, metrics)
+    write_json(paths.timing, {"train_seconds": train_seconds, "device": device,
+                              "tokens_per_second": (total_steps - start_step) * tc.batch_size * seq_len / train_seconds
+                              if train_seconds > 0 else None, "resumed_from_step": start_step})
+    paths.resume.unlink(missing_ok=True)  # finished: nothing left to resume
+    return metrics
+
+
+def model_act_bits(cfg: Config, quant: str) -> int:
+    return 0 if quant == "fp32" else cfg.model.act_bits
+
+
+def _final_metrics(model: TransformerLM, train_tokens: np.ndarray, val_tokens: np.ndarray, cfg: Config,
+                   device: str) -> dict:
+    """Train and validation perplexity measured the same way on equal token counts."""
+    seq_len, tc = cfg.model.arch.seq_len, cfg.train
+    count = min(tc.eval_tokens // seq_len, n_windows(len(val_tokens), seq_len), n_windows(len(train_tokens), seq_len))
+    if count == 0:
+        raise ValueError("validation set shorter than one sequence: lower model.arch.seq_len or add data")
+    val = evaluate_lm(model, val_tokens, np.arange(count), seq_len, tc.batch_size, tc.label_smoothing, device)
+    train = evaluate_lm(model, train_tokens, evenly_spaced(n_windows(len(train_tokens), seq_len), count), seq_len,
+                        tc.batch_size, tc.label_smoothing, device)
+    return {
+        "val_loss": val["loss"], "val_ppl": val["ppl"], "val_ppl_smoothed": val["ppl_smoothed"],
+        "train_loss": train["loss"], "train_ppl": train["ppl"], "train_ppl_smoothed": train["ppl_smoothed"],
+        # The paper's generalization figure: validation over training perplexity (1.0 = no gap).
+        "train_val_ratio": val["ppl"] / train["ppl"], "train_val_loss_ratio": val["loss"] / train["loss"],
+        "eval_tokens": val["tokens"],
+    }

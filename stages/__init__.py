@@ -1,0 +1,1 @@
+"""Thin DVC stage entry points: parse arguments, load the config, call pipeline/, write outputs."""

@@ -1,0 +1,24 @@
+"""DVC stage `glue_studied@seed` / `glue_baseline@seed`: fine-tune one checkpoint on every task."""
+
+from pathlib import Path
+
+from pipeline.finetune import finetune_all
+from pipeline.io import write_json
+from pipeline.train import ROLES, RunPaths
+from stages.common import main
+
+
+def options(p) -> None:
+    p.add_argument("--role", choices=ROLES, required=True)
+    p.add_argument("--seed", type=int, required=True)
+
+
+def run(cfg, args) -> None:
+    paths = RunPaths.for_run(args.role, args.seed)
+    results = finetune_all(paths.model, Path("data/tokens/tokenizer.json"), Path("data/prepared"), cfg.glue,
+                           args.seed, cfg.train.threads)
+    write_json(paths.metrics.parent / "glue.json", results)
+
+
+if __name__ == "__main__":
+    main(__doc__, run, options)
