@@ -1,8 +1,8 @@
 """GLUE fine-tuning of a pre-trained language model with a classification head.
 
-The classifier mean-pools the final hidden states over real (non-padding) tokens and applies a
-linear layer. Padding is on the right, so with causal attention no real token ever attends to a
-pad. All weights are fine-tuned; the studied model's block layers stay ternary (straight-through),
+The classifier reads the final hidden state of the last real (non-padding) token, the one position
+that has seen the whole input under causal attention, and applies a linear layer. Padding is on
+the right, so no real token ever attends to a pad. All weights are fine-tuned; the studied model's block layers stay ternary (straight-through),
 so the fine-tuned model is still a ternary model.
 """
 
@@ -34,9 +34,8 @@ class SequenceClassifier(nn.Module):
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         hidden, _ = self.backbone.hidden_states(ids)
-        weights = mask.unsqueeze(-1).to(hidden.dtype)
-        pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-        return self.classifier(pooled)
+        last = (mask.sum(dim=1) - 1).clamp_min(0)
+        return self.classifier(hidden[torch.arange(len(ids), device=ids.device), last])
 
 
 def encode_examples(tokenizer, examples: list[Example], max_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

@@ -74,7 +74,8 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig) -> torch.optim.
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
     """``onecycle`` (the notebook's) or ``cosine`` with linear warm-up (the paper README's)."""
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
-    warmup = min(max(warmup, 1), max(total_steps - 1, 1))
+    # At least 2 warm-up steps: torch's OneCycleLR divides by zero when its first phase is 1 step.
+    warmup = min(max(warmup, 2), max(total_steps - 1, 2))
     if cfg.schedule == "onecycle":
         # cycle_momentum=False keeps beta1 at the configured value; torch's default would cycle it
         # between 0.85 and 0.95 and silently override train.optimizer.betas.

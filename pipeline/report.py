@@ -1,0 +1,141 @@
+"""The report: gather what the stages wrote into tables, execute the report notebook with papermill,
+strip volatile metadata, render HTML with nbconvert.
+
+The notebook computes nothing a stage should own; it calls :func:`load_inputs` and the figure
+functions and displays the results. Re-running on unchanged inputs gives identical files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import subprocess
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.io import read_json, write_text
+from pipeline.train import ROLES, RunPaths
+
+DEFINITIONS = """
+* **Perplexity** = exp(mean negative log-likelihood per predicted token) on held-out text, in eval
+  mode (no dropout), without label smoothing. The notebook's figure, exp(label-smoothed loss), is
+  reported beside it as `*_ppl_smoothed`.
+* **Train/val ratio** = validation perplexity / training perplexity at the end of training, both
+  measured the same way on equal token counts (`train.eval_tokens`; training windows spread evenly
+  over the training stream). The loss ratio is recorded too.
+* **Seed spread** = sample standard deviation (n - 1) over the seeds in `train.seeds`.
+* **Weight memory** (MB = 10^6 bytes): bytes to hold the weights in a format (fp32: 4 B/param;
+  int8: 1 B per block-linear weight + an fp32 scale per row; ternary 2-bit: 4 weights per byte + one
+  fp32 scale per tensor; embedding, head and norms fp32 in every format).
+* **Latency**: batch-1 greedy decoding with a KV cache, ms per generated token (median and IQR over
+  repeats after a warm-up, `torch.utils.benchmark`), all models timed in one process.
+* **Sparsity**: fraction of ternary codes equal to 0, per layer and module; middle layers are those
+  whose relative depth l/L lies in `sparsity.middle_band` (L5-L9 of 12), boundary = the others.
+"""
+
+DEVIATIONS = """
+| topic | paper text | released notebook | this pipeline | consequence |
+|---|---|---|---|---|
+| schedule | cosine, peak 1e-3, 1k warm-up | OneCycle, 3e-4, 10% warm-up | both, as profiles `paper-text` / `paper-code` | numbers are tied to a named recipe |
+| batch | 64 x 512 tokens | 32 x 128 tokens | profile-dependent | |
+| OneCycle momentum | - | torch default would cycle beta1 0.85-0.95 | `cycle_momentum=False`: betas (0.9, 0.98) hold | stated betas are the ones used |
+| "perplexity" | - | exp(label-smoothed loss) | exp(plain NLL), smoothed figure kept beside it | ours is lower for the same model |
+| FP16/FP32 baseline | "identical architecture" | no causal mask, learned positions | exact FP32 twin (same code, `quant=fp32`), always causal | a fair baseline; generalization gap not comparable to the notebook's |
+| ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`) | `model.arch.block_init_std`, default 0.02 | stated per run |
+| LM windows | - | per-story sequences of 128 | stories joined with `[SEP]`, cut into windows of `seq_len` | no padding tokens in the loss |
+| memory | 498 vs 1197 MB | FP32 latent weights only | weight bytes per format, computed exactly | 1197 MB exceeds 132M x 4 B = 528 MB: the paper's figure includes more than weights |
+"""
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    claims: pd.DataFrame
+    summary: dict
+    curves: pd.DataFrame
+    ppl: pd.DataFrame
+    glue: pd.DataFrame
+    layers: pd.DataFrame
+    sparsity: dict
+    benchmark: dict
+    data: dict
+    tokens: dict
+    timing: pd.DataFrame
+
+
+def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
+    """Everything the report shows, read from stage outputs for exactly the seeds in the params."""
+    curves, ppl, glue, timing = [], [], [], []
+    for role in ROLES:
+        for seed in cfg.train.seeds:
+            paths = RunPaths.for_run(role, seed, root)
+            loss = pd.read_csv(paths.live_dir / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")
+            curves.append(loss[["step", "loss"]].assign(role=role, seed=seed))
+            ppl.append({"role": role, "seed": seed, **read_json(paths.metrics)})
+            for task, scores in read_json(paths.metrics.parent / "glue.json").items():
+                glue.append({"role": role, "seed": seed, "task": task, **scores})
+            timing.append({"role": role, "seed": seed, **read_json(paths.timing)})
+    return ReportInputs(
+        claims=pd.DataFrame(read_json(root / "reports" / "claims.json")), summary=read_json(root / "metrics" / "summary.json"),
+        curves=pd.concat(curves, ignore_index=True), ppl=pd.DataFrame(ppl), glue=pd.DataFrame(glue),
+        layers=pd.read_csv(root / "metrics" / "sparsity_layers.csv"), sparsity=read_json(root / "metrics" / "sparsity.json"),
+        benchmark=read_json(root / "metrics" / "benchmark.json"), data=read_json(root / "metrics" / "data.json"),
+        tokens=read_json(root / "metrics" / "tokens.json"), timing=pd.DataFrame(timing))
+
+
+def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
+    """"mean ± std" strings per group (sample std over seeds, as everywhere in the report) and the
+    seed count."""
+    grouped = frame.groupby(by)[columns]
+    mean, std = grouped.mean(), grouped.std(ddof=1)
+    table = pd.DataFrame(index=mean.index)
+    for column in columns:
+        table[column] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in zip(mean[column], std[column])]
+    table["seeds"] = grouped.size()
+    return table
+
+
+def provenance(root: Path, params_path: Path) -> dict[str, str]:
+    """Git revision, params hash, package versions, platform."""
+    try:
+        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
+                                  text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        revision = "unknown (not a git checkout)"
+    packages = {name: metadata.version(name) for name in ("torch", "dvc", "dvclive", "tokenizers", "datasets",
+                                                           "safetensors", "scikit-learn", "papermill")}
+    return {"git revision": revision,
+            "params sha256": hashlib.sha256(params_path.read_bytes()).hexdigest()[:16],
+            "python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
+            **{f"package {k}": v for k, v in packages.items()}}
+
+
+def _strip_volatile(notebook) -> None:
+    """Remove timestamps and durations that papermill and nbclient record, so bytes are stable."""
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            for output in cell.get("outputs", []):
+                if "execution_count" in output:
+                    output["execution_count"] = None
+
+
+def render_report(notebook_in: Path, notebook_out: Path, html_out: Path, parameters: dict, cwd: Path) -> None:
+    """Execute ``notebook_in`` with ``parameters`` into ``notebook_out`` and render ``html_out``."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    executed = papermill.execute_notebook(str(notebook_in), None, parameters=parameters, cwd=str(cwd),
+                                          progress_bar=False, log_output=False, kernel_name="python3")
+    _strip_volatile(executed)
+    write_text(notebook_out, nbformat.writes(executed) + "\n")
+    exporter = HTMLExporter(exclude_input=True)
+    body, _ = exporter.from_notebook_node(executed)
+    write_text(html_out, body)

@@ -1,0 +1,54 @@
+"""Shared fixtures: the real data beside the checkout (skip cleanly when absent) and a tiny config."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import Config, parse_config
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+# Small enough that a full train + eval takes about a second on a CPU.
+TINY_OVERRIDES = {
+    "data": {"synthetic": {"train_stories": 300, "val_stories": 40, "glue_train_examples": 64,
+                           "glue_dev_examples": 32}},
+    "tokenizer": {"vocab_size": 300},
+    "model": {"arch": {"dim": 32, "n_layers": 2, "n_heads": 2, "seq_len": 32}},
+    "train": {"seeds": [0], "max_steps": 12, "batch_size": 8, "log_every": 2, "checkpoint_every": 4,
+              "eval_tokens": 1024},
+    "glue": {"epochs": 1, "batch_size": 16, "max_len": 32},
+    "benchmark": {"decode_tokens": 4, "prompt_tokens": 4, "repeats": 2},
+}
+
+
+def deep_update(base: dict, overrides: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in overrides.items():
+        merged[key] = deep_update(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
+
+
+def raw_params() -> dict:
+    return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+
+
+def tiny_raw_params(**extra: dict) -> dict:
+    return deep_update(deep_update(raw_params(), TINY_OVERRIDES), extra)
+
+
+@pytest.fixture
+def tiny_config() -> Config:
+    return parse_config(tiny_raw_params())
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"real data not found at {SHARED_DATA}")
+    return SHARED_DATA

@@ -1,0 +1,36 @@
+import pytest
+
+from pipeline.config import ConfigError, load_config, parse_config
+from tests.conftest import PROJECT_ROOT, deep_update, raw_params
+
+
+def test_project_params_are_valid():
+    cfg = load_config(PROJECT_ROOT / "params.yaml")
+    assert cfg.model.quant == "ternary"
+
+
+@pytest.mark.parametrize("overrides, key, hint", [
+    ({"model": {"quant": "ternery"}}, "model", "accepted"),
+    ({"model": {"arch": {"dim": 0}}}, "model.arch.dim", "greater than 0"),
+    ({"train": {"optimizer": {"lr": -1e-3}}}, "train.optimizer.lr", "greater than 0"),
+    ({"train": {"seeds": []}}, "train.seeds", "at least 1"),
+    ({"model": {"scale": "median"}}, "model.scale", "'absmean' or 'learned'"),
+    ({"data": {"source": "s3"}}, "data.source", "'synthetic', 'local' or 'hub'"),
+    ({"train": {"batchsize": 4}}, "train.batchsize", "unknown key"),
+])
+def test_bad_values_name_the_key_and_accepted_values(overrides, key, hint):
+    with pytest.raises(ConfigError) as error:
+        parse_config(deep_update(raw_params(), overrides))
+    assert key in str(error.value) and hint in str(error.value)
+
+
+def test_missing_key_is_named():
+    raw = raw_params()
+    del raw["train"]["batch_size"]
+    with pytest.raises(ConfigError, match=r"train\.batch_size: missing"):
+        parse_config(raw)
+
+
+def test_missing_params_file_says_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "params.yaml")

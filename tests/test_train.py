@@ -1,0 +1,58 @@
+"""Training on CPU: deterministic, resumable, loud on a non-finite loss (tiny model, ~seconds)."""
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import parse_config
+from pipeline.data.prepare import load_corpus, write_corpus
+from pipeline.tokenization import tokenize_corpus
+from pipeline.train import NonFiniteLossError, RunPaths, train_language_model
+from tests.conftest import tiny_raw_params
+
+
+@pytest.fixture(scope="module")
+def tokens_dir(tmp_path_factory) -> Path:
+    cfg = parse_config(tiny_raw_params())
+    root = tmp_path_factory.mktemp("data")
+    write_corpus(load_corpus(cfg.data, cfg.glue.tasks), root / "prepared")
+    tokenize_corpus(cfg.tokenizer, root / "prepared", root / "tokens")
+    return root / "tokens"
+
+
+def _train(cfg, tokens_dir, root, role="studied", **kwargs):
+    return train_language_model(cfg, role, 0, tokens_dir, RunPaths.for_run(role, 0, root), **kwargs)
+
+
+def test_same_seed_same_metrics(tiny_config, tokens_dir, tmp_path):
+    first = _train(tiny_config, tokens_dir, tmp_path / "a")
+    second = _train(tiny_config, tokens_dir, tmp_path / "b")
+    assert first == second
+    assert first["val_ppl"] < tiny_config.model.arch.dim * 100  # finite and sane
+    assert (tmp_path / "a" / "models" / "studied" / "seed_0" / "model.safetensors").is_file()
+
+
+def test_interrupted_run_resumes_to_identical_metrics(tiny_config, tokens_dir, tmp_path):
+    uninterrupted = _train(tiny_config, tokens_dir, tmp_path / "full")
+
+    def interrupt(step: int) -> None:
+        if step == 7:  # after the checkpoint at step 4, before the one at 8
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(tiny_config, tokens_dir, tmp_path / "resumed", on_step=interrupt)
+    paths = RunPaths.for_run("studied", 0, tmp_path / "resumed")
+    assert paths.resume.is_file() and not paths.metrics.exists()
+    resumed = _train(tiny_config, tokens_dir, tmp_path / "resumed")
+    assert resumed == uninterrupted
+    assert not paths.resume.exists()
+    header, *rows = (paths.live_dir / "plots" / "metrics" / "train" / "loss.tsv").read_text().splitlines()
+    steps = [int(row.split("\t")[header.split("\t").index("step")]) for row in rows]
+    assert steps == sorted(set(steps)) == list(range(2, 13, 2))
+
+
+def test_non_finite_loss_stops_with_step_and_hint(tokens_dir, tmp_path):
+    cfg = parse_config(tiny_raw_params(train={"optimizer": {"lr": 1e30, "betas": [0.9, 0.98], "weight_decay": 0.0},
+                                              "grad_clip": 1e30}))
+    with pytest.raises(NonFiniteLossError, match=r"at step \d+.*train\.optimizer\.lr"):
+        _train(cfg, tokens_dir, tmp_path)
