@@ -48,7 +48,7 @@ def generalization(ppl: pd.DataFrame, path: Path) -> Path:
 def sparsity_heatmap(layers: pd.DataFrame, path: Path) -> Path:
     """Zero fraction (%) by layer x module, mean over seeds, one panel per model."""
     roles = [role for role in ("studied", "baseline") if role in set(layers["role"])]
-    fig, axes = plt.subplots(1, len(roles), figsize=(5.2 * len(roles), 3.6), squeeze=False)
+    fig, axes = plt.subplots(1, len(roles), figsize=(6.2 * len(roles), 3.8), squeeze=False, constrained_layout=True)
     for ax, role in zip(axes[0], roles):
         table = (layers[layers["role"] == role].groupby(["layer", "module"])["zero"].mean().mul(100)
                  .unstack("module"))

@@ -1,0 +1,96 @@
+"""End to end, as a user would: copy the project into a fresh git repository, shrink the params,
+`dvc repro`, then `dvc exp run -S model.quant=fp32` and `dvc metrics diff`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.claims import CLAIM_IDS
+from tests.conftest import PROJECT_ROOT, tiny_raw_params
+
+pytestmark = pytest.mark.slow
+
+
+def _run(args: list[str], cwd: Path, stdout_only: bool = False) -> str:
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "test", "GIT_AUTHOR_EMAIL": "test@example.com",
+           "GIT_COMMITTER_NAME": "test", "GIT_COMMITTER_EMAIL": "test@example.com",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result.stdout if stdout_only else result.stdout + result.stderr
+
+
+def _copy_project(target: Path) -> None:
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=PROJECT_ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    generated = ("metrics/", "reports/", "runs/", "dvc.lock")  # outputs: the test regenerates them
+    for name in filter(None, files):
+        if name.startswith(generated) or not (PROJECT_ROOT / name).is_file():
+            continue
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT_ROOT / name, target / name)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("project")
+    _copy_project(root)
+    params = tiny_raw_params(train={"seeds": [0, 1]})
+    (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["git", "init", "-q", "-b", "main"], root)
+    _run(["git", "add", "-A"], root)
+    _run(["git", "commit", "-q", "-m", "tiny project"], root)
+    _run([sys.executable, "-m", "dvc", "repro"], root)
+    _run(["git", "add", "-A"], root)  # commit the results, so metrics diff has a baseline
+    _run(["git", "commit", "-q", "-m", "results"], root)
+    return root
+
+
+def test_repro_writes_every_declared_output(project):
+    listing = _run([sys.executable, "-m", "dvc", "stage", "list"], project)
+    assert "train_baseline@1" in listing and "report" in listing
+    for seed in (0, 1):
+        for role in ("studied", "baseline"):
+            assert (project / f"models/{role}/seed_{seed}/model.safetensors").is_file()
+            assert (project / f"runs/{role}/seed_{seed}/metrics.json").is_file()
+            assert (project / f"runs/{role}/seed_{seed}/glue.json").is_file()
+            assert (project / f"runs/{role}/seed_{seed}/live/plots/metrics/train/loss.tsv").is_file()
+    for name in ("metrics/summary.json", "metrics/benchmark.json", "metrics/sparsity.json", "metrics/data.json",
+                 "metrics/tokens.json", "reports/report.html", "reports/report.ipynb",
+                 "reports/figures/loss_curves.png", "reports/figures/sparsity_heatmap.png"):
+        assert (project / name).is_file(), name
+    assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], project)
+
+
+def test_claims_table_is_complete_and_synthetic_is_not_comparable(project):
+    claims = json.loads((project / "reports/claims.json").read_text())
+    assert [c["id"] for c in claims] == list(CLAIM_IDS)
+    for claim in claims:
+        assert claim["verdict"] == "not comparable" and "synthetic" in claim["reason"]
+        assert claim["paper_value"] is not None and claim["definition"] and claim["tolerance"]
+    html = (project / "reports/report.html").read_text()
+    assert "Claims" in html and "val_ppl" in html and "image/png" in html
+
+
+def test_fp32_experiment_reruns_only_the_studied_side(project):
+    before = json.loads((project / "metrics/summary.json").read_text())
+    output = _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "model.quant=fp32"], project)
+    for seed in (0, 1):
+        assert f"Running stage 'train_studied@{seed}'" in output
+        assert f"Running stage 'train_baseline@{seed}'" not in output
+        assert f"Running stage 'glue_baseline@{seed}'" not in output
+    after = json.loads((project / "metrics/summary.json").read_text())
+    assert after["studied_quant"] == "fp32" and before["studied_quant"] == "ternary"
+    assert after["studied_val_ppl"] != before["studied_val_ppl"]
+    assert after["baseline_val_ppl"] == before["baseline_val_ppl"]
+    diff = _run([sys.executable, "-m", "dvc", "metrics", "diff", "--json"], project, stdout_only=True)
+    changed = json.loads(diff)["metrics/summary.json"]
+    assert "studied_val_ppl" in changed and "baseline_val_ppl" not in changed
