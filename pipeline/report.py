@@ -98,6 +98,28 @@ def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd
     return table
 
 
+def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:
+    """Runs kept under ``results/<name>/`` (see pipeline/archive.py): their description and claims."""
+    runs = []
+    for meta_path in sorted((root / "results").glob("*/archive.json")):
+        claims = pd.DataFrame(read_json(meta_path.parent / "reports" / "claims.json"))
+        runs.append((read_json(meta_path), claims))
+    return runs
+
+
+def scale_banner(summary: dict) -> str:
+    """The label every report starts with: what kind of evidence this run is."""
+    if not summary.get("run_real_data"):
+        return ("**Synthetic data.** Every number below comes from the embedded synthetic corpus and a small model. "
+                "It exercises the pipeline; it is not evidence for or against the paper, and every verdict is "
+                "`not comparable`.")
+    if not (summary.get("run_paper_model") and summary.get("run_paper_training")):
+        return ("**Small-scale run on real data.** TinyStories and GLUE are real, but the model and/or training are "
+                "smaller than the paper's, so model-quality verdicts are `not comparable`; the `indicative` column "
+                "shows what the tolerance rule gives on these measurements.")
+    return "**Paper-scale run on real data.** Verdicts compare directly with the paper's claims."
+
+
 def provenance(root: Path, params_path: Path) -> dict[str, str]:
     """Git revision, params hash, package versions, platform."""
     try:

@@ -62,5 +62,7 @@ def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, s
                  [sparsity[f"{role}_seed_{seed}_zero_pct_{part}"] for seed in cfg.train.seeds])
     summary.update({key: value for key, value in read_json(benchmark_path).items()
                     if isinstance(value, (int, float))})
-    claims = build_claims(summary, run_context(cfg, tokens), cfg.claims)
+    context = run_context(cfg, tokens)
+    summary.update({f"run_{key}": value for key, value in context.items()})
+    claims = build_claims(summary, context, cfg.claims)
     return summary, claims

@@ -88,3 +88,19 @@ def test_prepared_layout_reports_source_and_overlap(tiny_config, tmp_path):
     assert manifest["source"] == "synthetic" and "SYNTHETIC" in manifest["source_description"]
     assert manifest["lm_val_in_train_fraction"] == 0.0
     assert (tmp_path / "glue" / "cola" / "dev.jsonl").is_file()
+
+
+def test_hub_sources_fail_fast_offline_and_name_alternatives(tiny_config, monkeypatch):
+    from pipeline.config import TokenizerConfig
+    from pipeline.data.hub import HubUnavailableError, require_hub
+    from pipeline.tokenization import build_tokenizer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    hub_data = tiny_config.data.model_copy(update={"source": "hub"})
+    with pytest.raises(HubUnavailableError, match="data.source: local"):
+        load_corpus(hub_data, ["mrpc"])
+    with pytest.raises(HubUnavailableError, match="bert_vocab_file"):
+        build_tokenizer(TokenizerConfig(kind="bert_hub", vocab_size=10, vocab_file="x", hub_name="bert-base-uncased"), [])
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with pytest.raises(HubUnavailableError, match="unreachable"):
+        require_hub("test", host="127.0.0.1", timeout_s=1.0)  # nothing listens on port 443 here

@@ -1,0 +1,109 @@
+"""Named presets (``profiles/*.yaml``) written into ``params.yaml``, which stays the one record of
+what runs.
+
+``python -m pipeline.profiles NAME`` first resets every key that any profile sets to the value in
+``profiles/default.yaml`` and then applies ``profiles/NAME.yaml``, so switching profiles never
+leaves a previous profile's values behind. Comments and layout of ``params.yaml`` are kept
+(ruamel.yaml round trip), the result is validated before it is written, and ``profile:`` records
+the preset's name. Then ``dvc repro`` (or ``dvc exp run``) runs it; ``dvc status`` lists the stages
+that the change makes stale.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from pipeline.config import ConfigError, parse_config
+from pipeline.io import write_text
+
+PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
+
+
+def available() -> list[str]:
+    return sorted(path.stem for path in PROFILES_DIR.glob("*.yaml"))
+
+
+def read_profile(name: str) -> dict[str, Any]:
+    path = PROFILES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"unknown profile {name!r}; available: {', '.join(available())}")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
+    keys = set()
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        keys |= _leaf_keys(value, f"{path}.") if isinstance(value, dict) else {path}
+    return keys
+
+
+def _overlay(target: CommentedMap, values: dict) -> None:
+    """Set ``values`` into ``target`` leaf by leaf, keeping comments; lists stay in flow style."""
+    for key, value in values.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _overlay(target[key], value)
+        elif target.get(key) == value:
+            continue  # unchanged: keep the original text and its comment alignment
+        elif isinstance(value, list):
+            seq = CommentedSeq(value)
+            seq.fa.set_flow_style()
+            target[key] = seq
+        else:
+            target[key] = value
+
+
+def apply_profile(name: str, params_path: Path) -> dict[str, Any]:
+    """Rewrite ``params_path`` with profile ``name``; return the new params as a plain dict."""
+    default, profile = read_profile("default"), read_profile(name)
+    stray = _leaf_keys(profile) - _leaf_keys(default)
+    if stray:
+        raise ConfigError(f"profile {name!r} sets {sorted(stray)}, which profiles/default.yaml does not reset; "
+                          f"add them there so switching profiles cannot leave them behind")
+    round_trip = YAML()
+    round_trip.preserve_quotes = True
+    round_trip.width = 4096  # never re-wrap long paths
+    round_trip.representer.add_representer(
+        type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
+    params = round_trip.load(params_path.read_text(encoding="utf-8"))
+    _overlay(params, default)
+    _overlay(params, profile)
+    params["profile"] = name
+    buffer = io.StringIO()
+    round_trip.dump(params, buffer)
+    text = buffer.getvalue()
+    plain = yaml.safe_load(text)
+    parse_config(plain, source=f"{params_path} with profile {name!r}")  # never write an invalid file
+    write_text(params_path, text)
+    return plain
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Write a named profile into params.yaml.")
+    parser.add_argument("name", nargs="?", help=f"one of: {', '.join(available())}")
+    parser.add_argument("--params", default="params.yaml", type=Path)
+    parser.add_argument("--list", action="store_true", help="list the profiles and exit")
+    args = parser.parse_args(argv)
+    if args.list or not args.name:
+        for name in available():
+            first = (PROFILES_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
+            print(f"{name:12s} {first}")
+        return
+    try:
+        apply_profile(args.name, args.params)
+    except ConfigError as exc:
+        sys.exit(f"error: {exc}")
+    print(f"{args.params} now holds profile {args.name!r}; run `dvc status` to see what will re-run, "
+          f"then `dvc repro` or `dvc exp run`.")
+
+
+if __name__ == "__main__":
+    main()
