@@ -1,24 +1,35 @@
-"""Inference efficiency: weight memory per storage format and batch-1 decode latency.
+"""Inference efficiency, measured for real: FP32 baseline vs INT8 vs packed ternary, in one run.
 
-Definitions (quoted by the report):
+Definitions (quoted by the report; MB = 10^6 bytes):
 
-* **Weight memory** (MB = 10^6 bytes): the bytes needed to hold a model's weights in a format.
-  ``fp32``: 4 bytes per parameter. ``int8``: block linear layers at 1 byte per weight plus one fp32
-  scale per output row, everything else fp32. ``ternary_2bit``: block linear layers at 2 bits per
-  weight (4 per byte, rows padded to whole bytes) plus one fp32 scale per tensor, everything else
-  (embedding, head, norms) fp32. Counted from the parameter shapes, for the trained models and for
-  the paper's 132M architecture.
-* **Latency**: batch-1 greedy decoding with a KV cache, after a prompt of ``prompt_tokens``:
-  milliseconds per generated token (median and interquartile range over repeats after warm-up,
-  ``torch.utils.benchmark``), plus the prefill time; thread count stated. All models are timed in
-  the same process, one after another, so their ratio is meaningful on this machine.
+* **Weight memory**: exact bytes of the weights each format keeps resident, summed over the
+  model's tensors (``state_bytes``). ``fp32``: the FP32 twin. ``int8``: PyTorch dynamic
+  quantization of every linear layer of the FP32 twin (int8 weights, per-tensor scale; embedding
+  and norms fp32). ``ternary_packed``: every block layer as 2-bit codes (4 per byte) plus one fp32
+  scale, embedding and head in ``benchmark.head_dtype``, norms fp32 (see ``pipeline/inference.py``).
+* **File size**: the safetensors checkpoint on disk, for fp32 and for both packings (2-bit, base-3);
+  bits per ternary weight = (file bytes - full-precision tensor bytes) x 8 / ternary weights.
+* **Peak inference memory** (CPU): the highest resident set size of a fresh process during a
+  batch-1 forward over one ``model.arch.seq_len`` sequence, minus the process's RSS after
+  ``import torch`` (``pipeline/memprobe.py``). On CUDA: ``torch.cuda.max_memory_allocated`` for
+  the same forward, weights included.
+* **Latency**: batch-1 greedy decoding with a KV cache after a ``prompt_tokens`` prompt:
+  milliseconds per generated token (median and interquartile range over ``repeats`` timed decodes
+  after a warm-up, ``torch.utils.benchmark``, ``threads`` threads) and the prefill time.
+
+Measured for the trained checkpoints (first seed) and, with ``benchmark.paper_arch``, for the
+paper's 132M architecture with random weights (memory and speed do not depend on the values).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import math
 import platform
+import subprocess
+import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -28,41 +39,28 @@ from torch.utils import benchmark as torch_benchmark
 
 from tqdm import tqdm
 
-from pipeline.checkpoint import load_model
+from pipeline.checkpoint import load_model, save_model
+from pipeline.inference import export_packed, load_packed
+from pipeline.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
 from pipeline.model import TransformerLM
 
 MB = 1e6
-FORMATS = ("fp32", "int8", "ternary_2bit")
+_ITEMSIZE = {"F32": 4, "BF16": 2, "F16": 2, "U8": 1, "I8": 1, "I64": 8}  # safetensors dtype names
+FORMATS = ("fp32", "int8", "ternary_packed")
 
 
-def _layer_bytes(out_features: int, in_features: int, fmt: str) -> int:
-    if fmt == "fp32":
-        return 4 * out_features * in_features
-    if fmt == "int8":
-        return out_features * in_features + 4 * out_features
-    if fmt == "ternary_2bit":
-        return out_features * math.ceil(in_features / 4) + 4
-    raise ValueError(f"unknown format {fmt!r}; accepted: {FORMATS}")
+def state_bytes(module: torch.nn.Module) -> int:
+    """Exact bytes of every tensor in ``module.state_dict()``, including quantized packed params."""
 
+    def size(value) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, (tuple, list)):
+            return sum(size(item) for item in value)
+        return 0
 
-def weight_bytes(model: TransformerLM, fmt: str) -> int:
-    """Bytes to store ``model``'s weights in ``fmt`` (see the module docstring)."""
-    quantized = {f"{name}.weight" for name in model.quant_layers()}
-    total = 0
-    for name, param in model.named_parameters():
-        if name in quantized:
-            total += _layer_bytes(param.shape[0], param.shape[1], fmt)
-        elif not name.endswith(".scale"):  # a learned scale is counted inside its layer's bytes
-            total += 4 * param.numel()
-    return total
-
-
-def arch_weight_megabytes(arch: ArchConfig, vocab_size: int) -> dict[str, float]:
-    """Weight memory of an architecture in every format, without allocating its weights."""
-    with torch.device("meta"):
-        model = TransformerLM(arch, vocab_size)
-    return {f"{fmt}_mb": weight_bytes(model, fmt) / MB for fmt in FORMATS}
+    return sum(size(value) for value in module.state_dict().values())
 
 
 def frozen_for_inference(model: TransformerLM) -> TransformerLM:
@@ -96,12 +94,15 @@ def int8_dynamic(model: TransformerLM) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def greedy_decode(model: TransformerLM, prompt: torch.Tensor, n_tokens: int) -> torch.Tensor:
-    """Batch-1 greedy decoding with a KV cache; returns the generated ids."""
-    logits, cache = model.forward_cached(prompt)
+def decode_from(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
+    """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
+
+    The cache passed in is not modified (each step builds new key/value tensors), so one prefill
+    serves every timed repeat.
+    """
     generated = []
     next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-    for position in range(prompt.shape[1], prompt.shape[1] + n_tokens):
+    for position in range(start, start + n_tokens):
         generated.append(next_id)
         logits, cache = model.forward_cached(next_id, cache, position)
         next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
@@ -114,47 +115,127 @@ def _timings(timer: torch_benchmark.Timer, repeats: int) -> list[float]:
     return [timer.timeit(1).median for _ in range(repeats)]
 
 
+def _median_iqr(values: list[float]) -> tuple[float, float]:
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    return float(q50), float(q75 - q25)
+
+
 def decode_latency(model: TransformerLM, prompt: torch.Tensor, n_tokens: int, repeats: int, threads: int
                    ) -> dict[str, float]:
-    """ms per decoded token (median and IQR over ``repeats`` timed decodes) and prefill ms (median)."""
-    scope = {"greedy_decode": greedy_decode, "model": model, "prompt": prompt, "n": n_tokens}
+    """ms per decoded token and prefill ms, each the median (and IQR) over ``repeats`` timed runs.
+
+    The decode timing starts from a finished prefill, so it holds only the per-token work.
+    """
     with torch.no_grad():
-        prefill_ms = float(np.median(_timings(torch_benchmark.Timer(
-            "model.forward_cached(prompt)", globals=scope, num_threads=threads), repeats))) * 1e3
-        decode_s = _timings(torch_benchmark.Timer("greedy_decode(model, prompt, n)", globals=scope,
-                                                  num_threads=threads), repeats)
-    # A decode run includes one prefill; subtract it so the figure is per generated token.
-    per_token = (np.asarray(decode_s) * 1e3 - prefill_ms) / n_tokens
-    q25, q50, q75 = np.percentile(per_token, [25, 50, 75])
-    return {"ms_per_token": float(q50), "ms_per_token_iqr": float(q75 - q25), "prefill_ms": prefill_ms}
+        logits, cache = model.forward_cached(prompt)
+    scope = {"decode_from": decode_from, "model": model, "prompt": prompt, "logits": logits, "cache": cache,
+             "start": prompt.shape[1], "n": n_tokens}
+    with torch.no_grad():
+        prefill = _timings(torch_benchmark.Timer("model.forward_cached(prompt)", globals=scope,
+                                                 num_threads=threads), repeats)
+        decode = _timings(torch_benchmark.Timer("decode_from(model, logits, cache, start, n)", globals=scope,
+                                                num_threads=threads), repeats)
+    per_token, per_token_iqr = _median_iqr([seconds * 1e3 / n_tokens for seconds in decode])
+    return {"ms_per_token": per_token, "ms_per_token_iqr": per_token_iqr,
+            "prefill_ms": _median_iqr([seconds * 1e3 for seconds in prefill])[0]}
 
 
 def device_description() -> str:
     return f"{platform.processor() or platform.machine()} CPU, torch {torch.__version__}"
 
 
+def file_bits_per_ternary_weight(path: Path, model: TransformerLM) -> float:
+    """(file bytes - bytes of the full-precision tensors) x 8 / number of ternary weights."""
+    from safetensors import safe_open
+
+    ternary = sum(layer.weight.numel() for layer in model.quant_layers().values())
+    with safe_open(str(path), framework="pt") as handle:
+        full_precision = sum(math.prod(handle.get_slice(k).get_shape()) * _ITEMSIZE[handle.get_slice(k).get_dtype()]
+                             for k in handle.keys() if not k.endswith((".packed", ".alpha")))
+    return (path.stat().st_size - full_precision) * 8 / ternary
+
+
+def peak_rss(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]:
+    """Resident and peak memory of one model in a fresh process (``pipeline/memprobe.py``)."""
+    done = subprocess.run([sys.executable, "-m", "pipeline.memprobe", "--kind", kind, "--path", str(path),
+                           "--seq-len", str(seq_len), "--threads", str(threads)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cuda_rows(scope: str, baseline: TransformerLM, studied: TransformerLM, cfg: BenchmarkConfig) -> dict:
+    """FP32 and ternary (dense, fake-quantized: what the paper's code runs) on the GPU."""
+    rows: dict[str, float] = {}
+    prompt = torch.randint(0, baseline.vocab_size, (1, cfg.prompt_tokens), device="cuda")
+    for name, model in (("fp32", baseline), ("ternary_dense", frozen_for_inference(studied))):
+        model = copy.deepcopy(model).cuda().eval()
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        with torch.no_grad():
+            model(torch.randint(0, model.vocab_size, (1, model.arch.seq_len), device="cuda"))
+        rows[f"{scope}_cuda_{name}_peak_mb"] = torch.cuda.max_memory_allocated() / MB
+        for key, value in decode_latency(model, prompt, cfg.decode_tokens, cfg.repeats, cfg.threads).items():
+            rows[f"{scope}_cuda_{name}_{key}"] = value
+        del model
+        torch.cuda.empty_cache()
+    return rows
+
+
+def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | None, cfg: BenchmarkConfig,
+                  workdir: Path) -> dict[str, float]:
+    """Every measurement of one (baseline, ternary studied) pair, flat keys prefixed with ``scope``.
+    Without a ternary model (``studied`` None) only the fp32 and int8 rows are measured."""
+    results: dict[str, float] = {}
+    fp32_path, packed_path, base3_path = (workdir / f"{scope}_{name}.safetensors" for name in ("fp32", "2bit", "base3"))
+    save_model(fp32_path, baseline, {"quant": "fp32", "scale": "absmean", "act_bits": 0})
+    models = {"fp32": baseline.eval(), "int8": int8_dynamic(baseline)}
+    kinds = {"fp32": ("fp32", fp32_path), "int8": ("int8", fp32_path), "ternary_packed": ("packed", packed_path)}
+    if studied is not None:
+        export_packed(studied, packed_path, "2bit", cfg.head_dtype)
+        export_packed(studied, base3_path, "base3", cfg.head_dtype)
+        models["ternary_packed"] = load_packed(packed_path)[0]
+    prompt = torch.randint(0, baseline.vocab_size, (1, cfg.prompt_tokens))
+    for name, model in tqdm(models.items(), desc=f"benchmark {scope}", unit="format"):
+        results[f"{scope}_{name}_weights_mb"] = state_bytes(model) / MB
+        memory = peak_rss(*kinds[name], baseline.arch.seq_len, cfg.threads)
+        results[f"{scope}_{name}_resident_mb"] = memory["resident_mb"]
+        results[f"{scope}_{name}_peak_mb"] = memory["peak_mb"]
+        for key, value in decode_latency(model, prompt, cfg.decode_tokens, cfg.repeats, cfg.threads).items():
+            results[f"{scope}_{name}_{key}"] = value
+    results[f"{scope}_fp32_file_mb"] = fp32_path.stat().st_size / MB
+    if studied is not None:
+        results[f"{scope}_ternary_2bit_file_mb"] = packed_path.stat().st_size / MB
+        results[f"{scope}_ternary_base3_file_mb"] = base3_path.stat().st_size / MB
+        results[f"{scope}_ternary_2bit_file_bits_per_weight"] = file_bits_per_ternary_weight(packed_path, studied)
+        results[f"{scope}_ternary_base3_file_bits_per_weight"] = file_bits_per_ternary_weight(base3_path, studied)
+    for name in [fmt for fmt in ("int8", "ternary_packed") if fmt in models]:
+        results[f"{scope}_fp32_over_{name}_weights"] = results[f"{scope}_fp32_weights_mb"] / results[f"{scope}_{name}_weights_mb"]
+        results[f"{scope}_{name}_over_fp32_latency"] = (results[f"{scope}_{name}_ms_per_token"]
+                                                       / results[f"{scope}_fp32_ms_per_token"])
+    if torch.cuda.is_available() and studied is not None:
+        results.update(cuda_rows(scope, baseline, studied, cfg))
+    return results
+
+
 def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig, paper_arch: ArchConfig | None,
                   paper_vocab: int = 30522) -> dict[str, float | str]:
-    """The benchmark stage: memory of every format and decode latency of FP32, INT8 and the studied
-    model, all measured in this one process. Returns flat keys with units in their names."""
+    """The benchmark stage: the trained pair and (optionally) the paper's architecture, one process."""
     torch.manual_seed(0)
+    torch.set_num_threads(cfg.threads)
     studied, studied_meta = load_model(studied_path)
     baseline, _ = load_model(baseline_path)
-    prompt = torch.randint(0, baseline.vocab_size, (1, cfg.prompt_tokens))
-    candidates = {"fp32": baseline, "int8": int8_dynamic(baseline), "studied": frozen_for_inference(studied)}
+    # Only a ternary studied model can be packed; with model.quant: fp32 the trained scope has no
+    # packed row (the paper-architecture scope builds its own ternary model and always has one).
+    trained_ternary = studied if studied_meta["quant"] == "ternary" else None
     results: dict[str, float | str] = {"device": device_description(), "threads": cfg.threads,
+                                       "studied_quant": studied_meta["quant"],
                                        "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens,
-                                       "repeats": cfg.repeats, "studied_quant": studied_meta["quant"]}
-    for name, model in tqdm(candidates.items(), desc="benchmark", unit="model"):
-        for key, value in decode_latency(model, prompt, cfg.decode_tokens, cfg.repeats, cfg.threads).items():
-            results[f"latency_{name}_{key}"] = value
-    results["latency_studied_over_fp32"] = results["latency_studied_ms_per_token"] / results["latency_fp32_ms_per_token"]
-    results["latency_int8_over_fp32"] = results["latency_int8_ms_per_token"] / results["latency_fp32_ms_per_token"]
-    for fmt in FORMATS:
-        results[f"trained_weights_{fmt}_mb"] = weight_bytes(baseline, fmt) / MB
-    if paper_arch is not None:
-        for key, value in arch_weight_megabytes(paper_arch, paper_vocab).items():
-            results[f"paper_arch_weights_{key}"] = value
-        results["paper_arch_fp32_over_ternary_2bit"] = (results["paper_arch_weights_fp32_mb"]
-                                                        / results["paper_arch_weights_ternary_2bit_mb"])
+                                       "repeats": cfg.repeats, "head_dtype": cfg.head_dtype,
+                                       "ternary_kernel": "C++ (pipeline/kernels)" if load_kernel() else "pure PyTorch"}
+    with tempfile.TemporaryDirectory() as workdir:
+        results.update(measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir)))
+        if paper_arch is not None:
+            paper_baseline = TransformerLM(paper_arch, paper_vocab, quant="fp32")
+            paper_studied = TransformerLM(paper_arch, paper_vocab, quant="ternary", act_bits=8)
+            results.update(measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir)))
     return results

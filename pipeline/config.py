@@ -132,6 +132,12 @@ class TrainConfig(_Section):
     # Token budget of the end-of-training train and validation perplexity evaluations (equal counts).
     eval_tokens: PositiveInt
     threads: PositiveInt
+    # auto = CUDA when available, else CPU. bf16 = autocast of the forward pass (CUDA); metrics are
+    # always evaluated in fp32. compile = torch.compile the training forward/backward.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["fp32", "bf16"] = "fp32"
+    compile: bool = False
+    processes: PositiveInt = 1  # > 1: the train stage re-launches itself under torchrun (DDP)
 
     @model_validator(mode="after")
     def _one_warmup(self) -> "TrainConfig":
@@ -156,7 +162,8 @@ class BenchmarkConfig(_Section):
     prompt_tokens: PositiveInt
     repeats: PositiveInt
     threads: PositiveInt
-    paper_arch: bool  # also measure weight memory of the paper's 132M architecture
+    paper_arch: bool  # also measure the paper's 132M architecture (random weights)
+    head_dtype: Literal["fp32", "bf16"] = "bf16"  # embedding and head of the packed ternary model
 
 
 class SparsityConfig(_Section):

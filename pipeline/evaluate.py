@@ -26,7 +26,9 @@ def window_batch(tokens: np.ndarray, window_ids: np.ndarray, seq_len: int, devic
     """Inputs and next-token targets, each (len(window_ids), seq_len), for the given windows."""
     starts = np.asarray(window_ids, dtype=np.int64) * seq_len
     rows = np.stack([np.asarray(tokens[s:s + seq_len + 1], dtype=np.int64) for s in starts])
-    batch = torch.from_numpy(rows).to(device)
+    batch = torch.from_numpy(rows)
+    if device != "cpu":
+        batch = batch.pin_memory().to(device, non_blocking=True)
     return batch[:, :-1], batch[:, 1:]
 
 

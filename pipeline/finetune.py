@@ -62,16 +62,17 @@ def predict(model: SequenceClassifier, ids: torch.Tensor, mask: torch.Tensor, ba
 
 
 def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: str, cfg: GlueConfig,
-                  seed: int, threads: int) -> dict[str, float]:
+                  seed: int, threads: int, device: str = "cpu") -> dict[str, float]:
     """Fine-tune a fresh copy of the checkpoint on one task; return dev metrics and sizes."""
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    backbone, _ = load_model(model_path)
-    model = SequenceClassifier(backbone).train()
+    backbone, _ = load_model(model_path, device)
+    model = SequenceClassifier(backbone).to(device).train()
     tokenizer = load_tokenizer(tokenizer_path)
-    train_ids, train_mask, train_labels = encode_examples(tokenizer, read_glue_split(data_dir, task, "train"), cfg.max_len)
+    train_ids, train_mask, train_labels = (t.to(device) for t in encode_examples(
+        tokenizer, read_glue_split(data_dir, task, "train"), cfg.max_len))
     dev_examples = read_glue_split(data_dir, task, "dev")
-    dev_ids, dev_mask, dev_labels = encode_examples(tokenizer, dev_examples, cfg.max_len)
+    dev_ids, dev_mask, dev_labels = (t.to(device) for t in encode_examples(tokenizer, dev_examples, cfg.max_len))
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(len(train_ids) // cfg.batch_size, 1)
     # Linear decay to zero over the fine-tuning run, the usual GLUE recipe.
@@ -79,7 +80,7 @@ def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: 
         optimizer, lambda step: max(0.0, 1.0 - step / (steps_per_epoch * cfg.epochs)))
     generator = torch.Generator().manual_seed(seed)
     for epoch in range(cfg.epochs):
-        order = torch.randperm(len(train_ids), generator=generator)
+        order = torch.randperm(len(train_ids), generator=generator).to(device)
         for start in tqdm(range(0, steps_per_epoch * cfg.batch_size, cfg.batch_size), leave=False,
                           desc=f"glue {task} epoch {epoch + 1}/{cfg.epochs}", unit="step"):
             batch = order[start:start + cfg.batch_size]
@@ -99,6 +100,7 @@ def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: 
 
 
 def finetune_all(model_path: Path, tokenizer_path: Path, data_dir: Path, cfg: GlueConfig, seed: int,
-                 threads: int) -> dict[str, dict[str, float]]:
+                 threads: int, device: str = "cpu") -> dict[str, dict[str, float]]:
     """Every task in ``cfg.tasks``, each from the same pre-trained checkpoint."""
-    return {task: finetune_task(model_path, tokenizer_path, data_dir, task, cfg, seed, threads) for task in cfg.tasks}
+    return {task: finetune_task(model_path, tokenizer_path, data_dir, task, cfg, seed, threads, device)
+            for task in cfg.tasks}

@@ -61,8 +61,24 @@ def _overlay(target: CommentedMap, values: dict) -> None:
             target[key] = value
 
 
-def apply_profile(name: str, params_path: Path) -> dict[str, Any]:
-    """Rewrite ``params_path`` with profile ``name``; return the new params as a plain dict."""
+def parse_overrides(assignments: list[str]) -> dict[str, Any]:
+    """``["train.seeds=[0]", "train.precision=bf16"]`` -> nested dict (values parsed as YAML)."""
+    nested: dict[str, Any] = {}
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects KEY=VALUE (e.g. train.seeds=[0]), got {assignment!r}")
+        node = nested
+        *parents, leaf = key.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = yaml.safe_load(text)
+    return nested
+
+
+def apply_profile(name: str, params_path: Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Rewrite ``params_path`` with profile ``name`` and then ``overrides`` (what ``--set`` gives);
+    return the new params as a plain dict."""
     default, profile = read_profile("default"), read_profile(name)
     stray = _leaf_keys(profile) - _leaf_keys(default)
     if stray:
@@ -76,6 +92,7 @@ def apply_profile(name: str, params_path: Path) -> dict[str, Any]:
     params = round_trip.load(params_path.read_text(encoding="utf-8"))
     _overlay(params, default)
     _overlay(params, profile)
+    _overlay(params, overrides or {})
     params["profile"] = name
     buffer = io.StringIO()
     round_trip.dump(params, buffer)
@@ -90,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write a named profile into params.yaml.")
     parser.add_argument("name", nargs="?", help=f"one of: {', '.join(available())}")
     parser.add_argument("--params", default="params.yaml", type=Path)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one key after the profile, e.g. --set train.seeds=[0] (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the profiles and exit")
     args = parser.parse_args(argv)
     if args.list or not args.name:
@@ -98,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name:12s} {first}")
         return
     try:
-        apply_profile(args.name, args.params)
+        apply_profile(args.name, args.params, parse_overrides(args.set))
     except ConfigError as exc:
         sys.exit(f"error: {exc}")
     print(f"{args.params} now holds profile {args.name!r}; run `dvc status` to see what will re-run, "

@@ -28,11 +28,15 @@ DEFINITIONS = """
   measured the same way on equal token counts (`train.eval_tokens`; training windows spread evenly
   over the training stream). The loss ratio is recorded too.
 * **Seed spread** = sample standard deviation (n - 1) over the seeds in `train.seeds`.
-* **Weight memory** (MB = 10^6 bytes): bytes to hold the weights in a format (fp32: 4 B/param;
-  int8: 1 B per block-linear weight + an fp32 scale per row; ternary 2-bit: 4 weights per byte + one
-  fp32 scale per tensor; embedding, head and norms fp32 in every format).
-* **Latency**: batch-1 greedy decoding with a KV cache, ms per generated token (median and IQR over
-  repeats after a warm-up, `torch.utils.benchmark`), all models timed in one process.
+* **Weight memory** (MB = 10^6 bytes): exact bytes of the tensors each format keeps resident
+  (fp32 twin; PyTorch dynamic int8; packed ternary at 2 bits per block weight + one fp32 scale per
+  tensor, embedding and head in `benchmark.head_dtype`, norms fp32).
+* **Peak inference memory**: highest RSS of a fresh process during a batch-1 forward over one
+  sequence, minus the RSS of the loaded runtime (interpreter, torch, kernel); on CUDA
+  `torch.cuda.max_memory_allocated`.
+* **Latency**: batch-1 greedy decoding with a KV cache, ms per generated token after the prefill
+  (median and IQR over repeats after a warm-up, `torch.utils.benchmark`), all formats timed in one
+  process, one after another.
 * **Sparsity**: fraction of ternary codes equal to 0, per layer and module; middle layers are those
   whose relative depth l/L lies in `sparsity.middle_band` (L5-L9 of 12), boundary = the others.
 """
@@ -48,6 +52,10 @@ DEVIATIONS = """
 | ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`) | `model.arch.block_init_std`, default 0.02 | stated per run |
 | LM windows | - | per-story sequences of 128 | stories joined with `[SEP]`, cut into windows of `seq_len` | no padding tokens in the loss |
 | memory | 498 vs 1197 MB | FP32 latent weights only | weight bytes per format, computed exactly | 1197 MB exceeds 132M x 4 B = 528 MB: the paper's figure includes more than weights |
+| memory baseline | v2 abstract: "an FP32 model of identical architecture" | README table: "BERT-Base FP32" 1197 MB, "BERT-Base INT8" 612 MB | the FP32 twin of our model | the 1197/612 MB rows may describe a different model |
+| reported "perplexity" | 58.42 (abstract) | last-epoch training loss 4.0799 (label-smoothed), exp = 59.1 | validation NLL without smoothing | 58.42 is close to exp(label-smoothed *training* loss) |
+| latency | "comparable" / "parity" (abstracts) | README table, device not stated | CPU (and CUDA when present), batch 1, KV cache | absolute ms/token are device-bound |
+| where numbers appear | SST-2, CoLA, INT8, latencies | README tables only, not the abstracts | claims table cites the source of each | |
 """
 
 
@@ -64,6 +72,7 @@ class ReportInputs:
     data: dict
     tokens: dict
     timing: pd.DataFrame
+    stage_seconds: pd.DataFrame
 
 
 def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
@@ -78,12 +87,18 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
             for task, scores in read_json(paths.metrics.parent / "glue.json").items():
                 glue.append({"role": role, "seed": seed, "task": task, **scores})
             timing.append({"role": role, "seed": seed, **read_json(paths.timing)})
+    stage_names = ["data", "tokenize"] + [f"glue_{r}_seed_{s}" for r in ROLES for s in cfg.train.seeds] + \
+        ["benchmark", "sparsity"]
+    seconds = [{"stage": f"train_{row['role']}_seed_{row['seed']}", "seconds": row["train_seconds"]} for row in timing]
+    seconds += [{"stage": name, "seconds": read_json(root / "metrics" / "timing" / f"{name}.json")["seconds"]}
+                for name in stage_names]
     return ReportInputs(
         claims=pd.DataFrame(read_json(root / "reports" / "claims.json")), summary=read_json(root / "metrics" / "summary.json"),
         curves=pd.concat(curves, ignore_index=True), ppl=pd.DataFrame(ppl), glue=pd.DataFrame(glue),
         layers=pd.read_csv(root / "metrics" / "sparsity_layers.csv"), sparsity=read_json(root / "metrics" / "sparsity.json"),
         benchmark=read_json(root / "metrics" / "benchmark.json"), data=read_json(root / "metrics" / "data.json"),
-        tokens=read_json(root / "metrics" / "tokens.json"), timing=pd.DataFrame(timing))
+        tokens=read_json(root / "metrics" / "tokens.json"), timing=pd.DataFrame(timing),
+        stage_seconds=pd.DataFrame(seconds))
 
 
 def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
@@ -96,6 +111,35 @@ def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd
         table[column] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in zip(mean[column], std[column])]
     table["seeds"] = grouped.size()
     return table
+
+
+def efficiency_table(bench: dict) -> pd.DataFrame:
+    """One row per (scope, format) from metrics/benchmark.json: memory, file size and latency."""
+    rows = []
+    for scope in ("trained", "paper_arch"):
+        for fmt in ("fp32", "int8", "ternary_packed"):
+            if f"{scope}_{fmt}_weights_mb" not in bench:
+                continue
+            rows.append({
+                "model": "trained checkpoints" if scope == "trained" else "paper 132M architecture", "format": fmt,
+                "weights MB": bench[f"{scope}_{fmt}_weights_mb"],
+                "x smaller than fp32": bench[f"{scope}_fp32_weights_mb"] / bench[f"{scope}_{fmt}_weights_mb"],
+                "peak inference MB": bench[f"{scope}_{fmt}_peak_mb"],
+                "ms/token": bench[f"{scope}_{fmt}_ms_per_token"], "IQR": bench[f"{scope}_{fmt}_ms_per_token_iqr"],
+                "vs fp32": bench[f"{scope}_{fmt}_ms_per_token"] / bench[f"{scope}_fp32_ms_per_token"],
+                "prefill ms": bench[f"{scope}_{fmt}_prefill_ms"],
+                "file MB (2-bit / base-3)": (f"{bench[f'{scope}_ternary_2bit_file_mb']:.2f} / "  # noqa: E501
+                                             f"{bench[f'{scope}_ternary_base3_file_mb']:.2f}" if fmt == "ternary_packed"
+                                             else (f"{bench[f'{scope}_fp32_file_mb']:.2f}" if fmt == "fp32" else "")),
+            })
+            for device_fmt in ("fp32", "ternary_dense"):
+                key = f"{scope}_cuda_{device_fmt}_ms_per_token"
+                if fmt == "fp32" and key in bench:
+                    rows.append({"model": rows[-1]["model"], "format": f"CUDA {device_fmt}",
+                                 "peak inference MB": bench[f"{scope}_cuda_{device_fmt}_peak_mb"],
+                                 "ms/token": bench[key], "IQR": bench[f"{scope}_cuda_{device_fmt}_ms_per_token_iqr"],
+                                 "prefill ms": bench[f"{scope}_cuda_{device_fmt}_prefill_ms"]})
+    return pd.DataFrame(rows)
 
 
 def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:

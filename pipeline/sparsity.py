@@ -55,6 +55,14 @@ def depth_summary(stats: pd.DataFrame, band: tuple[float, float]) -> dict[str, f
             "zero_pct_all": zero_pct(middle | ~middle)}
 
 
+def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
+    """Zero percentage per layer (weight-count weighted), mean over seeds, one column per role."""
+    per_run = (table.assign(zeros=table["zero"] * table["weights"]).groupby(["role", "seed", "layer"])[["zeros", "weights"]]
+               .sum())
+    pct = (per_run["zeros"] / per_run["weights"] * 100).groupby(["role", "layer"]).mean()
+    return pct.unstack("role").reset_index()
+
+
 def run_sparsity(model_paths: dict[tuple[str, int], Path], band: tuple[float, float]) -> tuple[pd.DataFrame, dict]:
     """The sparsity stage: statistics of every (role, seed) checkpoint, and their depth summary."""
     frames, summary = [], {}

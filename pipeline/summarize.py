@@ -11,9 +11,12 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from pipeline.claims import PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA, build_claims
 from pipeline.config import Config
 from pipeline.io import read_json
+from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.train import ROLES, RunPaths
 
@@ -39,6 +42,23 @@ def run_context(cfg: Config, tokens: dict) -> dict[str, bool]:
         and cfg.train.max_steps is None,
         PAPER_DEVICE: False,  # the paper does not name the device its latencies were measured on
     }
+
+
+def loss_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
+    """Training loss per logged step, mean over the named seeds, one column per role."""
+    frames = []
+    for role in ROLES:
+        for seed in cfg.train.seeds:
+            live = RunPaths.for_run(role, seed, root).live_dir / "plots" / "metrics" / "train" / "loss.tsv"
+            frames.append(pd.read_csv(live, sep="\t")[["step", "loss"]].assign(role=role))
+    return pd.concat(frames).groupby(["step", "role"])["loss"].mean().unstack("role").reset_index()
+
+
+def glue_table(cfg: Config, summary: dict[str, Any]) -> pd.DataFrame:
+    """Headline GLUE metric per task and role (mean over seeds), long format for a bar plot."""
+    rows = [{"run": f"{task} {role}", "score": summary[f"{role}_{task}_{HEADLINE_METRIC[task]}"]}
+            for task in cfg.glue.tasks for role in ROLES]
+    return pd.DataFrame(rows)
 
 
 def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, sparsity_path: Path

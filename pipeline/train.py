@@ -19,12 +19,15 @@ from typing import Callable
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pipeline.checkpoint import load_resume_state, save_model, save_resume_state
 from pipeline.config import Config, OptimizerConfig, TrainConfig
+from pipeline.distributed import DistContext
 from pipeline.evaluate import evaluate_lm, evenly_spaced, n_windows, window_batch
 from pipeline.io import read_json, write_json
+from pipeline.live import open_live
 from pipeline.model import TransformerLM, count_parameters
 from pipeline.tokenization import load_tokens
 
@@ -60,15 +63,26 @@ def quant_for_role(cfg: Config, role: str) -> str:
     return cfg.model.quant if role == "studied" else "fp32"
 
 
+def resolve_device(requested: str) -> str:
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error, not a fallback."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
+    return requested
+
+
 def seed_everything(seed: int, threads: int) -> None:
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig) -> torch.optim.AdamW:
+def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig, device: str = "cpu") -> torch.optim.AdamW:
     # Weight decay on every parameter, as a plain AdamW(model.parameters()) in the notebook does.
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    # The fused kernel on CUDA does the whole update in one launch; CPU keeps the default loop.
+    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
+                             fused=device.startswith("cuda") or None)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
@@ -92,6 +106,21 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_ste
     return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
 
 
+def training_step(forward, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler,
+                  inputs: torch.Tensor, targets: torch.Tensor, tc: TrainConfig, autocast) -> torch.Tensor:
+    """One optimizer step on one batch: label-smoothed cross-entropy (the notebook's training loss),
+    gradient-norm clipping, AdamW, scheduler. Returns the loss without reading it back to the host."""
+    with autocast:
+        logits = forward(inputs)
+    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    optimizer.step()
+    scheduler.step()
+    return loss.detach()
+
+
 def run_key(cfg: Config, role: str, seed: int, tokens_meta: dict) -> str:
     """Identifies what a run depends on, so a resume file from other params is never resumed."""
     payload = {"model": cfg.model.model_dump(), "train": cfg.train.model_dump(exclude={"seeds", "threads"}),
@@ -109,13 +138,11 @@ def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
 
 
 def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths,
-                         device: str = "cpu", on_step: Callable[[int], None] | None = None) -> dict:
+                         on_step: Callable[[int], None] | None = None) -> dict:
     """Train one model; write its checkpoint, metrics and loss curves; return the metrics.
 
     ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
     """
-    from dvclive import Live  # imported here: it pulls in DVC, which the library otherwise avoids
-
     tokens_meta = read_json(tokens_dir / "tokens.json")
     train_tokens, val_tokens = load_tokens(tokens_dir / "train.npy"), load_tokens(tokens_dir / "val.npy")
     tc, seq_len = cfg.train, cfg.model.arch.seq_len
@@ -126,40 +153,44 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
                          f"{tc.batch_size}: lower train.batch_size or model.arch.seq_len, or add data")
     total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
 
+    device = resolve_device(tc.device)
+    ctx = DistContext.from_env(device)
+    if ctx.enabled and tc.batch_size % ctx.world_size:
+        raise ValueError(f"train.batch_size {tc.batch_size} must divide evenly over train.processes {ctx.world_size}")
+    if device == "cuda":
+        device = f"cuda:{ctx.local_rank}"
     seed_everything(seed, tc.threads)
     quant = quant_for_role(cfg, role)
     model = TransformerLM.from_config(cfg.model, tokens_meta["vocab_size"], quant=quant).to(device)
-    optimizer = make_optimizer(model, tc.optimizer)
+    optimizer = make_optimizer(model, tc.optimizer, device)
     scheduler = make_scheduler(optimizer, tc, total_steps)
     key = run_key(cfg, role, seed, tokens_meta)
     start_step = load_resume_state(paths.resume, model, optimizer, scheduler, key) or 0
-    if start_step:
+    if start_step and ctx.is_main:
         _truncate_live_logs(paths.live_dir, start_step)
-    live = Live(dir=str(paths.live_dir), resume=bool(start_step), save_dvc_exp=False, dvcyaml=False, report=None)
+    live = open_live(paths.live_dir, resume=bool(start_step)) if ctx.is_main else None
 
     model.train()
+    forward = DistributedDataParallel(model) if ctx.enabled else model
+    forward = torch.compile(forward) if tc.compile else forward
+    autocast = torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=tc.precision == "bf16")
     started = time.perf_counter()
     pending: list[torch.Tensor] = []  # losses since the last log; read back once per log interval
     last_loss = float("nan")
     progress = tqdm(range(start_step, total_steps), desc=f"train {role} seed {seed}", unit="step",
-                    initial=start_step, total=total_steps)
+                    initial=start_step, total=total_steps, disable=not ctx.is_main)
+    order, order_epoch = None, -1
     for step in progress:
         epoch, index = divmod(step, steps_per_epoch)
-        # The data order is a pure function of (seed, epoch): resuming needs no sampler state.
-        order = torch.randperm(windows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
-        batch_ids = order[index * tc.batch_size:(index + 1) * tc.batch_size].numpy()
+        if epoch != order_epoch:  # the data order is a pure function of (seed, epoch): resuming needs no state
+            order = epoch_order(windows, seed, epoch)
+            order_epoch = epoch
+        batch_ids = ctx.shard(order[index * tc.batch_size:(index + 1) * tc.batch_size])
         inputs, targets = window_batch(train_tokens, batch_ids, seq_len, device)
-        logits = model(inputs)
-        loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        optimizer.step()
-        scheduler.step()
-        pending.append(loss.detach())
+        pending.append(training_step(forward, model, optimizer, scheduler, inputs, targets, tc, autocast))
         done = step + 1
         if done % tc.log_every == 0 or done == total_steps:
-            losses = torch.stack(pending).float().cpu()
+            losses = ctx.mean(torch.stack(pending).float()).cpu()
             finite = torch.isfinite(losses)
             if not bool(finite.all()):
                 bad = done - len(pending) + int((~finite).nonzero()[0]) + 1
@@ -168,19 +199,24 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
                     f"Lower train.optimizer.lr, check model.arch.block_init_std, or train.grad_clip.")
             last_loss = float(losses.mean())
             pending.clear()
-            live.step = done
-            live.log_metric("train/loss", last_loss)
-            live.log_metric("train/lr", scheduler.get_last_lr()[0])
-            live.make_summary()
+            if live is not None:
+                live.step = done
+                live.log_metric("train/loss", last_loss)
+                live.log_metric("train/lr", scheduler.get_last_lr()[0])
+                live.make_summary()
             elapsed = time.perf_counter() - started
             progress.set_postfix(loss=f"{last_loss:.3f}",
                                  tok_s=f"{(done - start_step) * tc.batch_size * seq_len / max(elapsed, 1e-9):,.0f}")
-        if done % tc.checkpoint_every == 0 and done < total_steps:
+        if done % tc.checkpoint_every == 0 and done < total_steps and ctx.is_main:
             save_resume_state(paths.resume, model, optimizer, scheduler, done, key)
         if on_step is not None:
             on_step(done)
     progress.close()
     train_seconds = time.perf_counter() - started
+    ctx.barrier()
+    if not ctx.is_main:  # rank 0 evaluates and writes; the others are done
+        ctx.close()
+        return {}
 
     metrics = _final_metrics(model, train_tokens, val_tokens, cfg, device)
     metrics.update({"role": role, "seed": seed, "quant": quant, "steps": total_steps, "epochs": tc.epochs,
@@ -193,11 +229,22 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
     save_model(paths.model, model, {"quant": quant, "scale": cfg.model.scale, "act_bits": model_act_bits(cfg, quant),
                                     "role": role, "seed": seed})
     write_json(paths.metrics, metrics)
-    write_json(paths.timing, {"train_seconds": train_seconds, "device": device,
+    write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(device),
+                              "precision": tc.precision, "compiled": tc.compile,
                               "tokens_per_second": (total_steps - start_step) * tc.batch_size * seq_len / train_seconds
                               if train_seconds > 0 else None, "resumed_from_step": start_step})
     paths.resume.unlink(missing_ok=True)  # finished: nothing left to resume
+    ctx.close()
     return metrics
+
+
+def device_name(device: str) -> str:
+    return torch.cuda.get_device_name(device) if device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
+
+
+def epoch_order(windows: int, seed: int, epoch: int) -> np.ndarray:
+    """The permutation of training windows for one epoch, from (seed, epoch) alone."""
+    return torch.randperm(windows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).numpy()
 
 
 def model_act_bits(cfg: Config, quant: str) -> int:

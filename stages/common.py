@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Callable
 
 from pipeline.config import Config, ConfigError, load_config
 from pipeline.data.hub import HubUnavailableError
+from pipeline.io import write_json
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -17,13 +19,21 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def main(description: str, body: Callable[[Config, argparse.Namespace], None],
-         extra: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
-    """Parse arguments, validate params once, run ``body``; known input errors exit with a message."""
+         extra: Callable[[argparse.ArgumentParser], None] | None = None,
+         timing_name: Callable[[argparse.Namespace], str] | None = None) -> None:
+    """Parse arguments, validate params once, run ``body``; known input errors exit with a message.
+
+    With ``timing_name``, the wall time of ``body`` goes to ``metrics/timing/<name>.json`` (the
+    report's provenance section lists it).
+    """
     p = parser(description)
     if extra is not None:
         extra(p)
     args = p.parse_args()
+    started = time.perf_counter()
     try:
         body(load_config(args.params), args)
     except (ConfigError, HubUnavailableError, FileNotFoundError) as exc:
         sys.exit(f"error: {exc}")
+    if timing_name is not None:
+        write_json(f"metrics/timing/{timing_name(args)}.json", {"seconds": time.perf_counter() - started})

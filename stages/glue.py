@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pipeline.finetune import finetune_all
 from pipeline.io import write_json
-from pipeline.train import ROLES, RunPaths
+from pipeline.train import ROLES, RunPaths, resolve_device
 from stages.common import main
 
 
@@ -16,9 +16,9 @@ def options(p) -> None:
 def run(cfg, args) -> None:
     paths = RunPaths.for_run(args.role, args.seed)
     results = finetune_all(paths.model, Path("data/tokens/tokenizer.json"), Path("data/prepared"), cfg.glue,
-                           args.seed, cfg.train.threads)
+                           args.seed, cfg.train.threads, resolve_device(cfg.train.device))
     write_json(paths.metrics.parent / "glue.json", results)
 
 
 if __name__ == "__main__":
-    main(__doc__, run, options)
+    main(__doc__, run, options, timing_name=lambda args: f"glue_{args.role}_seed_{args.seed}")

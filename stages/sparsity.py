@@ -1,7 +1,7 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run."""
 
 from pipeline.io import atomic_path, write_json
-from pipeline.sparsity import run_sparsity
+from pipeline.sparsity import run_sparsity, zero_pct_by_depth
 from pipeline.train import ROLES, RunPaths
 from stages.common import main
 
@@ -11,8 +11,10 @@ def run(cfg, args) -> None:
     table, summary = run_sparsity(paths, tuple(cfg.sparsity.middle_band))
     with atomic_path("metrics/sparsity_layers.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
+    with atomic_path("metrics/plots/sparsity_by_depth.csv") as tmp:
+        zero_pct_by_depth(table).to_csv(tmp, index=False, float_format="%.4f")
     write_json("metrics/sparsity.json", summary)
 
 
 if __name__ == "__main__":
-    main(__doc__, run)
+    main(__doc__, run, timing_name=lambda args: "sparsity")

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from pipeline.io import write_json
-from pipeline.summarize import summarize
+from pipeline.io import atomic_path, write_json
+from pipeline.summarize import glue_table, loss_curves_table, summarize
 from stages.common import main
 
 
@@ -12,6 +12,9 @@ def run(cfg, args) -> None:
                                 Path("metrics/sparsity.json"))
     write_json("metrics/summary.json", summary)
     write_json("reports/claims.json", claims)
+    for name, table in (("loss_curves", loss_curves_table(cfg, Path("."))), ("glue", glue_table(cfg, summary))):
+        with atomic_path(f"metrics/plots/{name}.csv") as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6f")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ TINY_OVERRIDES = {
     "train": {"seeds": [0], "max_steps": 12, "batch_size": 8, "log_every": 2, "checkpoint_every": 4,
               "eval_tokens": 1024},
     "glue": {"epochs": 1, "batch_size": 16, "max_len": 32},
-    "benchmark": {"decode_tokens": 4, "prompt_tokens": 4, "repeats": 2},
+    "benchmark": {"decode_tokens": 4, "prompt_tokens": 4, "repeats": 2, "paper_arch": False},
 }
 
 

@@ -19,6 +19,8 @@ def _inside_and_outside(claim):
         return {"mean": (paper + 1.9) / scale, "std": 0.0}, {"mean": (paper + 2.1) / scale, "std": 0.0}
     if claim.rule == "factor":
         return {"mean": paper * 2.9}, {"mean": paper * 3.1}
+    if claim.rule == "at_most":
+        return {"mean": paper * 0.5}, {"mean": paper * 1.06}
     if claim.rule == "relative":
         return {"mean": paper * 0.951}, {"mean": paper * 0.949}
     low, high = paper

@@ -80,6 +80,21 @@ def test_claims_table_is_complete_and_synthetic_is_not_comparable(project):
     assert "Claims" in html and "val_ppl" in html and "image/png" in html
 
 
+def test_report_is_byte_identical_on_a_forced_rerun(project):
+    outputs = [project / "reports/report.html", project / "reports/report.ipynb",
+               *sorted((project / "reports/figures").glob("*.png"))]
+    before = {path: path.read_bytes() for path in outputs}
+    _run([sys.executable, "-m", "dvc", "repro", "--force", "--single-item", "report"], project)
+    assert {path: path.read_bytes() for path in outputs} == before
+
+
+def test_declared_plots_render(project):
+    out = _run([sys.executable, "-m", "dvc", "plots", "show", "--json"], project, stdout_only=True)
+    rendered = json.loads(out)
+    assert any("loss_curves.csv" in key or "Training loss" in key for key in rendered)
+    assert any("sparsity_by_depth" in key or "Zero weights" in key for key in rendered)
+
+
 def test_fp32_experiment_reruns_only_the_studied_side(project):
     before = json.loads((project / "metrics/summary.json").read_text())
     output = _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "model.quant=fp32"], project)

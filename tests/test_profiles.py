@@ -21,7 +21,7 @@ def test_default_profile_is_what_params_yaml_holds(params):
     assert params.read_text() == before
 
 
-@pytest.mark.parametrize("name", ["local", "paper-code", "paper-text"])
+@pytest.mark.parametrize("name", ["local", "paper-code", "paper-text", "paper-code-local"])
 def test_each_profile_applies_validates_and_switches_back(params, name):
     original = params.read_text()
     applied = apply_profile(name, params)
@@ -53,3 +53,13 @@ def test_every_profile_key_is_reset_by_default():
 def test_unknown_profile_names_the_choices(params):
     with pytest.raises(ConfigError, match="available: default"):
         apply_profile("paper", params)
+
+
+def test_overrides_apply_after_the_profile(params):
+    from pipeline.profiles import parse_overrides
+
+    applied = apply_profile("paper-code-local", params, parse_overrides(["train.seeds=[0]", "train.precision=bf16"]))
+    assert applied["train"]["seeds"] == [0] and applied["train"]["precision"] == "bf16"
+    assert applied["tokenizer"]["kind"] == "bert_vocab_file" and applied["data"]["source"] == "local"
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        parse_overrides(["train.seeds"])

@@ -1,0 +1,59 @@
+"""Data-parallel training across processes started by ``torchrun`` (DistributedDataParallel).
+
+Each of the P processes takes every P-th window of the same global batch, gradients are averaged by
+DDP, so P processes take the same optimizer steps as one process with the whole batch (up to the
+order of floating-point sums). Only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @classmethod
+    def from_env(cls, device_type: str) -> "DistContext":
+        """Join the process group ``torchrun`` set up (gloo on CPU, NCCL on CUDA); single process otherwise."""
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size == 1:
+            return cls()
+        if not dist.is_initialized():
+            dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+        return cls(rank=dist.get_rank(), world_size=world_size, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+    def shard(self, batch_ids):
+        """This rank's share of a global batch: every world_size-th window, starting at its rank."""
+        return batch_ids[self.rank::self.world_size]
+
+    def mean(self, values: torch.Tensor) -> torch.Tensor:
+        """The average of ``values`` over ranks (identity for one process)."""
+        if self.enabled:
+            values = values.clone()
+            dist.all_reduce(values, op=dist.ReduceOp.SUM)
+            values /= self.world_size
+        return values
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.enabled and dist.is_initialized():
+            dist.destroy_process_group()

@@ -1,0 +1,137 @@
+"""Packed ternary inference: a checkpoint that really holds ~2 (or 1.6) bits per ternary weight, and
+a model that computes from the packed weights.
+
+On disk (safetensors, metadata ``format: ternarylm-packed``): every block linear layer as its
+ternary codes packed by ``pipeline.packing`` (``2bit`` or ``base3``) plus one fp32 scale alpha;
+embedding and head in ``head_dtype`` (fp32 or bf16); norms in fp32. In memory every block layer is
+held as 2-bit codes (a base-3 file is repacked at load: 1.6 bits on disk, 2 bits resident) and
+multiplied by the C++ kernel (``pipeline.kernels``) with int8 per-token activations, the same
+arithmetic the training model fake-quantizes; without the kernel, the pure-PyTorch path.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from pipeline.config import ArchConfig
+from pipeline.io import atomic_path
+from pipeline.kernels import ternary_linear
+from pipeline.model import TransformerLM
+from pipeline.packing import PACKINGS, pack_ternary_2bit
+from pipeline.quant import ternary_codes
+
+FORMAT = "ternarylm-packed"
+HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
+class PackedTernaryLinear(nn.Module):
+    """y = alpha * (int8(x) @ codes.T) * x_scale, from 2-bit packed codes (inference only)."""
+
+    def __init__(self, packed: torch.Tensor, alpha: float, in_features: int, act_bits: int, use_kernel: bool = True):
+        super().__init__()
+        self.register_buffer("packed", packed.contiguous())
+        self.alpha, self.in_features, self.act_bits, self.use_kernel = float(alpha), in_features, act_bits, use_kernel
+        self.out_features = packed.shape[0]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.act_bits:  # full-precision activations: no integer path, unpack and multiply
+            from pipeline.packing import ternary_matmul_reference
+
+            return ternary_matmul_reference(x, self.packed, self.in_features, self.alpha).to(x.dtype)
+        return ternary_linear(x, self.packed, self.in_features, self.alpha, self.act_bits,
+                              use_kernel=self.use_kernel).to(x.dtype)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, act_bits={self.act_bits}, 2-bit packed"
+
+
+class EmbeddingInDtype(nn.Module):
+    """The token embedding held in a narrower dtype; looks up rows and returns them as float32."""
+
+    def __init__(self, embed: nn.Embedding):
+        super().__init__()
+        self.inner = embed
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.inner(ids).float()
+
+
+class HeadInDtype(nn.Module):
+    """The output head held in a narrower dtype (bf16); computes in it and returns float32 logits."""
+
+    def __init__(self, head: nn.Linear, dtype: torch.dtype):
+        super().__init__()
+        self.inner = head.to(dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x.to(self.inner.weight.dtype)).float()
+
+
+def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_dtype: str = "bf16") -> dict:
+    """Write ``model`` (a ternary TransformerLM) as a packed checkpoint; return its metadata."""
+    if packing not in PACKINGS:
+        raise ValueError(f"unknown packing {packing!r}; accepted: {sorted(PACKINGS)}")
+    if head_dtype not in HEAD_DTYPES:
+        raise ValueError(f"unknown head dtype {head_dtype!r}; accepted: {sorted(HEAD_DTYPES)}")
+    layers = model.quant_layers()
+    if any(layer.quant != "ternary" for layer in layers.values()):
+        raise ValueError("only a ternary model can be packed (model.quant: ternary)")
+    tensors: dict[str, torch.Tensor] = {}
+    shapes = {}
+    for name, layer in layers.items():
+        alpha = layer.effective_scale()
+        tensors[f"{name}.packed"] = PACKINGS[packing].pack(ternary_codes(layer.weight.detach(), alpha))
+        tensors[f"{name}.alpha"] = alpha.reshape(1).float()
+        shapes[name] = list(layer.weight.shape)
+    quantized = {f"{name}.{suffix}" for name in layers for suffix in ("weight", "scale")}
+    for name, tensor in model.state_dict().items():
+        if name not in quantized:
+            wide = name.startswith(("embed.", "head."))
+            tensors[name] = tensor.detach().to(HEAD_DTYPES[head_dtype] if wide else torch.float32).contiguous()
+    act_bits = next(iter(layers.values())).act_bits if layers else 0
+    meta = {"format": FORMAT, "packing": packing, "head_dtype": head_dtype, "act_bits": act_bits,
+            "vocab_size": model.vocab_size, "arch": model.arch.model_dump(), "shapes": shapes}
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata={"pipeline_packed": json.dumps(meta, sort_keys=True)})
+    return meta
+
+
+def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dict]:
+    """The inference model a packed checkpoint describes, computing from its packed weights."""
+    with safe_open(str(path), framework="pt") as handle:
+        meta = json.loads(handle.metadata()["pipeline_packed"])
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a packed TernaryLM checkpoint (format {meta.get('format')!r})")
+    with torch.device("meta"):  # a skeleton: no weight is allocated until a stored tensor is assigned
+        model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"])
+    packing = PACKINGS[meta["packing"]]
+    packed_layers = {}
+    for name, (_, in_features) in meta["shapes"].items():
+        codes_packed = tensors.pop(f"{name}.packed")
+        if packing.name != "2bit":  # the kernel reads 2-bit codes: repack once at load
+            codes_packed = pack_ternary_2bit(packing.unpack(codes_packed, in_features))
+        packed_layers[name] = PackedTernaryLinear(codes_packed, tensors.pop(f"{name}.alpha").item(), in_features,
+                                                  meta["act_bits"], use_kernel)
+    for name, layer in packed_layers.items():
+        parent, child = name.rsplit(".", 1)
+        setattr(model.get_submodule(parent), child, layer)
+    # assign=True: the stored tensors become the parameters (in their stored dtype), no copies.
+    missing, unexpected = model.load_state_dict(tensors, strict=False, assign=True)
+    if unexpected or [key for key in missing if not key.endswith(".packed")]:
+        raise ValueError(f"{path}: unexpected tensors {unexpected}, missing {missing}")
+    if meta["head_dtype"] != "fp32":
+        model.embed = EmbeddingInDtype(model.embed)
+        model.head = HeadInDtype(model.head, HEAD_DTYPES[meta["head_dtype"]])
+    return model.eval(), meta
+
+
+def resident_weight_bytes(model: nn.Module) -> int:
+    """Bytes of every parameter and buffer the model holds (what inference keeps in memory)."""
+    return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))

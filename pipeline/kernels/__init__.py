@@ -1,0 +1,135 @@
+"""Optional compiled CPU kernel for 2-bit packed ternary weights, with a pure-PyTorch fallback.
+
+``load_kernel()`` compiles ``ternary_cpu.cpp`` with ``torch.utils.cpp_extension.load`` at first use
+(tens of seconds, once per machine; later processes load the cached build) and returns ``None``
+with a warning if that fails, so callers always have the reference path. ``ternary_linear`` is the
+float-in, float-out layer: int8 per-token activations (as ``pipeline.quant`` fake-quantizes them),
+an exact integer matmul, then one rescale. Inference only: nothing here records gradients.
+
+Environment: ``TERNARYLM_KERNEL_CACHE`` moves the build cache (default ``~/.cache/ternarylm_kernels``);
+``TERNARYLM_DISABLE_KERNEL=1`` makes ``load_kernel()`` return ``None`` without compiling.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import platform
+import warnings
+from pathlib import Path
+from types import ModuleType
+
+import torch
+
+from pipeline.packing import ternary_matmul_reference
+from pipeline.quant import EPS
+
+SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
+CACHE_ENV = "TERNARYLM_KERNEL_CACHE"
+DISABLE_ENV = "TERNARYLM_DISABLE_KERNEL"
+
+# Compiler flag sets (cflags, ldflags), tried in order: the fast build (native vector instructions,
+# OpenMP so that at::parallel_for really runs in parallel), then a plain one for compilers that reject
+# -march=native or -fopenmp. The OpenMP runtime is the one torch already loaded (same soname), so
+# torch.set_num_threads governs the kernel's threads too.
+FLAG_SETS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (("-O3", "-march=native", "-fopenmp"), ("-fopenmp",)),
+    (("-O3",), ()),
+)
+
+
+def _cpu_fingerprint() -> str:
+    """A string that changes when the CPU's model or instruction set does (Linux: /proc/cpuinfo)."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        lines = []
+    wanted = ("model name", "flags", "Features", "CPU part")  # x86 and ARM spellings
+    seen = sorted({line.strip() for line in lines if line.split(":")[0].strip() in wanted})
+    return "|".join(seen) or f"{platform.machine()}|{platform.processor()}"
+
+
+def kernel_build_dir() -> Path:
+    """Where the extension is built: the cache root plus a key of torch, Python and CPU.
+
+    A ``-march=native`` binary may crash on another CPU, so a cache shared between machines (a
+    network home directory) keeps one build per CPU type rather than reusing the wrong one.
+    """
+    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "ternarylm_kernels").expanduser()
+    key = f"{torch.__version__}|{platform.python_version()}|{_cpu_fingerprint()}"
+    return root / hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _short_error(err: BaseException, limit: int = 400) -> str:
+    """The error's type and the end of its message (compiler logs are long; the cause is at the end)."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[-limit:]}"
+
+
+@functools.lru_cache(maxsize=1)
+def load_kernel() -> ModuleType | None:
+    """Build (first time) and import the ``ternary_cpu`` extension.
+
+    Returns the module, exposing ``ternary_linear_int8(x_codes, packed, in_features)``, or ``None``
+    after a ``RuntimeWarning`` if every flag set fails to compile or load. Cached: later calls in
+    the process return the same answer at no cost.
+    """
+    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+        return None
+    errors = []
+    for index, (cflags, ldflags) in enumerate(FLAG_SETS):
+        # One folder per flag set: cpp_extension rebuilds when flags change, so sharing one would
+        # make a fallback build and a fast one evict each other.
+        build_dir = kernel_build_dir() / f"flags{index}"
+        try:
+            from torch.utils.cpp_extension import load  # imported lazily: it pulls in setuptools
+
+            build_dir.mkdir(parents=True, exist_ok=True)  # load() needs it to exist (its lock file)
+            return load(name="ternary_cpu", sources=[str(SOURCE)], extra_cflags=list(cflags),
+                        extra_ldflags=list(ldflags), build_directory=str(build_dir), verbose=False)
+        except Exception as err:  # any failure (no compiler, no ninja, build error) means: fall back
+            errors.append(f"[{' '.join(cflags)}] {_short_error(err)}")
+    warnings.warn("could not build the ternary CPU kernel; using the pure-PyTorch path instead. "
+                  + " ; ".join(errors), RuntimeWarning, stacklevel=2)
+    return None
+
+
+def quantize_activations(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token absmax quantization, the same arithmetic as ``pipeline.quant.fake_quantize_activations``.
+
+    Input: float (T, in). Outputs: int8 codes (T, in) in [-2**(bits-1), 2**(bits-1) - 1] and the
+    float32 per-token scale (T, 1) = absmax / (2**(bits-1) - 1), so that x ~= codes * scale.
+    """
+    if not 2 <= bits <= 8:
+        raise ValueError(f"activation bits must be in 2..8 to fit int8, got {bits}")
+    qmax = 2 ** (bits - 1) - 1
+    x = x.detach().to(torch.float32)
+    scale = x.abs().amax(dim=-1, keepdim=True).clamp_min(EPS) / qmax
+    codes = torch.clamp(torch.round(x / scale), -qmax - 1, qmax).to(torch.int8)
+    return codes, scale
+
+
+def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int, weight_scale: float,
+                   act_bits: int = 8, use_kernel: bool = True) -> torch.Tensor:
+    """y = quantize(x) @ codes.T * weight_scale for 2-bit packed ternary weights.
+
+    Inputs: x_float (..., in_features), typically (T, in); packed uint8 (out, ceil(in / 4)) from
+    ``pipeline.packing.pack_ternary_2bit``; weight_scale the per-tensor alpha; act_bits the
+    activation precision. Output: float32 (..., out).
+
+    With ``use_kernel`` (and the kernel built, and CPU tensors) the integer products run in the C++
+    kernel and are rescaled once by x_scale * weight_scale; otherwise the dequantized activations
+    go through ``ternary_matmul_reference``. The two agree to float32 rounding.
+    """
+    if x_float.shape[-1] != in_features:
+        raise ValueError(f"x has {x_float.shape[-1]} features, the packed weight expects {in_features}")
+    leading = x_float.shape[:-1]
+    codes, x_scale = quantize_activations(x_float.reshape(-1, in_features), act_bits)
+    kernel = load_kernel() if use_kernel else None
+    if kernel is not None and codes.device.type == "cpu" and packed.device.type == "cpu":
+        integers = kernel.ternary_linear_int8(codes, packed, in_features)
+        y = integers.to(torch.float32) * (x_scale * float(weight_scale))
+    else:
+        y = ternary_matmul_reference(codes.to(torch.float32) * x_scale, packed, in_features, weight_scale)
+    return y.reshape(*leading, -1)

@@ -1,0 +1,152 @@
+// Integer matmul of int8 activations with 2-bit packed ternary weights, for batch-1 decoding on CPUs.
+//
+// Layout (pipeline/packing.py, "2bit"): row o of the weight is ceil(in / 4) bytes; byte k holds
+// weights 4k..4k+3, weight 4k+j as the field f = code + 1 in {0, 1, 2} at bits 2j..2j+1.
+//
+// Method: on-the-fly unpacking, no lookup table. Per token the activations are split once into four
+// "planes", plane_j[k] = x[4k + j] (0 past the end), so that field j of every byte of a row lines up
+// with plane j at the same index k and the unpacking is just (byte >> 2j) & 3 on whole vectors. Then
+//     sum_i code_i * x_i = sum_j sum_k f_j(w_k) * plane_j[k]  -  sum_i x_i,
+// and the f * x products are unsigned-by-signed bytes, what x86's pmaddubsw multiplies. Padding
+// weights have f = 1 but meet zero activations, so they add nothing. Measured on a 2-core AMD EPYC
+// (AVX-512), this beat a 256-entry-per-4-activations lookup table about 9x (the table costs one scalar
+// load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant.
+
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+
+#include <cstdint>
+#include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+namespace {
+
+// Scalar dot of one packed row with the four activation planes; also finishes the vector loop's
+// tail. Partial sums of four bytes stay well inside int32 (|f * x| <= 3 * 128).
+inline int32_t dot_row_scalar(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
+                              int64_t begin) {
+  const int8_t* p0 = planes;
+  const int8_t* p1 = planes + plane_stride;
+  const int8_t* p2 = planes + 2 * plane_stride;
+  const int8_t* p3 = planes + 3 * plane_stride;
+  int32_t acc = 0;
+  for (int64_t k = begin; k < n_bytes; ++k) {
+    const int32_t b = row[k];
+    acc += (b & 3) * p0[k] + ((b >> 2) & 3) * p1[k] + ((b >> 4) & 3) * p2[k] + (b >> 6) * p3[k];
+  }
+  return acc;
+}
+
+#if defined(__AVX2__)
+// 32 bytes (128 weights) per step. pmaddubsw sums pairs of u8 * s8 into int16: each pair is at most
+// 2 * 3 * 128 = 768 in magnitude and four of them (one per plane) 3072, so int16 never saturates;
+// pmaddwd with ones then widens to int32 before accumulating across the row.
+inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
+  const int8_t* p0 = planes;
+  const int8_t* p1 = planes + plane_stride;
+  const int8_t* p2 = planes + 2 * plane_stride;
+  const int8_t* p3 = planes + 3 * plane_stride;
+  const __m256i mask = _mm256_set1_epi8(3);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc = _mm256_setzero_si256();
+  int64_t k = 0;
+  for (; k + 32 <= n_bytes; k += 32) {
+    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
+    // 16-bit shifts move bits across byte borders, but the mask keeps only each byte's own field.
+    const __m256i f0 = _mm256_and_si256(w, mask);
+    const __m256i f1 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);
+    const __m256i f2 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
+    const __m256i f3 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);
+    __m256i s = _mm256_maddubs_epi16(f0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + k)));
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + k))));
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + k))));
+    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p3 + k))));
+    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
+  }
+  __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+  sum = _mm_hadd_epi32(sum, sum);
+  sum = _mm_hadd_epi32(sum, sum);
+  return _mm_cvtsi128_si32(sum) + dot_row_scalar(row, planes, n_bytes, plane_stride, k);
+}
+#else
+// Portable path: the scalar loop, which compilers auto-vectorise at -O3.
+inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
+  return dot_row_scalar(row, planes, n_bytes, plane_stride, 0);
+}
+#endif
+
+// Split one token's activations into the four planes (zero-padded) and return their sum.
+int32_t split_planes(const int8_t* x, int64_t in_features, int64_t plane_stride, int8_t* planes) {
+  int32_t total = 0;
+  for (int64_t i = 0; i < in_features; ++i) {
+    planes[(i & 3) * plane_stride + (i >> 2)] = x[i];
+    total += x[i];
+  }
+  return total;
+}
+
+}  // namespace
+
+// y[t, o] = sum_i code[o, i] * x[t, i], exactly, in int32.
+// x_codes: int8 (T, in_features); packed: uint8 (out, ceil(in_features / 4)). Returns int32 (T, out).
+torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Tensor& packed, int64_t in_features) {
+  TORCH_CHECK(x_codes.device().is_cpu() && packed.device().is_cpu(), "ternary_linear_int8 runs on CPU tensors");
+  TORCH_CHECK(x_codes.scalar_type() == torch::kInt8 && x_codes.dim() == 2, "x_codes must be int8 (T, in)");
+  TORCH_CHECK(packed.scalar_type() == torch::kUInt8 && packed.dim() == 2, "packed must be uint8 (out, bytes)");
+  TORCH_CHECK(in_features >= 0 && x_codes.size(1) == in_features, "x_codes has ", x_codes.size(1),
+              " features, expected in_features=", in_features);
+  const int64_t n_bytes = (in_features + 3) / 4;
+  TORCH_CHECK(packed.size(1) == n_bytes, "packed rows hold ", packed.size(1), " bytes, in_features=",
+              in_features, " needs ", n_bytes);
+  // |sum| <= 128 * 3 * in_features must fit int32 (the pmaddubsw fields go up to 3, not just 2).
+  TORCH_CHECK(in_features <= (int64_t{1} << 22), "in_features too large for int32 accumulation");
+
+  const torch::Tensor x = x_codes.contiguous();
+  const torch::Tensor w = packed.contiguous();
+  const int64_t tokens = x.size(0);
+  const int64_t out_features = w.size(0);
+  torch::Tensor y = torch::empty({tokens, out_features}, torch::kInt32);
+  if (tokens == 0 || out_features == 0) return y;
+
+  // Planes for all tokens, built once (O(T * in)) and shared read-only by every thread.
+  const int64_t plane_stride = n_bytes;
+  std::vector<int8_t> planes(static_cast<size_t>(tokens * 4 * plane_stride), 0);
+  std::vector<int32_t> x_sums(static_cast<size_t>(tokens));
+  const int8_t* xp = x.data_ptr<int8_t>();
+  for (int64_t t = 0; t < tokens; ++t) {
+    x_sums[t] = split_planes(xp + t * in_features, in_features, plane_stride, planes.data() + t * 4 * plane_stride);
+  }
+
+  const uint8_t* wp = w.data_ptr<uint8_t>();
+  int32_t* yp = y.data_ptr<int32_t>();
+  // Threads split the output rows; each row is read once and reused for every token while it is in
+  // L1. The grain keeps a chunk at >= ~16 KiB of weights so small layers do not pay thread start-up.
+  const int64_t grain = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(1, n_bytes * tokens));
+  at::parallel_for(0, out_features, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      const uint8_t* row = wp + o * n_bytes;
+      for (int64_t t = 0; t < tokens; ++t) {
+        yp[t * out_features + o] = dot_row(row, planes.data() + t * 4 * plane_stride, n_bytes, plane_stride) - x_sums[t];
+      }
+    }
+  });
+  return y;
+}
+
+// True when the AVX2 path was compiled in (otherwise the portable loop runs).
+bool uses_avx2() {
+#if defined(__AVX2__)
+  return true;
+#else
+  return false;
+#endif
+}
+
+PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
+  m.def("ternary_linear_int8", &ternary_linear_int8,
+        "int32 (T, out) = int8 x (T, in) times 2-bit packed ternary weights (out, ceil(in/4)), exact");
+  m.def("uses_avx2", &uses_avx2, "whether the AVX2 inner loop was compiled in");
+}

@@ -1,0 +1,41 @@
+"""Data-parallel training under torchrun (gloo, 2 CPU processes) takes the same steps as one process
+with the same global batch: the final losses agree to float-summation noise (tolerance 1e-4 relative;
+dropout is off so both runs compute the same function)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import parse_config
+from pipeline.data.prepare import load_corpus, write_corpus
+from pipeline.tokenization import tokenize_corpus
+from tests.conftest import PROJECT_ROOT, tiny_raw_params
+
+
+def _train_in(directory: Path, processes: int) -> dict:
+    raw = tiny_raw_params(model={"arch": {"dropout": 0.0}}, train={"processes": processes, "max_steps": 6})
+    cfg = parse_config(raw)
+    (directory / "params.yaml").write_text(yaml.safe_dump(raw))
+    write_corpus(load_corpus(cfg.data, cfg.glue.tasks), directory / "data" / "prepared")
+    tokenize_corpus(cfg.tokenizer, directory / "data" / "prepared", directory / "data" / "tokens")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "stages.train", "--role", "studied", "--seed", "0"], cwd=directory,
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads((directory / "runs" / "studied" / "seed_0" / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_two_gloo_processes_match_one_process(tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    single = _train_in(tmp_path / "one", processes=1)
+    parallel = _train_in(tmp_path / "two", processes=2)
+    for key in ("final_train_batch_loss_smoothed", "val_loss", "train_loss"):
+        assert parallel[key] == pytest.approx(single[key], rel=1e-4), key
+    assert parallel["steps"] == single["steps"] == 6
