@@ -4,9 +4,10 @@
 records the resident set size (RSS), loads the model, resets the kernel's high-water mark
 (``/proc/self/clear_refs``), runs a batch-1 forward over one sequence of N tokens, and prints JSON:
 
-* ``resident_mb``: RSS after loading, minus the runtime's RSS (the model's weights plus whatever
-  the loader keeps; for int8, which is quantized from the fp32 checkpoint, freed fp32 pages the
-  allocator has not returned can remain, so it is an upper bound);
+* ``resident_mb``: RSS after loading, minus the runtime's RSS. Weights memory-mapped from the
+  safetensors file (the packed model assigns the stored tensors directly) only become resident when
+  first read, so this can be below the weight bytes; for int8, quantized from the fp32 checkpoint,
+  freed fp32 pages the allocator keeps can make it an upper bound;
 * ``peak_mb``: the highest RSS during the forward pass, minus the runtime's RSS (weights,
   activations, kernel workspace). This is our "peak inference memory".
 
@@ -35,26 +36,56 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")  # 5 = reset the peak RSS (VmHWM) to the current RSS
 
 
-def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]:
-    import torch
-
+def _load(kind: str, path: Path):
     from pipeline.bench import int8_dynamic
     from pipeline.checkpoint import load_model
     from pipeline.inference import load_packed
+
+    if kind == "packed":
+        return load_packed(path)[0]
+    model = load_model(path)[0]
+    # int8 is quantized from the fp32 checkpoint: freed fp32 pages the allocator keeps can stay in RSS
+    return int8_dynamic(model) if kind == "int8" else model
+
+
+def _warm_up(kind: str, directory: Path) -> None:
+    """Load and run a tiny model of the same kind once, so one-time lazy imports and allocator
+    set-up (e.g. building a skeleton on the meta device pulls in ~80 MB of torch modules) land in
+    the runtime baseline rather than in the model's numbers."""
+    import torch
+
+    from pipeline.checkpoint import save_model
+    from pipeline.config import ArchConfig
+    from pipeline.inference import export_packed
+    from pipeline.model import TransformerLM
+
+    arch = ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8, block_init_std=0.02)
+    tiny = TransformerLM(arch, 32, quant="ternary" if kind == "packed" else "fp32", act_bits=8)
+    path = directory / "warm_up.safetensors"
+    if kind == "packed":
+        export_packed(tiny, path)
+    else:
+        save_model(path, tiny, {"quant": "fp32", "scale": "absmean", "act_bits": 0})
+    with torch.no_grad():
+        _load(kind, path)(torch.zeros(1, 8, dtype=torch.long))
+
+
+def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]:
+    import tempfile
+
+    import torch
+
     from pipeline.kernels import load_kernel
 
-    # Everything the three formats import (and the compiled kernel) is loaded before the baseline,
-    # so the runtime is the same for all of them and only the model is measured.
+    # The compiled kernel and everything the format's code path imports are loaded before the
+    # baseline, so only the model itself is measured.
     load_kernel()
     torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as directory:
+        _warm_up(kind, Path(directory))
     gc.collect()
     runtime_kb = _status_kb("VmRSS")
-    if kind == "packed":
-        model, _ = load_packed(path)
-    else:
-        model, _ = load_model(path)
-        if kind == "int8":  # quantized from the fp32 checkpoint: the transient fp32 copy can stay in RSS
-            model = int8_dynamic(model)
+    model = _load(kind, path)
     gc.collect()
     resident_kb = _status_kb("VmRSS")
     _reset_peak()

@@ -167,13 +167,15 @@ def scale_banner(summary: dict) -> str:
 def provenance(root: Path, params_path: Path) -> dict[str, str]:
     """Git revision, params hash, package versions, platform."""
     try:
-        revision = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=root, capture_output=True,
+        # The commit the outputs were generated on top of (they are usually committed right after,
+        # so a "dirty" flag would only say that and make the report depend on git state).
+        revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
                                   text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         revision = "unknown (not a git checkout)"
     packages = {name: metadata.version(name) for name in ("torch", "dvc", "dvclive", "tokenizers", "datasets",
                                                            "safetensors", "scikit-learn", "papermill")}
-    return {"git revision": revision,
+    return {"git commit (outputs generated on top of it)": revision,
             "params sha256": hashlib.sha256(params_path.read_bytes()).hexdigest()[:16],
             "python": platform.python_version(), "platform": f"{platform.system()} {platform.machine()}",
             **{f"package {k}": v for k, v in packages.items()}}
@@ -182,7 +184,8 @@ def provenance(root: Path, params_path: Path) -> dict[str, str]:
 def _strip_volatile(notebook) -> None:
     """Remove timestamps and durations that papermill and nbclient record, so bytes are stable."""
     notebook.metadata.pop("papermill", None)
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
+        cell.id = f"cell-{index}"  # papermill gives its injected-parameters cell a random id
         cell.metadata.pop("papermill", None)
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
