@@ -2,7 +2,7 @@
 measured side by side on whatever device is present, with the training loop's own step function.
 
 ``python -m pipeline.throughput --arch paper`` measures the paper's 132M configuration;
-``--arch tiny`` a small one (CI). Inputs are random token ids: throughput does not depend on the
+``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` one that runs in seconds (CI). Inputs are random token ids: throughput does not depend on the
 text. Each model gets ``--warmup`` untimed steps (compilation, allocator warm-up), then ``--steps``
 timed steps, synchronised once at the end.
 
@@ -27,7 +27,15 @@ from pipeline.train import device_name, make_optimizer, make_scheduler, resolve_
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
-TINY_ARCH = ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64, block_init_std=0.02)
+# name -> (architecture, vocabulary size): "paper" is the 132M configuration; "small" a model a CPU
+# trains in minutes; "tiny" runs in seconds (CI).
+ARCHS = {
+    "paper": (PAPER_ARCH, PAPER_VOCAB_SIZE),
+    "small": (ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128,
+                         block_init_std=0.02), 8192),
+    "tiny": (ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64,
+                        block_init_std=0.02), 1000),
+}
 
 
 def flops_per_token(model: TransformerLM) -> float:
@@ -78,7 +86,7 @@ def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, step
 def run(arch_name: str, batch_size: int, steps: int, warmup: int, device: str, precision: str,
         compile_model: bool) -> dict:
     """Both models, one after the other, in this process; flat keys plus the ternary/FP32 ratio."""
-    arch, vocab = (PAPER_ARCH, PAPER_VOCAB_SIZE) if arch_name == "paper" else (TINY_ARCH, 1000)
+    arch, vocab = ARCHS[arch_name]
     device = resolve_device(device)
     results: dict = {"device": device_name(device), "arch": arch_name, "batch_size": batch_size,
                      "seq_len": arch.seq_len, "precision": precision, "compiled": compile_model, "steps": steps}
@@ -92,7 +100,7 @@ def run(arch_name: str, batch_size: int, steps: int, warmup: int, device: str, p
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="Training throughput of the ternary model and its FP32 twin.")
-    parser.add_argument("--arch", choices=["paper", "tiny"], default="paper")
+    parser.add_argument("--arch", choices=sorted(ARCHS), default="paper")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
