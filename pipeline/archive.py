@@ -3,8 +3,9 @@ profile (real data on a CPU, the paper's recipe on a GPU) stays committed and re
 ``params.yaml`` goes back to the default.
 
 ``python -m pipeline.archive NAME [--note TEXT]`` copies ``params.yaml``, ``dvc.lock``, ``metrics/``,
-``reports/claims.json``, ``reports/report.html``, ``reports/figures/`` and the per-run JSON/TSV files
-of the seeds the params name. Nothing is recomputed; checkpoints stay in the DVC cache.
+``reports/claims.json``, ``reports/figures/`` and the per-run JSON/TSV files of the seeds the params
+name; the main report's "Archived runs" section shows each archive's claims and note. Nothing is
+recomputed; checkpoints stay in the DVC cache.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ def archive_run(name: str, root: Path = Path("."), note: str = "") -> Path:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    for relative in ("params.yaml", "dvc.lock", "reports/claims.json", "reports/report.html"):
+    for relative in ("params.yaml", "dvc.lock", "reports/claims.json"):
         if (root / relative).is_file():
             (target / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / relative, target / relative)

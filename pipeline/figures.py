@@ -39,7 +39,8 @@ def generalization(ppl: pd.DataFrame, path: Path) -> Path:
     long["split"] = long["split"].map({"train_ppl": "train", "val_ppl": "validation"})
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
     sns.barplot(data=long, x="model", y="ppl", hue="split", errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=long, x="model", y="ppl", hue="split", dodge=True, jitter=False, ax=ax, legend=False, color="black", size=4)
+    sns.stripplot(data=long, x="model", y="ppl", hue="split", dodge=True, jitter=False, ax=ax, legend=False,
+                  palette="dark:black", size=4)
     ax.set_ylabel("perplexity (no label smoothing)")
     ax.set_xlabel("")
     return save(fig, path)
@@ -72,6 +73,7 @@ def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: flo
     sns.lineplot(data=per_layer, x="layer", y="zero_pct", hue="model", marker="o", errorbar="sd", ax=ax)
     ax.axhline(gaussian_pct, color="grey", linestyle="--", label=f"Gaussian reference ({gaussian_pct:.1f}%)")
     ax.set_xlabel("layer (1-based)")
+    ax.set_xticks(sorted(per_layer["layer"].unique()))
     ax.set_ylabel("% zero codes")
     ax.legend(fontsize=8)
     return save(fig, path)
@@ -82,7 +84,7 @@ def glue_scores(glue: pd.DataFrame, path: Path) -> Path:
     frame = glue.assign(model=glue["role"].map(ROLE_LABELS))
     fig, ax = plt.subplots(figsize=(6, 3.4))
     sns.barplot(data=frame, x="task", y="headline", hue="model", errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=frame, x="task", y="headline", hue="model", dodge=True, jitter=False, ax=ax, legend=False, color="black",
-                  size=4)
+    sns.stripplot(data=frame, x="task", y="headline", hue="model", dodge=True, jitter=False, ax=ax, legend=False,
+                  palette="dark:black", size=4)
     ax.set_ylabel("dev metric (MRPC F1, SST-2 acc, CoLA MCC)")
     return save(fig, path)

@@ -190,6 +190,8 @@ def _strip_volatile(notebook) -> None:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
             cell.execution_count = None
+            # Warnings on stderr name local paths and library versions: noise, not report content.
+            cell.outputs = [out for out in cell.get("outputs", []) if out.get("name") != "stderr"]
             for output in cell.get("outputs", []):
                 if "execution_count" in output:
                     output["execution_count"] = None
