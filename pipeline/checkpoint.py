@@ -55,6 +55,8 @@ def save_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim
         for name, value in state.items():
             tensors[f"optim.{index}.{name}"] = torch.as_tensor(value).contiguous()
     tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():  # dropout on the GPU draws from the CUDA generator
+        tensors["rng.cuda"] = torch.cuda.get_rng_state()
     meta = {"step": str(step), "run_key": run_key,
             "param_groups": json.dumps(optim_state["param_groups"]),
             "scheduler": json.dumps(scheduler.state_dict())}
@@ -82,4 +84,6 @@ def load_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim
     optimizer.load_state_dict({"state": state, "param_groups": json.loads(meta["param_groups"])})
     scheduler.load_state_dict(json.loads(meta["scheduler"]))
     torch.set_rng_state(tensors["rng.torch"])
+    if "rng.cuda" in tensors and torch.cuda.is_available():
+        torch.cuda.set_rng_state(tensors["rng.cuda"])
     return int(meta["step"])

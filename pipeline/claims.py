@@ -170,7 +170,7 @@ def build_claims(summary: dict[str, Any], context: dict[str, bool], tol: ClaimsC
         elif indicative is None:
             verdict, reason = "not comparable", "not measured in this run"
         else:
-            verdict, reason = indicative, "measured under the paper's conditions"
+            verdict, reason = indicative, "compared under the definition stated in this entry"
         entries.append({
             "id": claim.id, "description": claim.description,
             "paper_value": list(claim.paper_value) if isinstance(claim.paper_value, tuple) else claim.paper_value,

@@ -115,6 +115,12 @@ class OptimizerConfig(_Section):
     betas: tuple[float, float]
     weight_decay: float = Field(ge=0.0)
 
+    @model_validator(mode="after")
+    def _betas_in_range(self) -> "OptimizerConfig":
+        if not all(0.0 <= beta < 1.0 for beta in self.betas):
+            raise ValueError(f"betas must each lie in [0, 1), got {list(self.betas)}")
+        return self
+
 
 class TrainConfig(_Section):
     seeds: list[int] = Field(min_length=1)
@@ -145,6 +151,12 @@ class TrainConfig(_Section):
             raise ValueError("set exactly one of warmup_fraction and warmup_steps (the other null)")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"seeds must be distinct, got {self.seeds}")
+        if self.checkpoint_every % self.log_every:
+            # a resumed run must log the same steps as an uninterrupted one
+            raise ValueError(f"checkpoint_every ({self.checkpoint_every}) must be a multiple of log_every "
+                             f"({self.log_every})")
+        if self.batch_size % self.processes:
+            raise ValueError(f"batch_size ({self.batch_size}) must divide evenly over processes ({self.processes})")
         return self
 
 
@@ -170,6 +182,13 @@ class SparsityConfig(_Section):
     # The paper's "middle layers L5-L9" of 12, as a relative depth band so it applies to any depth.
     middle_band: tuple[float, float]
 
+    @model_validator(mode="after")
+    def _ordered_band(self) -> "SparsityConfig":
+        low, high = self.middle_band
+        if not 0.0 <= low <= high <= 1.0:
+            raise ValueError(f"middle_band must be [low, high] with 0 <= low <= high <= 1, got {list(self.middle_band)}")
+        return self
+
 
 class ClaimsConfig(_Section):
     # Tolerances live here, in one place; pipeline/claims.py documents how each is used.
@@ -190,6 +209,13 @@ class Config(_Section):
     benchmark: BenchmarkConfig
     sparsity: SparsityConfig
     claims: ClaimsConfig
+
+    @model_validator(mode="after")
+    def _eval_covers_a_window(self) -> "Config":
+        if self.train.eval_tokens < self.model.arch.seq_len:
+            raise ValueError(f"train.eval_tokens ({self.train.eval_tokens}) must be at least model.arch.seq_len "
+                             f"({self.model.arch.seq_len}): evaluation needs one full window")
+        return self
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -2,7 +2,8 @@
 
 Each of the P processes takes every P-th window of the same global batch, gradients are averaged by
 DDP, so P processes take the same optimizer steps as one process with the whole batch (up to the
-order of floating-point sums). Only rank 0 writes files.
+order of floating-point sums) when dropout is 0; with dropout, every rank draws its own masks, so
+the runs agree in distribution, not bit for bit. Only rank 0 writes files.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ class DistContext:
         world_size = int(os.environ.get("WORLD_SIZE", "1"))
         if world_size == 1:
             return cls()
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if device_type == "cuda":
+            torch.cuda.set_device(local_rank)  # before NCCL starts, so each rank talks from its own GPU
         if not dist.is_initialized():
             dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
-        return cls(rank=dist.get_rank(), world_size=world_size, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+        return cls(rank=dist.get_rank(), world_size=world_size, local_rank=local_rank)
 
     def shard(self, batch_ids):
         """This rank's share of a global batch: every world_size-th window, starting at its rank."""

@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("name", nargs="?", help=f"one of: {', '.join(available())}")
     parser.add_argument("--params", default="params.yaml", type=Path)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override one key after the profile, e.g. --set train.seeds=[0] (repeatable)")
+                        help="override one key after the profile, e.g. --set train.seeds=[0] (repeatable); "
+                             "keys that profiles/default.yaml lists are reset by the next profile switch, "
+                             "others stay until changed")
     parser.add_argument("--list", action="store_true", help="list the profiles and exit")
     args = parser.parse_args(argv)
     if args.list or not args.name:

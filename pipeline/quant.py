@@ -31,21 +31,28 @@ def ternary_codes(weight: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     return torch.clamp(torch.round(weight / scale), -1.0, 1.0)
 
 
-def _straight_through(weight: torch.Tensor, codes: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
-    if scale is None:  # fixed absmean scale: the forward value is codes * alpha, the gradient identity
-        return weight + (codes * absmean_scale(weight) - weight).detach()
-    # Learned scale: forward value codes * scale; d/dw = identity, d/dscale = codes (LSQ-style).
-    return codes.detach() * scale + (weight - weight.detach())
+def _alpha(weight: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
+    """The magnitude in use: mean |w| (fixed), or |learned scale| (never negative or zero)."""
+    return absmean_scale(weight.detach()) if scale is None else scale.abs().clamp_min(EPS)
+
+
+def _straight_through(weight: torch.Tensor, codes: torch.Tensor, alpha: torch.Tensor,
+                      learned: bool) -> torch.Tensor:
+    if not learned:  # fixed absmean scale: the forward value is codes * alpha, the gradient identity
+        return weight + (codes * alpha - weight).detach()
+    # Learned scale: forward value codes * |scale|; d/dw = identity, d/dscale = codes * sign (LSQ-style).
+    return codes.detach() * alpha + (weight - weight.detach())
 
 
 def quantize_ternary(weight: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
-    alpha = absmean_scale(weight.detach()) if scale is None else scale.detach().abs().clamp_min(EPS)
-    return _straight_through(weight, ternary_codes(weight.detach(), alpha), scale)
+    alpha = _alpha(weight, scale)
+    return _straight_through(weight, ternary_codes(weight.detach(), alpha.detach()), alpha, scale is not None)
 
 
 def quantize_binary(weight: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:
     """Sign binarization with the same scale rule (BinaryConnect-style), for comparison."""
-    return _straight_through(weight, torch.where(weight.detach() >= 0, 1.0, -1.0), scale)
+    return _straight_through(weight, torch.where(weight.detach() >= 0, 1.0, -1.0), _alpha(weight, scale),
+                             scale is not None)
 
 
 def quantize_none(weight: torch.Tensor, scale: torch.Tensor | None) -> torch.Tensor:

@@ -56,7 +56,7 @@ def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, step
     model = TransformerLM(arch, vocab_size, quant=quant, act_bits=act_bits).to(device).train()
     train_cfg = TrainConfig(seeds=[0], batch_size=batch_size, epochs=1, optimizer=OptimizerConfig(
         lr=3e-4, betas=(0.9, 0.98), weight_decay=0.01), schedule="onecycle", warmup_fraction=0.1, grad_clip=1.0,
-        label_smoothing=0.1, log_every=10, checkpoint_every=1000, eval_tokens=1, threads=torch.get_num_threads(),
+        label_smoothing=0.1, log_every=10, checkpoint_every=1000, eval_tokens=arch.seq_len, threads=torch.get_num_threads(),
         precision=precision)
     optimizer = make_optimizer(model, train_cfg.optimizer, device)
     scheduler = make_scheduler(optimizer, train_cfg, warmup + steps + 2)

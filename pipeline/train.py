@@ -79,23 +79,32 @@ def seed_everything(seed: int, threads: int) -> None:
 
 
 def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig, device: str = "cpu") -> torch.optim.AdamW:
-    # Weight decay on every parameter, as a plain AdamW(model.parameters()) in the notebook does.
+    # Weight decay on every weight, as a plain AdamW(model.parameters()) in the notebook does, except
+    # learned ternary scales (model.scale: learned), which decay would pull towards zero.
     # The fused kernel on CUDA does the whole update in one launch; CPU keeps the default loop.
-    return torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
+    scales = [p for name, p in model.named_parameters() if name.endswith(".scale")]
+    weights = [p for name, p in model.named_parameters() if not name.endswith(".scale")]
+    groups = [{"params": weights}] + ([{"params": scales, "weight_decay": 0.0}] if scales else [])
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
                              fused=device.startswith("cuda") or None)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
     """``onecycle`` (the notebook's) or ``cosine`` with linear warm-up (the paper README's)."""
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
-    # At least 2 warm-up steps: torch's OneCycleLR divides by zero when its first phase is 1 step.
-    warmup = min(max(warmup, 2), max(total_steps - 1, 2))
     if cfg.schedule == "onecycle":
+        if total_steps < 4:
+            raise ValueError(f"the run has {total_steps} optimizer steps; the onecycle schedule needs at least 4: "
+                             "raise train.max_steps / train.epochs or use train.schedule: cosine")
+        # 2 .. total-2 warm-up steps: torch's OneCycleLR divides by zero when a phase is 1 step long.
+        warmup = min(max(warmup, 2), total_steps - 2)
         # cycle_momentum=False keeps beta1 at the configured value; torch's default would cycle it
         # between 0.85 and 0.95 and silently override train.optimizer.betas.
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=cfg.optimizer.lr, total_steps=max(total_steps, 2),
             pct_start=warmup / max(total_steps, 2), anneal_strategy="cos", cycle_momentum=False)
+
+    warmup = min(max(warmup, 1), max(total_steps - 1, 1))
 
     def cosine(step: int) -> float:
         if step < warmup:
@@ -155,8 +164,6 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
 
     device = resolve_device(tc.device)
     ctx = DistContext.from_env(device)
-    if ctx.enabled and tc.batch_size % ctx.world_size:
-        raise ValueError(f"train.batch_size {tc.batch_size} must divide evenly over train.processes {ctx.world_size}")
     if device == "cuda":
         device = f"cuda:{ctx.local_rank}"
     seed_everything(seed, tc.threads)
@@ -221,12 +228,13 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
     metrics = _final_metrics(model, train_tokens, val_tokens, cfg, device)
     metrics.update({"role": role, "seed": seed, "quant": quant, "steps": total_steps, "epochs": tc.epochs,
                     "tokens_seen": total_steps * tc.batch_size * seq_len, "params": count_parameters(model),
-                    "final_train_batch_loss_smoothed": last_loss})
+                    "last_logged_train_loss_smoothed": last_loss})
     for name in ("val_loss", "val_ppl", "train_ppl", "train_val_ratio"):
         live.summary[f"eval/{name}"] = metrics[name]
     live.make_summary()
     live.end()
-    save_model(paths.model, model, {"quant": quant, "scale": cfg.model.scale, "act_bits": model_act_bits(cfg, quant),
+    save_model(paths.model, model, {"quant": quant, "scale": cfg.model.scale if quant != "fp32" else "absmean",
+                                    "act_bits": model_act_bits(cfg, quant),
                                     "role": role, "seed": seed})
     write_json(paths.metrics, metrics)
     write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(device),

@@ -33,7 +33,7 @@ def main(description: str, body: Callable[[Config, argparse.Namespace], None],
     started = time.perf_counter()
     try:
         body(load_config(args.params), args)
-    except (ConfigError, HubUnavailableError, FileNotFoundError) as exc:
+    except (ConfigError, HubUnavailableError, FileNotFoundError, ValueError) as exc:  # bad input: say what
         sys.exit(f"error: {exc}")
     if timing_name is not None:
         write_json(f"metrics/timing/{timing_name(args)}.json", {"seconds": time.perf_counter() - started})

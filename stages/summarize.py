@@ -8,7 +8,7 @@ from stages.common import main
 
 
 def run(cfg, args) -> None:
-    summary, claims = summarize(cfg, Path("."), Path("data/tokens"), Path("metrics/benchmark.json"),
+    summary, claims = summarize(cfg, Path("."), Path("metrics/tokens.json"), Path("metrics/benchmark.json"),
                                 Path("metrics/sparsity.json"))
     write_json("metrics/summary.json", summary)
     write_json("reports/claims.json", claims)

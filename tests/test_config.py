@@ -17,6 +17,11 @@ def test_project_params_are_valid():
     ({"model": {"scale": "median"}}, "model.scale", "'absmean' or 'learned'"),
     ({"data": {"source": "s3"}}, "data.source", "'synthetic', 'local' or 'hub'"),
     ({"train": {"batchsize": 4}}, "train.batchsize", "unknown key"),
+    ({"train": {"checkpoint_every": 7}}, "train", "multiple of log_every"),
+    ({"train": {"processes": 3}}, "train", "divide evenly over processes"),
+    ({"train": {"optimizer": {"betas": [0.9, 1.5]}}}, "train.optimizer", "betas must each lie in [0, 1)"),
+    ({"train": {"eval_tokens": 8}}, "eval_tokens", "at least model.arch.seq_len"),
+    ({"sparsity": {"middle_band": [0.8, 0.4]}}, "sparsity", "0 <= low <= high <= 1"),
 ])
 def test_bad_values_name_the_key_and_accepted_values(overrides, key, hint):
     with pytest.raises(ConfigError) as error:

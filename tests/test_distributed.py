@@ -36,6 +36,6 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     (tmp_path / "two").mkdir()
     single = _train_in(tmp_path / "one", processes=1)
     parallel = _train_in(tmp_path / "two", processes=2)
-    for key in ("final_train_batch_loss_smoothed", "val_loss", "train_loss"):
+    for key in ("last_logged_train_loss_smoothed", "val_loss", "train_loss"):
         assert parallel[key] == pytest.approx(single[key], rel=1e-4), key
     assert parallel["steps"] == single["steps"] == 6

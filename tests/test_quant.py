@@ -58,3 +58,11 @@ def test_registry_rejects_unknown():
     assert {"ternary", "fp32", "binary"} <= set(QUANTIZERS)
     with pytest.raises(ValueError, match="accepted"):
         QuantLinear(2, 2, quant="ternery")
+
+
+def test_a_negative_learned_scale_acts_as_its_magnitude():
+    layer = QuantLinear(16, 8, quant="ternary", scale="learned")
+    with torch.no_grad():
+        layer.scale.fill_(-0.5)
+    assert set(layer.quantized_weight().detach().abs().unique().tolist()) <= {0.0, 0.5}
+    assert torch.allclose(layer.effective_scale(), torch.tensor(0.5))

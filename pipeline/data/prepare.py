@@ -66,7 +66,6 @@ def load_corpus(cfg: DataConfig, tasks: list[str], project_root: Path = Path("."
         val = tinystories.load_hub_stories(cfg.hub.tinystories, "validation", cfg.max_val_stories)
         glue = {task: {split: glue_sources.load_glue_hub(cfg.hub.glue, task, split) for split in ("train", "dev")}
                 for task in tasks}
-    train, val = train[:cfg.max_train_stories], val[:cfg.max_val_stories]
     glue = {task: {"train": _subsample(splits["train"], cfg.glue_max_train_examples, cfg.seed, f"{task}-train"),
                    "dev": _subsample(splits["dev"], cfg.glue_max_dev_examples, cfg.seed, f"{task}-dev")}
             for task, splits in glue.items()}

@@ -69,7 +69,11 @@ def load_hub_stories(name: str, split: str, limit: int | None) -> list[str]:
         require_hub(f"data.source: hub (TinyStories {name!r}, split {split!r})")
     from datasets import load_dataset  # imported here: slow to import, needed only online
 
-    stream = load_dataset(name, split=split, streaming=True)
-    if limit is not None:
-        stream = stream.take(limit)
-    return [story for story in (normalize_story(row["text"]) for row in stream) if story]
+    stories: list[str] = []
+    for row in load_dataset(name, split=split, streaming=True):
+        story = normalize_story(row["text"])
+        if story:  # empty rows do not count towards the limit
+            stories.append(story)
+            if limit is not None and len(stories) == limit:
+                break
+    return stories
