@@ -66,12 +66,19 @@ QUANTIZERS: dict[str, Quantizer] = {
 }
 
 
+def activation_codes(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token absmax quantization: integer-valued codes in [-2**(bits-1), 2**(bits-1) - 1] (same
+    dtype as ``x``) and the per-token scale (…, 1) = absmax / (2**(bits-1) - 1), x ~= codes * scale.
+    The one definition both the training model and the packed inference kernel use."""
+    qmax = 2 ** (bits - 1) - 1
+    scale = x.abs().amax(dim=-1, keepdim=True).clamp_min(EPS) / qmax
+    return torch.clamp(torch.round(x / scale), -qmax - 1, qmax), scale
+
+
 def fake_quantize_activations(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
     """Per-token absmax fake quantization to signed ``bits`` integers, straight-through."""
-    qmax = 2 ** (bits - 1) - 1
-    scale = x.detach().abs().amax(dim=-1, keepdim=True).clamp_min(EPS) / qmax
-    quantized = torch.clamp(torch.round(x.detach() / scale), -qmax - 1, qmax) * scale
-    return x + (quantized - x).detach()
+    codes, scale = activation_codes(x.detach(), bits)
+    return x + (codes * scale - x).detach()
 
 
 class QuantLinear(nn.Linear):

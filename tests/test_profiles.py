@@ -44,10 +44,15 @@ def test_paper_profiles_hold_the_recipes(params):
     assert (text.train.batch_size, text.model.arch.seq_len) == (64, 512)
 
 
-def test_every_profile_key_is_reset_by_default():
+def test_every_profile_applies_and_strays_are_refused(params, monkeypatch):
     assert set(available()) >= {"default", "local", "paper-code", "paper-text"}
     for name in available():
-        read_profile(name)
+        parse_config(apply_profile(name, params))
+    stray = read_profile("local") | {"benchmark": {"repeats": 1}}  # a key default.yaml does not reset
+    monkeypatch.setattr("pipeline.profiles.read_profile",
+                        lambda name: stray if name == "local" else read_profile(name))
+    with pytest.raises(ConfigError, match=r"benchmark\.repeats"):
+        apply_profile("local", params)
 
 
 def test_unknown_profile_names_the_choices(params):

@@ -23,7 +23,7 @@ from types import ModuleType
 import torch
 
 from pipeline.packing import ternary_matmul_reference
-from pipeline.quant import EPS
+from pipeline.quant import activation_codes
 
 SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
 CACHE_ENV = "TERNARYLM_KERNEL_CACHE"
@@ -103,11 +103,8 @@ def quantize_activations(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, 
     """
     if not 2 <= bits <= 8:
         raise ValueError(f"activation bits must be in 2..8 to fit int8, got {bits}")
-    qmax = 2 ** (bits - 1) - 1
-    x = x.detach().to(torch.float32)
-    scale = x.abs().amax(dim=-1, keepdim=True).clamp_min(EPS) / qmax
-    codes = torch.clamp(torch.round(x / scale), -qmax - 1, qmax).to(torch.int8)
-    return codes, scale
+    codes, scale = activation_codes(x.detach().to(torch.float32), bits)
+    return codes.to(torch.int8), scale
 
 
 def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int, weight_scale: float,
