@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.io import write_json
-from pipeline.train import ROLES, RunPaths
+from pipeline.layout import ROLES, RunPaths
 
 RESULTS_DIR = Path("results")
 

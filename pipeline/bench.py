@@ -43,7 +43,7 @@ from pipeline.checkpoint import load_model, save_model
 from pipeline.inference import export_packed, load_packed
 from pipeline.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
-from pipeline.model import TransformerLM
+from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
 MB = 1e6
 _ITEMSIZE = {"F32": 4, "BF16": 2, "F16": 2, "U8": 1, "I8": 1, "I64": 8}  # safetensors dtype names
@@ -187,7 +187,7 @@ def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | 
     Without a ternary model (``studied`` None) only the fp32 and int8 rows are measured."""
     results: dict[str, float] = {}
     fp32_path, packed_path, base3_path = (workdir / f"{scope}_{name}.safetensors" for name in ("fp32", "2bit", "base3"))
-    save_model(fp32_path, baseline, {"quant": "fp32", "scale": "absmean", "act_bits": 0})
+    save_model(fp32_path, baseline, {})
     models = {"fp32": baseline.eval(), "int8": int8_dynamic(baseline)}
     kinds = {"fp32": ("fp32", fp32_path), "int8": ("int8", fp32_path), "ternary_packed": ("packed", packed_path)}
     if studied is not None:
@@ -235,7 +235,7 @@ def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig,
     with tempfile.TemporaryDirectory() as workdir:
         results.update(measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir)))
         if paper_arch is not None:
-            paper_baseline = TransformerLM(paper_arch, paper_vocab, quant="fp32")
-            paper_studied = TransformerLM(paper_arch, paper_vocab, quant="ternary", act_bits=8)
+            paper_baseline = TransformerLM(paper_arch, paper_vocab, FP32_TWIN)
+            paper_studied = TransformerLM(paper_arch, paper_vocab, PAPER_TERNARY)
             results.update(measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir)))
     return results

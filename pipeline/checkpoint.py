@@ -14,15 +14,17 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, safe_open, save_file
 
-from pipeline.config import ArchConfig
+from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.model import TransformerLM
 
 
 def save_model(path: Path, model: TransformerLM, meta: dict[str, Any]) -> None:
-    """Weights plus ``meta`` (architecture, quantizer, vocab size, ...) as JSON in the header."""
-    header = {"pipeline_meta": json.dumps({**meta, "arch": model.arch.model_dump(),
-                                           "vocab_size": model.vocab_size}, sort_keys=True)}
+    """Weights plus ``meta`` and what rebuilds the model (architecture, role settings, vocab size) as
+    JSON in the header; ``quant`` is repeated at the top level for readers that need only that."""
+    header = {"pipeline_meta": json.dumps({**meta, "arch": model.arch.model_dump(), "role": model.role.model_dump(),
+                                           "quant": model.role.quant, "vocab_size": model.vocab_size},
+                                          sort_keys=True)}
     tensors = {name: t.detach().contiguous().cpu() for name, t in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=header)
@@ -39,8 +41,7 @@ def load_model(path: Path, device: str = "cpu") -> tuple[TransformerLM, dict[str
     if not path.is_file():
         raise FileNotFoundError(f"model checkpoint {path} not found: run the train stage first (dvc repro)")
     meta = read_model_meta(path)
-    model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], quant=meta["quant"],
-                          scale=meta["scale"], act_bits=meta["act_bits"])
+    model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], RoleModel(**meta["role"]))
     model.load_state_dict(load_file(str(path), device=device))
     return model.to(device).eval(), meta
 

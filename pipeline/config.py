@@ -14,7 +14,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
-from pipeline.quant import QUANTIZERS
 
 
 class ConfigError(ValueError):
@@ -83,10 +82,6 @@ class ArchConfig(_Section):
     mlp_ratio: PositiveFloat
     dropout: float = Field(ge=0.0, lt=1.0)
     seq_len: PositiveInt
-    # Std of the normal init of the linear layers inside the blocks (ternary in the studied model).
-    # Embedding and head always use 0.02. The released notebook initialised its ternary layers with
-    # std 1.0 (its _init_weights missed them) and everything else with 0.02; 1.0 reproduces that.
-    block_init_std: PositiveFloat
 
     @model_validator(mode="after")
     def _heads_divide_dim(self) -> "ArchConfig":
@@ -97,17 +92,72 @@ class ArchConfig(_Section):
         return self
 
 
+# The quantizer names pipeline/quant.py implements (tests/test_config.py checks they match), kept
+# here so the config is a leaf module that imports nothing of the pipeline.
+QuantName = Literal["ternary", "binary", "fp32"]
+Attention = Literal["causal", "bidirectional"]
+Positions = Literal["rope", "learned"]
+ROLES = ("studied", "baseline")
+
+
+class RoleModel(_Section):
+    """Everything that makes one role's model what it is, beyond the shared architecture.
+
+    Built only through :meth:`resolve`, which holds the one rule for full precision: an ``fp32``
+    model has no weight scale and no activation quantization. Stored in every checkpoint and
+    rebuilt from it, so a loaded model is exactly the one that was trained.
+    """
+
+    quant: QuantName
+    scale: Literal["absmean", "learned"] | None  # None for fp32: there is nothing to scale
+    act_bits: Literal[0, 8]
+    # Std of the normal init of the linear layers inside the blocks; embedding and head always use
+    # 0.02. The released notebook's _init_weights reached only nn.Linear, so its ternary layers kept
+    # std 1.0 while its full-precision layers got 0.02.
+    init_std: PositiveFloat
+    # causal: the decoder's mask. bidirectional: no mask, as the notebook's "FP16 baseline"
+    # (nn.MultiheadAttention without attn_mask), which lets position t see token t+1.
+    attention: Attention
+    # rope: rotary embeddings (the notebook's TernaryLM). learned: a learned absolute position
+    # table added to the token embedding (the notebook's baseline).
+    positions: Positions
+
+    @classmethod
+    def resolve(cls, quant: str, scale: str = "absmean", act_bits: int = 8, init_std: float = 0.02,
+                attention: str = "causal", positions: str = "rope") -> "RoleModel":
+        full_precision = quant == "fp32"
+        return cls(quant=quant, scale=None if full_precision else scale, act_bits=0 if full_precision else act_bits,
+                   init_std=init_std, attention=attention, positions=positions)
+
+
+class BaselineConfig(_Section):
+    """The FP32 baseline's own settings; the defaults make it the exact FP32 twin."""
+
+    init_std: PositiveFloat
+    attention: Attention
+    positions: Positions
+
+
 class ModelConfig(_Section):
     arch: ArchConfig
-    quant: str
+    # The studied model (the baseline is always fp32 and reads model.baseline instead).
+    quant: QuantName
     scale: Literal["absmean", "learned"]
     act_bits: Literal[0, 8]  # 0 keeps activations in full precision
+    init_std: PositiveFloat
+    attention: Attention
+    positions: Positions
+    baseline: BaselineConfig
 
-    @model_validator(mode="after")
-    def _known_quantizer(self) -> "ModelConfig":
-        if self.quant not in QUANTIZERS:
-            raise ValueError(f"unknown quantizer {self.quant!r}; accepted: {sorted(QUANTIZERS)}")
-        return self
+    def for_role(self, role: str) -> RoleModel:
+        """The settings of the ``studied`` model or of the FP32 ``baseline``."""
+        if role == "studied":
+            return RoleModel.resolve(self.quant, self.scale, self.act_bits, self.init_std, self.attention,
+                                     self.positions)
+        if role == "baseline":
+            b = self.baseline
+            return RoleModel.resolve("fp32", init_std=b.init_std, attention=b.attention, positions=b.positions)
+        raise ValueError(f"unknown role {role!r}; accepted: {ROLES}")
 
 
 class OptimizerConfig(_Section):
@@ -129,14 +179,23 @@ class TrainConfig(_Section):
     max_steps: PositiveInt | None = None  # caps the epochs, for quick runs
     optimizer: OptimizerConfig
     schedule: Literal["onecycle", "cosine"]
+    # onecycle only: cycle beta1 between 0.85 and 0.95 against the learning rate (torch's default,
+    # which the notebook kept; it overrides optimizer.betas[0]). false keeps beta1 fixed.
+    cycle_momentum: bool = False
     warmup_fraction: float | None = Field(default=None, ge=0.0, lt=1.0)
     warmup_steps: int | None = Field(default=None, ge=0)
     grad_clip: PositiveFloat
     label_smoothing: float = Field(ge=0.0, lt=1.0)
     log_every: PositiveInt
     checkpoint_every: PositiveInt
+    # stream: windows of seq_len cut from one stream of stories joined by [SEP] (no padding).
+    # per_story: one sequence per story, its first seq_len + 1 tokens, padded, padding excluded from
+    # the loss (the notebook's tokenizer(..., max_length=128, truncation=True, padding="max_length")).
+    sequences: Literal["stream", "per_story"] = "stream"
     # Token budget of the end-of-training train and validation perplexity evaluations (equal counts).
     eval_tokens: PositiveInt
+    # Token budget of the train and validation loss logged at the end of every epoch (the curve).
+    epoch_eval_tokens: PositiveInt = 4096
     threads: PositiveInt
     # auto = CUDA when available, else CPU. bf16 = autocast of the forward pass (CUDA); metrics are
     # always evaluated in fp32. compile = torch.compile the training forward/backward.
@@ -199,6 +258,21 @@ class ClaimsConfig(_Section):
     sparsity_points_tolerance: PositiveFloat
 
 
+class ArmConfig(_Section):
+    """One variant of the main runs: which roles it trains and which params keys it changes."""
+
+    roles: list[Literal["studied", "baseline"]] = Field(min_length=1)
+    # dotted params keys -> values, applied on top of this file (e.g. model.init_std: 1.0)
+    changes: dict[str, Any]
+    note: str  # what the arm tests, in a sentence the report prints
+
+
+class ArmsConfig(_Section):
+    seeds: list[int] = Field(min_length=1)
+    run: list[str]  # the arms dvc.yaml trains (train_arm@<arm>-<seed>); [] trains none
+    defs: dict[str, ArmConfig]
+
+
 class Config(_Section):
     profile: str
     data: DataConfig
@@ -209,6 +283,34 @@ class Config(_Section):
     benchmark: BenchmarkConfig
     sparsity: SparsityConfig
     claims: ClaimsConfig
+    arms: ArmsConfig
+
+    def arm_config(self, name: str) -> "Config":
+        """This config with arm ``name``'s changes applied (validated; its own ``arms`` emptied)."""
+        if name not in self.arms.defs:
+            raise ConfigError(f"arms: unknown arm {name!r}; defined: {sorted(self.arms.defs)}")
+        raw = self.model_dump(mode="json")
+        raw["arms"] = {"seeds": list(self.arms.seeds), "run": [], "defs": {}}
+        for key, value in self.arms.defs[name].changes.items():
+            node, *parts = raw, *key.split(".")
+            *parents, leaf = parts
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise ConfigError(f"arms.defs.{name}.changes: {key!r} is not a params key")
+                node = node[part]
+            if leaf not in node:
+                raise ConfigError(f"arms.defs.{name}.changes: {key!r} is not a params key")
+            node[leaf] = value
+        return parse_config(raw, source=f"params.yaml with arm {name!r}")
+
+    @model_validator(mode="after")
+    def _arms_resolve(self) -> "Config":
+        unknown = [name for name in self.arms.run if name not in self.arms.defs]
+        if unknown:
+            raise ValueError(f"arms.run names {unknown}, not defined in arms.defs ({sorted(self.arms.defs)})")
+        for name in self.arms.defs:  # an arm's own config has no defs, so this does not recurse
+            self.arm_config(name)
+        return self
 
     @model_validator(mode="after")
     def _eval_covers_a_window(self) -> "Config":

@@ -61,3 +61,12 @@ class DistContext:
     def close(self) -> None:
         if self.enabled and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` picks CUDA when present; asking for CUDA without one is an error, not a fallback."""
+    if requested == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
+    return requested

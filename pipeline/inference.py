@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from pipeline.config import ArchConfig
+from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.kernels import ternary_linear
 from pipeline.model import TransformerLM
@@ -96,7 +96,8 @@ def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_
             tensors[name] = tensor.detach().to(HEAD_DTYPES[head_dtype] if wide else torch.float32).contiguous()
     act_bits = next(iter(layers.values())).act_bits if layers else 0
     meta = {"format": FORMAT, "packing": packing, "head_dtype": head_dtype, "act_bits": act_bits,
-            "vocab_size": model.vocab_size, "arch": model.arch.model_dump(), "shapes": shapes}
+            "vocab_size": model.vocab_size, "arch": model.arch.model_dump(), "shapes": shapes,
+            "role": model.role.model_dump()}
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"pipeline_packed": json.dumps(meta, sort_keys=True)})
     return meta
@@ -109,8 +110,12 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a packed TernaryLM checkpoint (format {meta.get('format')!r})")
+    role = RoleModel(**meta["role"])
+    # The skeleton's block layers are replaced by packed ones below; masking and positions are the
+    # trained model's.
+    skeleton = RoleModel.resolve("fp32", init_std=role.init_std, attention=role.attention, positions=role.positions)
     with torch.device("meta"):  # a skeleton: no weight is allocated until a stored tensor is assigned
-        model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"])
+        model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], skeleton)
     packing = PACKINGS[meta["packing"]]
     packed_layers = {}
     for name, (_, in_features) in meta["shapes"].items():

@@ -68,15 +68,15 @@ def _warm_up(kind: str, directory: Path) -> None:
     from pipeline.checkpoint import save_model
     from pipeline.config import ArchConfig
     from pipeline.inference import export_packed
-    from pipeline.model import TransformerLM
+    from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
-    arch = ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8, block_init_std=0.02)
-    tiny = TransformerLM(arch, 32, quant="ternary" if kind == "packed" else "fp32", act_bits=8)
+    arch = ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8)
+    tiny = TransformerLM(arch, 32, PAPER_TERNARY if kind == "packed" else FP32_TWIN)
     path = directory / "warm_up.safetensors"
     if kind == "packed":
         export_packed(tiny, path)
     else:
-        save_model(path, tiny, {"quant": "fp32", "scale": "absmean", "act_bits": 0})
+        save_model(path, tiny, {})
     with torch.no_grad():
         _load(kind, path)(torch.zeros(1, 8, dtype=torch.long))
 

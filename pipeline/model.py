@@ -3,8 +3,11 @@
 Token embedding -> N x [RMSNorm -> causal self-attention with RoPE -> residual;
 RMSNorm -> SwiGLU MLP -> residual] -> RMSNorm -> untied linear head with bias.
 Every linear layer inside the blocks is a :class:`~pipeline.quant.QuantLinear`; the embedding and the
-head stay full precision, as in the paper. With ``quant="fp32"`` the same code builds the FP32 twin,
-so both share every parameter name and shape.
+head stay full precision, as in the paper. A :class:`~pipeline.config.RoleModel` says what one
+role's model is (quantizer, scale, activation bits, init, masking, positions); the FP32 twin is the
+same code with ``quant="fp32"``, so both share every parameter name and shape. Two options exist only
+to reproduce the notebook's baseline: attention without the causal mask, and learned absolute
+positions instead of rotary ones.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pipeline.config import ArchConfig, ModelConfig
+from pipeline.config import ArchConfig, RoleModel
 from pipeline.quant import QuantLinear
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
+
+FP32_TWIN = RoleModel.resolve("fp32")
+PAPER_TERNARY = RoleModel.resolve("ternary", "absmean", 8)  # the paper's quantizer, at the 0.02 init
 
 
 def mlp_hidden_size(arch: ArchConfig) -> int:
@@ -39,8 +45,9 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
 
 
 class Attention(nn.Module):
-    def __init__(self, arch: ArchConfig, linear: dict) -> None:
+    def __init__(self, arch: ArchConfig, linear: dict, causal: bool = True) -> None:
         super().__init__()
+        self.causal = causal
         self.n_heads = arch.n_heads
         self.head_dim = arch.dim // arch.n_heads
         self.dropout = arch.dropout
@@ -53,18 +60,18 @@ class Attention(nn.Module):
         batch, time, _ = x.shape
         return x.view(batch, time, self.n_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None,
                 past: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, tuple]:
-        q = apply_rotary(self._heads(self.wq(x)), cos, sin)
-        k = apply_rotary(self._heads(self.wk(x)), cos, sin)
-        v = self._heads(self.wv(x))
+        q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
+        if cos is not None:  # rotary positions; with learned positions the embedding carries them
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if past is not None:
             k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
-        # Causal always (the notebook's baseline lacked the mask; ours never does). With a cache,
-        # decoding is one query at a time, which may see every cached key.
+        # With a cache, decoding is one query at a time, which may see every cached key. Without the
+        # causal mask (the notebook's baseline) every position sees the whole sequence, future included.
         if past is not None and q.shape[2] != 1:
             raise ValueError("with a KV cache, feed one token at a time after the prefill")
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=past is None,
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal and past is None,
                                              dropout_p=self.dropout if self.training else 0.0)
         batch, _, time, _ = out.shape
         return self.wo(out.transpose(1, 2).reshape(batch, time, -1)), (k, v)
@@ -83,10 +90,10 @@ class SwiGLU(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, arch: ArchConfig, linear: dict) -> None:
+    def __init__(self, arch: ArchConfig, linear: dict, causal: bool = True) -> None:
         super().__init__()
         self.attn_norm = nn.RMSNorm(arch.dim, eps=1e-6)
-        self.attn = Attention(arch, linear)
+        self.attn = Attention(arch, linear, causal)
         self.mlp_norm = nn.RMSNorm(arch.dim, eps=1e-6)
         self.mlp = SwiGLU(arch, linear)
         self.drop = nn.Dropout(arch.dropout)
@@ -101,31 +108,30 @@ class Block(nn.Module):
 class TransformerLM(nn.Module):
     """Causal language model; ``forward`` returns logits of shape (batch, time, vocab)."""
 
-    def __init__(self, arch: ArchConfig, vocab_size: int, quant: str = "fp32", scale: str = "absmean",
-                 act_bits: int = 0) -> None:
+    def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel = FP32_TWIN) -> None:
         super().__init__()
         self.arch = arch
         self.vocab_size = vocab_size
-        linear = dict(quant=quant, scale=scale, act_bits=act_bits)
+        self.role = role
+        linear = dict(quant=role.quant, scale=role.scale or "absmean", act_bits=role.act_bits)
+        causal = role.attention == "causal"
         self.embed = nn.Embedding(vocab_size, arch.dim)
+        # Learned absolute positions (the notebook's baseline) cover seq_len positions.
+        self.pos_embed = nn.Embedding(arch.seq_len, arch.dim) if role.positions == "learned" else None
         self.drop = nn.Dropout(arch.dropout)
-        self.blocks = nn.ModuleList(Block(arch, linear) for _ in range(arch.n_layers))
+        self.blocks = nn.ModuleList(Block(arch, linear, causal) for _ in range(arch.n_layers))
         self.norm = nn.RMSNorm(arch.dim, eps=1e-6)
         self.head = nn.Linear(arch.dim, vocab_size, bias=True)  # untied, with bias, full precision
         self._init_weights()
 
-    @classmethod
-    def from_config(cls, model: ModelConfig, vocab_size: int, quant: str | None = None) -> "TransformerLM":
-        """Build the studied model, or with ``quant="fp32"`` its FP32 twin of identical architecture."""
-        quant = model.quant if quant is None else quant
-        return cls(model.arch, vocab_size, quant=quant, scale=model.scale, act_bits=model.act_bits)
-
     def _init_weights(self) -> None:
         nn.init.normal_(self.embed.weight, std=0.02)
+        if self.pos_embed is not None:
+            nn.init.normal_(self.pos_embed.weight, std=0.02)
         nn.init.normal_(self.head.weight, std=0.02)
         nn.init.zeros_(self.head.bias)
         for layer in self.quant_layers().values():
-            nn.init.normal_(layer.weight, std=self.arch.block_init_std)
+            nn.init.normal_(layer.weight, std=self.role.init_std)
             layer.reset_scale()
 
     def quant_layers(self) -> dict[str, QuantLinear]:
@@ -135,9 +141,16 @@ class TransformerLM(nn.Module):
     def hidden_states(self, idx: torch.Tensor, cache: KVCache | None = None, start_pos: int = 0
                       ) -> tuple[torch.Tensor, KVCache]:
         """Final-norm hidden states (batch, time, dim) and the updated KV cache."""
+        if cache is not None and self.role.attention != "causal":
+            raise ValueError("a model without the causal mask cannot decode with a KV cache")
         positions = torch.arange(start_pos, start_pos + idx.shape[1], device=idx.device)
-        cos, sin = rotary_tables(self.arch.dim // self.arch.n_heads, positions)
-        x = self.drop(self.embed(idx))
+        x = self.embed(idx)
+        if self.pos_embed is None:
+            cos, sin = rotary_tables(self.arch.dim // self.arch.n_heads, positions)
+        else:
+            cos = sin = None
+            x = x + self.pos_embed(positions)
+        x = self.drop(x)
         present: KVCache = []
         for i, block in enumerate(self.blocks):
             x, layer_cache = block(x, cos, sin, None if cache is None else cache[i])

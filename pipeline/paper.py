@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from pipeline.config import ArchConfig
 
-PAPER_ARCH = ArchConfig(dim=768, n_layers=12, n_heads=12, mlp_ratio=2.67, dropout=0.05, seq_len=128,
-                        block_init_std=0.02)
+PAPER_ARCH = ArchConfig(dim=768, n_layers=12, n_heads=12, mlp_ratio=2.67, dropout=0.05, seq_len=128)
 PAPER_VOCAB_SIZE = 30522
 PAPER_PARAMETERS = 131_921_466
 PAPER_TRAIN_STORIES = 60_000

@@ -18,7 +18,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.io import read_json, write_text
-from pipeline.train import ROLES, RunPaths
+from pipeline.layout import ROLES, RunPaths
 
 DEFINITIONS = """
 * **Perplexity** = exp(mean negative log-likelihood per predicted token) on held-out text, in eval
@@ -81,10 +81,10 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
     for role in ROLES:
         for seed in cfg.train.seeds:
             paths = RunPaths.for_run(role, seed, root)
-            loss = pd.read_csv(paths.live_dir / "plots" / "metrics" / "train" / "loss.tsv", sep="\t")
+            loss = pd.read_csv(paths.loss_curve, sep="\t")
             curves.append(loss[["step", "loss"]].assign(role=role, seed=seed))
             ppl.append({"role": role, "seed": seed, **read_json(paths.metrics)})
-            for task, scores in read_json(paths.metrics.parent / "glue.json").items():
+            for task, scores in read_json(paths.glue).items():
                 glue.append({"role": role, "seed": seed, "task": task, **scores})
             timing.append({"role": role, "seed": seed, **read_json(paths.timing)})
     stage_names = ["data", "tokenize"] + [f"glue_{r}_seed_{s}" for r in ROLES for s in cfg.train.seeds] + \

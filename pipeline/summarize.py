@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.io import read_json
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
-from pipeline.train import ROLES, RunPaths
+from pipeline.layout import ROLES, RunPaths
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -52,7 +52,7 @@ def loss_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
     frames = []
     for role in ROLES:
         for seed in cfg.train.seeds:
-            live = RunPaths.for_run(role, seed, root).live_dir / "plots" / "metrics" / "train" / "loss.tsv"
+            live = RunPaths.for_run(role, seed, root).loss_curve
             frames.append(pd.read_csv(live, sep="\t")[["step", "loss"]].assign(role=role))
     return pd.concat(frames).groupby(["step", "role"])["loss"].mean().unstack("role").reset_index()
 
@@ -76,7 +76,7 @@ def summarize(cfg: Config, root: Path, tokens_path: Path, benchmark_path: Path, 
         for name in ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
                      "train_val_loss_ratio"):
             _add(summary, f"{role}_{name}", [run[name] for run in runs])
-        glue = [read_json(root / "runs" / role / f"seed_{seed}" / "glue.json") for seed in cfg.train.seeds]
+        glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds]
         for task in cfg.glue.tasks:
             for metric in ("accuracy", "f1", "mcc"):
                 _add(summary, f"{role}_{task}_{metric}", [run[task][metric] for run in glue])

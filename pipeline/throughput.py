@@ -20,10 +20,11 @@ import time
 
 import torch
 
-from pipeline.config import ArchConfig, OptimizerConfig, TrainConfig
+from pipeline.config import ArchConfig, OptimizerConfig, RoleModel, TrainConfig
 from pipeline.model import TransformerLM
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
-from pipeline.train import device_name, make_optimizer, make_scheduler, resolve_device, training_step
+from pipeline.distributed import resolve_device
+from pipeline.train import device_name, make_optimizer, make_scheduler, training_step
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
@@ -31,10 +32,8 @@ PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12,
 # trains in minutes; "tiny" runs in seconds (CI).
 ARCHS = {
     "paper": (PAPER_ARCH, PAPER_VOCAB_SIZE),
-    "small": (ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128,
-                         block_init_std=0.02), 8192),
-    "tiny": (ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64,
-                        block_init_std=0.02), 1000),
+    "small": (ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128), 8192),
+    "tiny": (ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64), 1000),
 }
 
 
@@ -53,7 +52,7 @@ def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, step
             precision: str, compile_model: bool, act_bits: int = 8) -> dict[str, float]:
     """Training tokens/s, ms per step and (where the peak is known) MFU for one model."""
     torch.manual_seed(0)
-    model = TransformerLM(arch, vocab_size, quant=quant, act_bits=act_bits).to(device).train()
+    model = TransformerLM(arch, vocab_size, RoleModel.resolve(quant, act_bits=act_bits)).to(device).train()
     train_cfg = TrainConfig(seeds=[0], batch_size=batch_size, epochs=1, optimizer=OptimizerConfig(
         lr=3e-4, betas=(0.9, 0.98), weight_decay=0.01), schedule="onecycle", warmup_fraction=0.1, grad_clip=1.0,
         label_smoothing=0.1, log_every=10, checkpoint_every=1000, eval_tokens=arch.seq_len, threads=torch.get_num_threads(),

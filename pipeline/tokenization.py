@@ -72,15 +72,18 @@ def token_dtype(vocab_size: int) -> np.dtype:
     return np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)
 
 
-def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024) -> np.ndarray:
-    """All ``texts`` as one token stream, each followed by the end-of-story token."""
+def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """All ``texts`` as one token stream, each followed by the end-of-story token, and the offsets
+    where each story starts (with the stream length appended), for per-story sequences."""
     eos = tokenizer.token_to_id(END_OF_STORY)
     dtype = token_dtype(tokenizer.get_vocab_size())
     pieces: list[np.ndarray] = []
     for start in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", leave=False):
         for encoding in tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False):
             pieces.append(np.asarray(encoding.ids + [eos], dtype=dtype))
-    return np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)
+    starts = np.concatenate([[0], np.cumsum([len(piece) for piece in pieces], dtype=np.int64)]).astype(np.int64)
+    return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)), starts
 
 
 def save_tokens(path: Path, tokens: np.ndarray) -> None:
@@ -110,14 +113,15 @@ def tokenize_corpus(cfg: TokenizerConfig, data_dir: Path, out_dir: Path, project
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "tokenizer.json") as tmp:
         tokenizer.save(str(tmp))
-    train = encode_stream(tokenizer, train_texts, "encode train")
-    val = encode_stream(tokenizer, val_texts, "encode val")
-    save_tokens(out_dir / "train.npy", train)
-    save_tokens(out_dir / "val.npy", val)
+    train, train_starts = encode_stream(tokenizer, train_texts, "encode train")
+    val, val_starts = encode_stream(tokenizer, val_texts, "encode val")
+    for name, array in (("train", train), ("val", val), ("train_starts", train_starts), ("val_starts", val_starts)):
+        save_tokens(out_dir / f"{name}.npy", array)
     manifest = read_json(data_dir / "manifest.json")
     counts = {
         "tokenizer": cfg.kind,
         "vocab_size": tokenizer.get_vocab_size(),
+        "pad_id": tokenizer.token_to_id("[PAD]"),
         "train_tokens": int(len(train)),
         "val_tokens": int(len(val)),
         "train_stories": len(train_texts),

@@ -23,53 +23,18 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pipeline.checkpoint import load_resume_state, save_model, save_resume_state
-from pipeline.config import Config, OptimizerConfig, TrainConfig
-from pipeline.distributed import DistContext
-from pipeline.evaluate import evaluate_lm, evenly_spaced, n_windows, window_batch
+from pipeline.config import ROLES, Config, OptimizerConfig, TrainConfig
+from pipeline.distributed import DistContext, resolve_device
+from pipeline.layout import RunPaths
+from pipeline.evaluate import IGNORE, Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.io import read_json, write_json
 from pipeline.live import open_live
 from pipeline.model import TransformerLM, count_parameters
 from pipeline.tokenization import load_tokens
 
-ROLES = ("studied", "baseline")
-
 
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite."""
-
-
-@dataclass(frozen=True)
-class RunPaths:
-    """Where one run writes: the model and metrics are stage outputs; the resume file is scratch."""
-
-    model: Path
-    metrics: Path
-    timing: Path
-    live_dir: Path
-    resume: Path
-
-    @classmethod
-    def for_run(cls, role: str, seed: int, root: Path = Path(".")) -> "RunPaths":
-        run = f"{role}/seed_{seed}"
-        return cls(model=root / "models" / run / "model.safetensors", metrics=root / "runs" / run / "metrics.json",
-                   timing=root / "runs" / run / "timing.json", live_dir=root / "runs" / run / "live",
-                   resume=root / "checkpoints" / run / "resume.safetensors")
-
-
-def quant_for_role(cfg: Config, role: str) -> str:
-    """The studied model uses ``model.quant``; the baseline is always the FP32 twin."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; accepted: {ROLES}")
-    return cfg.model.quant if role == "studied" else "fp32"
-
-
-def resolve_device(requested: str) -> str:
-    """``auto`` picks CUDA when present; asking for CUDA without one is an error, not a fallback."""
-    if requested == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
-    return requested
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -98,11 +63,11 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_ste
                              "raise train.max_steps / train.epochs or use train.schedule: cosine")
         # 2 .. total-2 warm-up steps: torch's OneCycleLR divides by zero when a phase is 1 step long.
         warmup = min(max(warmup, 2), total_steps - 2)
-        # cycle_momentum=False keeps beta1 at the configured value; torch's default would cycle it
-        # between 0.85 and 0.95 and silently override train.optimizer.betas.
+        # cycle_momentum (torch's default, the notebook's) cycles beta1 between 0.85 and 0.95 against
+        # the learning rate, overriding train.optimizer.betas[0]; false keeps beta1 as configured.
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer, max_lr=cfg.optimizer.lr, total_steps=max(total_steps, 2),
-            pct_start=warmup / max(total_steps, 2), anneal_strategy="cos", cycle_momentum=False)
+            pct_start=warmup / max(total_steps, 2), anneal_strategy="cos", cycle_momentum=cfg.cycle_momentum)
 
     warmup = min(max(warmup, 1), max(total_steps - 1, 1))
 
@@ -121,7 +86,8 @@ def training_step(forward, model: torch.nn.Module, optimizer: torch.optim.Optimi
     gradient-norm clipping, AdamW, scheduler. Returns the loss without reading it back to the host."""
     with autocast:
         logits = forward(inputs)
-    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing)
+    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing,
+                           ignore_index=IGNORE)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
@@ -146,29 +112,54 @@ def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
         tsv.write_text("\n".join(kept) + "\n")
 
 
-def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths,
-                         on_step: Callable[[int], None] | None = None) -> dict:
-    """Train one model; write its checkpoint, metrics and loss curves; return the metrics.
+@dataclass
+class _Run:
+    """What the loop needs, built once by :func:`_setup`."""
 
-    ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
-    """
+    role: str
+    seed: int
+    model: TransformerLM
+    forward: Callable
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    train: Sequences
+    val: Sequences
+    steps_per_epoch: int
+    total_steps: int
+    start_step: int
+    key: str
+    resume: Path
+    device: str
+    ctx: DistContext
+    live: object
+
+
+def load_sequences(tokens_dir: Path, split: str, tc: TrainConfig, seq_len: int) -> Sequences:
+    """The ``train`` or ``val`` split cut as ``train.sequences`` says (stream windows or per story)."""
+    tokens = load_tokens(tokens_dir / f"{split}.npy")
+    if tc.sequences == "stream":
+        return StreamWindows(tokens, seq_len)
+    starts = tokens_dir / f"{split}_starts.npy"
+    if not starts.is_file():
+        raise FileNotFoundError(f"{starts} not found: re-run the tokenize stage (dvc repro tokenize)")
+    return StorySequences(tokens, load_tokens(starts), seq_len, read_json(tokens_dir / "tokens.json").get("pad_id", 0))
+
+
+def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths) -> _Run:
     tokens_meta = read_json(tokens_dir / "tokens.json")
-    train_tokens, val_tokens = load_tokens(tokens_dir / "train.npy"), load_tokens(tokens_dir / "val.npy")
     tc, seq_len = cfg.train, cfg.model.arch.seq_len
-    windows = n_windows(len(train_tokens), seq_len)
-    steps_per_epoch = windows // tc.batch_size
+    train, val = load_sequences(tokens_dir, "train", tc, seq_len), load_sequences(tokens_dir, "val", tc, seq_len)
+    steps_per_epoch = len(train) // tc.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{windows} training windows of {seq_len} tokens cannot fill one batch of "
+        raise ValueError(f"{len(train)} training sequences of {seq_len} tokens cannot fill one batch of "
                          f"{tc.batch_size}: lower train.batch_size or model.arch.seq_len, or add data")
     total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
-
     device = resolve_device(tc.device)
     ctx = DistContext.from_env(device)
     if device == "cuda":
         device = f"cuda:{ctx.local_rank}"
     seed_everything(seed, tc.threads)
-    quant = quant_for_role(cfg, role)
-    model = TransformerLM.from_config(cfg.model, tokens_meta["vocab_size"], quant=quant).to(device)
+    model = TransformerLM(cfg.model.arch, tokens_meta["vocab_size"], cfg.model.for_role(role)).to(device)
     optimizer = make_optimizer(model, tc.optimizer, device)
     scheduler = make_scheduler(optimizer, tc, total_steps)
     key = run_key(cfg, role, seed, tokens_meta)
@@ -176,73 +167,110 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
     if start_step and ctx.is_main:
         _truncate_live_logs(paths.live_dir, start_step)
     live = open_live(paths.live_dir, resume=bool(start_step)) if ctx.is_main else None
-
     model.train()
     forward = DistributedDataParallel(model) if ctx.enabled else model
     forward = torch.compile(forward) if tc.compile else forward
-    autocast = torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=tc.precision == "bf16")
+    return _Run(role, seed, model, forward, optimizer, scheduler, train, val, steps_per_epoch, total_steps,
+                start_step, key, paths.resume, device, ctx, live)
+
+
+def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
+    finite = torch.isfinite(losses)
+    if not bool(finite.all()):
+        bad = done - len(losses) + int((~finite).nonzero()[0]) + 1
+        raise NonFiniteLossError(
+            f"{run.role} seed {run.seed}: the training loss is {losses[~finite][0].item()} at step {bad}. "
+            f"Lower train.optimizer.lr, check model.init_std / model.baseline.init_std, or train.grad_clip.")
+
+
+def _log_epoch_eval(run: _Run, cfg: Config, done: int) -> None:
+    """Train and validation loss (true NLL, eval mode) at the end of an epoch: the overfitting curve."""
+    count = max(cfg.train.epoch_eval_tokens // cfg.model.arch.seq_len, 1)
+    for split, sequences in (("train", run.train), ("val", run.val)):
+        ids = evenly_spaced(len(sequences), count)
+        result = evaluate_lm(run.model, sequences, ids, cfg.train.batch_size, cfg.train.label_smoothing, run.device)
+        run.live.log_metric(f"eval/{split}_loss", result["loss"])
+
+
+def _loop(run: _Run, cfg: Config, on_step: Callable[[int], None] | None) -> float:
+    """Optimizer steps from ``run.start_step`` to the end; returns the last logged training loss."""
+    tc, seq_len = cfg.train, cfg.model.arch.seq_len
+    autocast = torch.autocast(device_type=run.device.split(":")[0], dtype=torch.bfloat16,
+                              enabled=tc.precision == "bf16")
     started = time.perf_counter()
     pending: list[torch.Tensor] = []  # losses since the last log; read back once per log interval
     last_loss = float("nan")
-    progress = tqdm(range(start_step, total_steps), desc=f"train {role} seed {seed}", unit="step",
-                    initial=start_step, total=total_steps, disable=not ctx.is_main)
+    progress = tqdm(range(run.start_step, run.total_steps), desc=f"train {run.role} seed {run.seed}", unit="step",
+                    initial=run.start_step, total=run.total_steps, disable=not run.ctx.is_main)
     order, order_epoch = None, -1
     for step in progress:
-        epoch, index = divmod(step, steps_per_epoch)
+        epoch, index = divmod(step, run.steps_per_epoch)
         if epoch != order_epoch:  # the data order is a pure function of (seed, epoch): resuming needs no state
-            order = epoch_order(windows, seed, epoch)
-            order_epoch = epoch
-        batch_ids = ctx.shard(order[index * tc.batch_size:(index + 1) * tc.batch_size])
-        inputs, targets = window_batch(train_tokens, batch_ids, seq_len, device)
-        pending.append(training_step(forward, model, optimizer, scheduler, inputs, targets, tc, autocast))
+            order, order_epoch = epoch_order(len(run.train), run.seed, epoch), epoch
+        batch_ids = run.ctx.shard(order[index * tc.batch_size:(index + 1) * tc.batch_size])
+        inputs, targets = run.train.batch(batch_ids, run.device)
+        pending.append(training_step(run.forward, run.model, run.optimizer, run.scheduler, inputs, targets, tc,
+                                     autocast))
         done = step + 1
-        if done % tc.log_every == 0 or done == total_steps:
-            losses = ctx.mean(torch.stack(pending).float()).cpu()
-            finite = torch.isfinite(losses)
-            if not bool(finite.all()):
-                bad = done - len(pending) + int((~finite).nonzero()[0]) + 1
-                raise NonFiniteLossError(
-                    f"{role} seed {seed}: the training loss is {losses[~finite][0].item()} at step {bad}. "
-                    f"Lower train.optimizer.lr, check model.arch.block_init_std, or train.grad_clip.")
+        if done % tc.log_every == 0 or done == run.total_steps:
+            losses = run.ctx.mean(torch.stack(pending).float()).cpu()
+            _check_finite(run, losses, done)
             last_loss = float(losses.mean())
             pending.clear()
-            if live is not None:
-                live.step = done
-                live.log_metric("train/loss", last_loss)
-                live.log_metric("train/lr", scheduler.get_last_lr()[0])
-                live.make_summary()
+            if run.live is not None:
+                run.live.step = done
+                run.live.log_metric("train/loss", last_loss)
+                run.live.log_metric("train/lr", run.scheduler.get_last_lr()[0])
             elapsed = time.perf_counter() - started
-            progress.set_postfix(loss=f"{last_loss:.3f}",
-                                 tok_s=f"{(done - start_step) * tc.batch_size * seq_len / max(elapsed, 1e-9):,.0f}")
-        if done % tc.checkpoint_every == 0 and done < total_steps and ctx.is_main:
-            save_resume_state(paths.resume, model, optimizer, scheduler, done, key)
+            progress.set_postfix(loss=f"{last_loss:.3f}", tok_s=f"{(done - run.start_step) * tc.batch_size * seq_len / max(elapsed, 1e-9):,.0f}")
+        if run.live is not None and (done % run.steps_per_epoch == 0 or done == run.total_steps):
+            run.live.step = done
+            _log_epoch_eval(run, cfg, done)
+        if run.live is not None and done % tc.log_every == 0:
+            run.live.make_summary()
+        if done % tc.checkpoint_every == 0 and done < run.total_steps and run.ctx.is_main:
+            save_resume_state(run.resume, run.model, run.optimizer, run.scheduler, done, run.key)
         if on_step is not None:
             on_step(done)
     progress.close()
-    train_seconds = time.perf_counter() - started
-    ctx.barrier()
-    if not ctx.is_main:  # rank 0 evaluates and writes; the others are done
-        ctx.close()
-        return {}
+    return last_loss
 
-    metrics = _final_metrics(model, train_tokens, val_tokens, cfg, device)
-    metrics.update({"role": role, "seed": seed, "quant": quant, "steps": total_steps, "epochs": tc.epochs,
-                    "tokens_seen": total_steps * tc.batch_size * seq_len, "params": count_parameters(model),
-                    "last_logged_train_loss_smoothed": last_loss})
+
+def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths,
+                         on_step: Callable[[int], None] | None = None) -> dict:
+    """Train one model; write its checkpoint, metrics and loss curves; return the metrics.
+
+    ``on_step(step)`` is called after every optimizer step (tests use it to interrupt a run).
+    """
+    run = _setup(cfg, role, seed, tokens_dir, paths)
+    started = time.perf_counter()
+    last_loss = _loop(run, cfg, on_step)
+    train_seconds = time.perf_counter() - started
+    run.ctx.barrier()
+    if not run.ctx.is_main:  # rank 0 evaluates and writes; the others are done
+        run.ctx.close()
+        return {}
+    return _finish(run, cfg, paths, last_loss, train_seconds)
+
+
+def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_seconds: float) -> dict:
+    tc, seq_len = cfg.train, cfg.model.arch.seq_len
+    metrics = _final_metrics(run.model, run.train, run.val, cfg, run.device)
+    metrics.update({"role": run.role, "seed": run.seed, "quant": run.model.role.quant, "steps": run.total_steps,
+                    "epochs": tc.epochs, "tokens_seen": run.total_steps * tc.batch_size * seq_len,
+                    "params": count_parameters(run.model), "last_logged_train_loss_smoothed": last_loss})
     for name in ("val_loss", "val_ppl", "train_ppl", "train_val_ratio"):
-        live.summary[f"eval/{name}"] = metrics[name]
-    live.make_summary()
-    live.end()
-    save_model(paths.model, model, {"quant": quant, "scale": cfg.model.scale if quant != "fp32" else "absmean",
-                                    "act_bits": model_act_bits(cfg, quant),
-                                    "role": role, "seed": seed})
+        run.live.summary[f"eval/{name}"] = metrics[name]
+    run.live.make_summary()
+    run.live.end()
+    save_model(paths.model, run.model, {"role_name": run.role, "seed": run.seed})
     write_json(paths.metrics, metrics)
-    write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(device),
+    write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(run.device),
                               "precision": tc.precision, "compiled": tc.compile,
-                              "tokens_per_second": (total_steps - start_step) * tc.batch_size * seq_len / train_seconds
-                              if train_seconds > 0 else None, "resumed_from_step": start_step})
+                              "tokens_per_second": (run.total_steps - run.start_step) * tc.batch_size * seq_len
+                              / train_seconds if train_seconds > 0 else None, "resumed_from_step": run.start_step})
     paths.resume.unlink(missing_ok=True)  # finished: nothing left to resume
-    ctx.close()
+    run.ctx.close()
     return metrics
 
 
@@ -255,24 +283,20 @@ def epoch_order(windows: int, seed: int, epoch: int) -> np.ndarray:
     return torch.randperm(windows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).numpy()
 
 
-def model_act_bits(cfg: Config, quant: str) -> int:
-    return 0 if quant == "fp32" else cfg.model.act_bits
-
-
-def _final_metrics(model: TransformerLM, train_tokens: np.ndarray, val_tokens: np.ndarray, cfg: Config,
-                   device: str) -> dict:
-    """Train and validation perplexity measured the same way on equal token counts."""
-    seq_len, tc = cfg.model.arch.seq_len, cfg.train
-    count = min(tc.eval_tokens // seq_len, n_windows(len(val_tokens), seq_len), n_windows(len(train_tokens), seq_len))
+def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, cfg: Config, device: str) -> dict:
+    """Train and validation perplexity measured the same way on equal sequence counts."""
+    tc = cfg.train
+    count = min(max(tc.eval_tokens // cfg.model.arch.seq_len, 1), len(val), len(train))
     if count == 0:
         raise ValueError("validation set shorter than one sequence: lower model.arch.seq_len or add data")
-    val = evaluate_lm(model, val_tokens, np.arange(count), seq_len, tc.batch_size, tc.label_smoothing, device)
-    train = evaluate_lm(model, train_tokens, evenly_spaced(n_windows(len(train_tokens), seq_len), count), seq_len,
-                        tc.batch_size, tc.label_smoothing, device)
+    val_result = evaluate_lm(model, val, np.arange(count), tc.batch_size, tc.label_smoothing, device)
+    train_result = evaluate_lm(model, train, evenly_spaced(len(train), count), tc.batch_size, tc.label_smoothing,
+                               device)
     return {
-        "val_loss": val["loss"], "val_ppl": val["ppl"], "val_ppl_smoothed": val["ppl_smoothed"],
-        "train_loss": train["loss"], "train_ppl": train["ppl"], "train_ppl_smoothed": train["ppl_smoothed"],
+        "val_loss": val_result["loss"], "val_ppl": val_result["ppl"], "val_ppl_smoothed": val_result["ppl_smoothed"],
+        "train_loss": train_result["loss"], "train_ppl": train_result["ppl"],
+        "train_ppl_smoothed": train_result["ppl_smoothed"],
         # The paper's generalization figure: validation over training perplexity (1.0 = no gap).
-        "train_val_ratio": val["ppl"] / train["ppl"], "train_val_loss_ratio": val["loss"] / train["loss"],
-        "eval_tokens": val["tokens"],
+        "train_val_ratio": val_result["ppl"] / train_result["ppl"],
+        "train_val_loss_ratio": val_result["loss"] / train_result["loss"], "eval_tokens": val_result["tokens"],
     }

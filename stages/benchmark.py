@@ -3,7 +3,7 @@
 from pipeline.bench import run_benchmark
 from pipeline.io import write_json
 from pipeline.paper import PAPER_ARCH
-from pipeline.train import RunPaths
+from pipeline.layout import RunPaths
 from stages.common import main
 
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 from pipeline.finetune import finetune_all
 from pipeline.io import write_json
-from pipeline.train import ROLES, RunPaths, resolve_device
+from pipeline.distributed import resolve_device
+from pipeline.layout import ROLES, RunPaths
 from stages.common import main
 
 
@@ -17,7 +18,7 @@ def run(cfg, args) -> None:
     paths = RunPaths.for_run(args.role, args.seed)
     results = finetune_all(paths.model, Path("data/tokens/tokenizer.json"), Path("data/prepared"), cfg.glue,
                            args.seed, cfg.train.threads, resolve_device(cfg.train.device))
-    write_json(paths.metrics.parent / "glue.json", results)
+    write_json(paths.glue, results)
 
 
 if __name__ == "__main__":

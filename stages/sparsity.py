@@ -2,7 +2,7 @@
 
 from pipeline.io import atomic_path, write_json
 from pipeline.sparsity import run_sparsity, zero_pct_by_depth
-from pipeline.train import ROLES, RunPaths
+from pipeline.layout import ROLES, RunPaths
 from stages.common import main
 
 

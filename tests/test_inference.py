@@ -6,17 +6,17 @@ import pytest
 import torch
 
 from pipeline.bench import file_bits_per_ternary_weight, state_bytes
-from pipeline.config import ArchConfig
-from pipeline.evaluate import evaluate_lm
+from pipeline.config import ArchConfig, RoleModel
+from pipeline.evaluate import StreamWindows, evaluate_lm
 from pipeline.inference import export_packed, load_packed, resident_weight_bytes
-from pipeline.model import TransformerLM
+from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
-ARCH = ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=32, block_init_std=0.02)
+ARCH = ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=32)
 
 
 def _ternary(scale: str = "absmean") -> TransformerLM:
     torch.manual_seed(0)
-    return TransformerLM(ARCH, 300, quant="ternary", scale=scale, act_bits=8).eval()
+    return TransformerLM(ARCH, 300, RoleModel.resolve("ternary", scale, 8)).eval()
 
 
 @pytest.mark.parametrize("packing", ["2bit", "base3"])
@@ -37,8 +37,8 @@ def test_packed_perplexity_matches_with_bf16_embedding_and_head(tmp_path):
     packed, _ = load_packed(tmp_path / "m.safetensors")
     tokens = np.random.default_rng(0).integers(0, 300, 32 * 20 + 1).astype(np.uint16)
     windows = np.arange(20)
-    reference = evaluate_lm(model, tokens, windows, 32, 8, 0.1)
-    ours = evaluate_lm(packed, tokens, windows, 32, 8, 0.1)
+    reference = evaluate_lm(model, StreamWindows(tokens, 32), windows, 8, 0.1)
+    ours = evaluate_lm(packed, StreamWindows(tokens, 32), windows, 8, 0.1)
     assert ours["ppl"] == pytest.approx(reference["ppl"], rel=2e-3)  # stated tolerance: bf16 head
 
 
@@ -54,7 +54,7 @@ def test_packed_model_holds_two_bits_per_block_weight(tmp_path):
 def test_packed_file_is_at_most_2_1_bits_per_ternary_weight(tmp_path):
     torch.manual_seed(0)
     arch = ARCH.model_copy(update={"dim": 256, "n_heads": 4})  # large enough that headers are noise
-    model = TransformerLM(arch, 300, quant="ternary", act_bits=8)
+    model = TransformerLM(arch, 300, PAPER_TERNARY)
     export_packed(model, tmp_path / "m.safetensors", "2bit")
     assert file_bits_per_ternary_weight(tmp_path / "m.safetensors", model) < 2.1
     export_packed(model, tmp_path / "b.safetensors", "base3")
@@ -75,4 +75,4 @@ def test_state_bytes_of_a_known_tensor_set():
 
 def test_only_ternary_models_can_be_packed(tmp_path):
     with pytest.raises(ValueError, match="model.quant: ternary"):
-        export_packed(TransformerLM(ARCH, 300, quant="fp32"), tmp_path / "x.safetensors")
+        export_packed(TransformerLM(ARCH, 300, FP32_TWIN), tmp_path / "x.safetensors")

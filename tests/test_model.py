@@ -1,41 +1,90 @@
+"""The transformer: the paper's parameter count, studied/baseline shapes, causality (and the
+notebook's maskless baseline that is not causal), KV-cache decoding, role settings in checkpoints."""
+
+import pytest
 import torch
 
-from pipeline.model import TransformerLM, count_parameters, mlp_hidden_size
+from pipeline.checkpoint import load_model, save_model
+from pipeline.config import RoleModel
+from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM, count_parameters, mlp_hidden_size
 from pipeline.paper import PAPER_ARCH, PAPER_PARAMETERS, PAPER_VOCAB_SIZE
+
+MASKLESS = RoleModel.resolve("fp32", attention="bidirectional", positions="learned")
 
 
 def test_paper_configuration_parameter_count_for_both_models():
     assert mlp_hidden_size(PAPER_ARCH) == 2050
     with torch.device("meta"):
-        ternary = TransformerLM(PAPER_ARCH, PAPER_VOCAB_SIZE, quant="ternary", act_bits=8)
-        fp32 = TransformerLM(PAPER_ARCH, PAPER_VOCAB_SIZE, quant="fp32")
+        ternary = TransformerLM(PAPER_ARCH, PAPER_VOCAB_SIZE, PAPER_TERNARY)
+        fp32 = TransformerLM(PAPER_ARCH, PAPER_VOCAB_SIZE, FP32_TWIN)
     assert count_parameters(ternary) == PAPER_PARAMETERS == 131_921_466
     assert count_parameters(fp32) == PAPER_PARAMETERS
 
 
+def test_fp32_rule_lives_in_role_resolution():
+    role = RoleModel.resolve("fp32", "learned", 8)
+    assert role.scale is None and role.act_bits == 0
+    assert RoleModel.resolve("ternary", "learned", 8).scale == "learned"
+
+
 def test_studied_and_baseline_share_every_shape(tiny_config):
-    studied = TransformerLM.from_config(tiny_config.model, 100)
-    baseline = TransformerLM.from_config(tiny_config.model, 100, quant="fp32")
+    studied = TransformerLM(tiny_config.model.arch, 100, tiny_config.model.for_role("studied"))
+    baseline = TransformerLM(tiny_config.model.arch, 100, tiny_config.model.for_role("baseline"))
     assert {k: v.shape for k, v in studied.state_dict().items()} == {k: v.shape for k, v in baseline.state_dict().items()}
     assert set(studied.quant_layers()) == set(baseline.quant_layers())
     assert all(layer.quant == "ternary" for layer in studied.quant_layers().values())
+    assert all(layer.quant == "fp32" and layer.act_bits == 0 for layer in baseline.quant_layers().values())
 
 
-def test_no_position_sees_the_future(tiny_config):
-    torch.manual_seed(0)
-    model = TransformerLM.from_config(tiny_config.model, 100).eval()
-    ids = torch.randint(0, 100, (2, 16))
+def _future_changes_past(model: TransformerLM) -> bool:
+    """Whether changing tokens 9.. moves the logits at positions 0..8."""
+    ids = torch.randint(0, 100, (2, 16), generator=torch.Generator().manual_seed(1))
     changed = ids.clone()
-    changed[:, 9:] = torch.randint(0, 100, (2, 7))
+    changed[:, 9:] = torch.randint(0, 100, (2, 7), generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
-        before, after = model(ids), model(changed)
-    assert torch.allclose(before[:, :9], after[:, :9], atol=1e-5)
+        before, after = model.eval()(ids), model(changed)
     assert not torch.allclose(before[:, 9:], after[:, 9:])
+    return not torch.allclose(before[:, :9], after[:, :9], atol=1e-5)
+
+
+def test_the_twin_never_sees_the_future_and_the_notebooks_baseline_does(tiny_config):
+    torch.manual_seed(0)
+    assert not _future_changes_past(TransformerLM(tiny_config.model.arch, 100, PAPER_TERNARY))
+    assert not _future_changes_past(TransformerLM(tiny_config.model.arch, 100, FP32_TWIN))
+    assert _future_changes_past(TransformerLM(tiny_config.model.arch, 100, MASKLESS))
+
+
+def test_init_std_is_per_role(tiny_config):
+    torch.manual_seed(0)
+    notebook = TransformerLM(tiny_config.model.arch, 100, RoleModel.resolve("ternary", init_std=1.0))
+    twin = TransformerLM(tiny_config.model.arch, 100, FP32_TWIN)
+    stds = [float(layer.weight.detach().std()) for layer in notebook.quant_layers().values()]
+    assert all(0.9 < s < 1.1 for s in stds)
+    assert all(0.015 < float(layer.weight.detach().std()) < 0.025 for layer in twin.quant_layers().values())
+    assert float(notebook.embed.weight.detach().std()) == pytest.approx(0.02, rel=0.1)  # embedding keeps 0.02
+
+
+@pytest.mark.parametrize("role", [RoleModel.resolve("ternary", init_std=1.0), MASKLESS], ids=["init1", "maskless"])
+def test_trained_model_reloads_with_its_role_and_identical_logits(tiny_config, tmp_path, role):
+    torch.manual_seed(0)
+    model = TransformerLM(tiny_config.model.arch, 100, role)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    ids = torch.randint(0, 100, (4, 16))
+    for _ in range(3):  # a few real steps, so the weights are not the init
+        loss = torch.nn.functional.cross_entropy(model(ids[:, :-1]).flatten(0, 1), ids[:, 1:].flatten())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    save_model(tmp_path / "m.safetensors", model, {"role_name": "x"})
+    loaded, meta = load_model(tmp_path / "m.safetensors")
+    assert loaded.role == role and meta["quant"] == role.quant
+    with torch.no_grad():
+        assert torch.equal(loaded(ids), model.eval()(ids))
 
 
 def test_kv_cache_decoding_matches_full_forward(tiny_config):
     torch.manual_seed(0)
-    model = TransformerLM.from_config(tiny_config.model, 100, quant="fp32").eval()
+    model = TransformerLM(tiny_config.model.arch, 100, FP32_TWIN).eval()
     ids = torch.randint(0, 100, (1, 12))
     with torch.no_grad():
         full = model(ids)
@@ -43,3 +92,5 @@ def test_kv_cache_decoding_matches_full_forward(tiny_config):
         for position in range(8, 12):
             logits, cache = model.forward_cached(ids[:, position:position + 1], cache, position)
     assert torch.allclose(logits[:, -1], full[:, -1], atol=1e-5)
+    with pytest.raises(ValueError, match="causal"):
+        TransformerLM(tiny_config.model.arch, 100, MASKLESS).forward_cached(ids[:, :1], cache, 12)

@@ -19,8 +19,10 @@ def test_trained_wordpiece_round_trips_and_is_deterministic():
 def test_stream_has_one_end_marker_per_story():
     train, _ = synthetic.generate_corpus(0, 300, 5)
     tokenizer = build_tokenizer(_config("trained_wordpiece"), train)
-    stream = encode_stream(tokenizer, train[:20])
+    stream, starts = encode_stream(tokenizer, train[:20])
     assert (stream == tokenizer.token_to_id("[SEP]")).sum() == 20
+    assert len(starts) == 21 and starts[0] == 0 and starts[-1] == len(stream)
+    assert (stream[starts[1:] - 1] == tokenizer.token_to_id("[SEP]")).all()  # each story ends at its marker
 
 
 def test_bert_vocab_file_matches_hub_ids(shared_data):

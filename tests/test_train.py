@@ -7,7 +7,8 @@ import pytest
 from pipeline.config import parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
 from pipeline.tokenization import tokenize_corpus
-from pipeline.train import NonFiniteLossError, RunPaths, train_language_model
+from pipeline.layout import RunPaths
+from pipeline.train import NonFiniteLossError, train_language_model
 from tests.conftest import tiny_raw_params
 
 

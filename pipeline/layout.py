@@ -1,0 +1,56 @@
+"""Where every run writes: the one place that spells a run's paths.
+
+A run is one (role, seed) of the main study, or of an *arm* (a variant declared in ``arms`` in
+params.yaml, trained by the ``train_arm`` stages). Model checkpoints are DVC outputs; metrics, timing
+and the DVCLive curves are ``cache: false`` metrics and plots; the resume file is scratch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import ROLES
+
+__all__ = ["ROLES", "RunPaths", "arm_dir", "run_name"]
+
+
+def run_name(role: str, seed: int, arm: str | None = None) -> str:
+    """``studied/seed_0`` for the main study; ``arms/<arm>/seed_0/studied`` for an arm, so that one
+    folder (:func:`arm_dir`) holds everything one ``train_arm`` stage writes."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; accepted: {ROLES}")
+    return f"{role}/seed_{seed}" if arm is None else f"arms/{arm}/seed_{seed}/{role}"
+
+
+def arm_dir(kind: str, arm: str, seed: int, root: Path = Path(".")) -> Path:
+    """``models/arms/<arm>/seed_<seed>`` or ``runs/...``: the outputs of one train_arm stage."""
+    return root / kind / "arms" / arm / f"seed_{seed}"
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every file one run writes or reads."""
+
+    model: Path
+    metrics: Path
+    timing: Path
+    live_dir: Path
+    glue: Path
+    resume: Path
+
+    @property
+    def loss_curve(self) -> Path:
+        """The DVCLive training-loss series (step, loss)."""
+        return self.live_dir / "plots" / "metrics" / "train" / "loss.tsv"
+
+    def eval_curve(self, split: str) -> Path:
+        """The DVCLive end-of-epoch ``train`` or ``val`` loss series (step, <split>_loss)."""
+        return self.live_dir / "plots" / "metrics" / "eval" / f"{split}_loss.tsv"
+
+    @classmethod
+    def for_run(cls, role: str, seed: int, root: Path = Path("."), arm: str | None = None) -> "RunPaths":
+        run = run_name(role, seed, arm)
+        return cls(model=root / "models" / run / "model.safetensors", metrics=root / "runs" / run / "metrics.json",
+                   timing=root / "runs" / run / "timing.json", live_dir=root / "runs" / run / "live",
+                   glue=root / "runs" / run / "glue.json", resume=root / "checkpoints" / run / "resume.safetensors")
