@@ -250,12 +250,21 @@ class SparsityConfig(_Section):
 
 
 class ClaimsConfig(_Section):
-    # Tolerances live here, in one place; pipeline/claims.py documents how each is used.
-    seed_std_multiplier: PositiveFloat  # PPL-like claims: paper value within mean +/- k*std
-    relative_tolerance: PositiveFloat  # single-number claims: |ours/paper - 1| <= tol
-    std_factor: float = Field(gt=1.0)  # the seed-std claim: within a factor of the paper's
-    glue_points_tolerance: PositiveFloat  # GLUE claims: |ours - paper| <= tol (percentage points)
-    sparsity_points_tolerance: PositiveFloat
+    """Every tolerance and threshold the verdicts use; pipeline/claims.py says how each is applied.
+    They are fixed before a run is judged: changing one after seeing results is tuning."""
+
+    relative_tolerance: PositiveFloat  # single numbers and ratios: |ours / paper - 1| <= tol
+    std_factor: float = Field(gt=1.0)  # seed spread: ours <= paper x factor (a 3-seed std is itself noisy)
+    glue_points_tolerance: PositiveFloat  # GLUE against the paper: |ours - paper| <= tol points
+    sparsity_points_tolerance: PositiveFloat  # the sparsity ranges: [low - t, high + t] points
+    trivial_margin_points: PositiveFloat  # a GLUE score must beat its constant predictor by this
+    overfit_threshold: float = Field(gt=1.0)  # FP32 val/train PPL ratio that counts as overfitting
+    contrast_min_gap_fraction: float = Field(gt=0.0, le=1.0)  # share of the FP32 gap ternary must remove
+    parity_tolerance: PositiveFloat  # "parity": |ternary / fp32 latency - 1| <= tol
+    glue_retained_min: float = Field(gt=0.0, le=1.0)  # "keeps most": share of the twin's above-trivial gain
+    sparsity_contrast_points: PositiveFloat  # middle minus boundary zeros that counts as "sparser"
+    gaussian_shift_points: PositiveFloat  # distance from the Gaussian 31.0% that counts as "shaped"
+    smooth_loss_tolerance: PositiveFloat  # "monotonic decay": a tenth may exceed the last by this fraction
 
 
 class ArmConfig(_Section):

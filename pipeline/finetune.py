@@ -19,7 +19,7 @@ from pipeline.checkpoint import load_model
 from pipeline.config import GlueConfig
 from pipeline.data.glue import Example
 from pipeline.data.prepare import read_glue_split
-from pipeline.metrics import HEADLINE_METRIC, classification_metrics
+from pipeline.metrics import HEADLINE_METRIC, classification_metrics, trivial_baselines
 from pipeline.model import TransformerLM
 from pipeline.tokenization import load_tokenizer
 
@@ -92,10 +92,11 @@ def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: 
             scheduler.step()
     predictions = predict(model, dev_ids, dev_mask, cfg.batch_size * 2)
     metrics = classification_metrics(dev_labels.tolist(), predictions)
+    labels = dev_labels.tolist()
     metrics.update({"headline": metrics[HEADLINE_METRIC[task]], "train_examples": len(train_ids),
-                    "dev_examples": len(dev_examples),
-                    "dev_majority_accuracy": max(sum(dev_labels.tolist()), len(dev_labels) - sum(dev_labels.tolist()))
-                    / max(len(dev_labels), 1)})
+                    "dev_examples": len(dev_examples), "dev_positive_fraction": sum(labels) / max(len(labels), 1),
+                    **{f"trivial_{metric}": value for metric, value in trivial_baselines(labels).items()},
+                    "dev_majority_accuracy": max(sum(labels), len(labels) - sum(labels)) / max(len(labels), 1)})
     return metrics
 
 

@@ -10,7 +10,11 @@ def test_project_params_are_valid():
 
 
 @pytest.mark.parametrize("overrides, key, hint", [
-    ({"model": {"quant": "ternery"}}, "model", "accepted"),
+    ({"model": {"quant": "ternery"}}, "model.quant", "'ternary', 'binary' or 'fp32'"),
+    ({"model": {"baseline": {"attention": "none"}}}, "model.baseline.attention", "'causal' or 'bidirectional'"),
+    ({"arms": {"run": ["nope"]}}, "arms", "not defined in arms.defs"),
+    ({"arms": {"defs": {"x": {"roles": ["studied"], "changes": {"model.widht": 3}, "note": "n"}}}},
+     "arms.defs.x.changes", "'model.widht' is not a params key"),
     ({"model": {"arch": {"dim": 0}}}, "model.arch.dim", "greater than 0"),
     ({"train": {"optimizer": {"lr": -1e-3}}}, "train.optimizer.lr", "greater than 0"),
     ({"train": {"seeds": []}}, "train.seeds", "at least 1"),
@@ -39,3 +43,20 @@ def test_missing_key_is_named():
 def test_missing_params_file_says_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "params.yaml")
+
+
+def test_quantizer_names_match_the_quantizers():
+    from typing import get_args
+
+    from pipeline.config import QuantName
+    from pipeline.quant import QUANTIZERS
+
+    assert set(get_args(QuantName)) == set(QUANTIZERS)
+
+
+def test_arm_changes_apply_on_top_of_the_params():
+    cfg = load_config(PROJECT_ROOT / "params.yaml")
+    arm = cfg.arm_config("maskless_baseline")
+    assert arm.model.for_role("baseline").attention == "bidirectional"
+    assert arm.model.for_role("studied") == cfg.model.for_role("studied")
+    assert arm.arms.defs == {}

@@ -1,6 +1,8 @@
 import math
 
-from pipeline.metrics import classification_metrics
+import pytest
+
+from pipeline.metrics import classification_metrics, trivial_baselines
 
 
 def test_known_confusion_matrix():
@@ -15,3 +17,11 @@ def test_known_confusion_matrix():
 
 def test_constant_predictions_have_zero_mcc():
     assert classification_metrics([1, 0, 1, 1], [1, 1, 1, 1])["mcc"] == 0.0
+
+
+def test_trivial_baselines_on_the_mrpc_dev_label_balance():
+    labels = [1] * 279 + [0] * 129  # MRPC dev: 279 paraphrases of 408
+    trivial = trivial_baselines(labels)
+    assert trivial["f1"] == pytest.approx(2 * 279 / (2 * 279 + 129))  # always "paraphrase": F1 0.8122
+    assert trivial["accuracy"] == pytest.approx(279 / 408)
+    assert trivial["mcc"] == 0.0

@@ -56,7 +56,7 @@ def test_every_profile_applies_and_strays_are_refused(params, monkeypatch):
 
 
 def test_unknown_profile_names_the_choices(params):
-    with pytest.raises(ConfigError, match="available: default"):
+    with pytest.raises(ConfigError, match="available: cpu-study, default"):
         apply_profile("paper", params)
 
 
