@@ -13,6 +13,17 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 ROLE_LABELS = {"studied": "studied model", "baseline": "FP32 baseline"}
+# Every figure draws in this style, whatever was drawn before it (no global theme).
+STYLE = {"axes.grid": True, "grid.color": ".9", "axes.edgecolor": ".8"}
+
+
+def styled(draw):
+    """Decorator: run a figure function inside the report's seaborn style (not a global theme)."""
+    def wrapper(*args, **kwargs):
+        with sns.axes_style("whitegrid", STYLE):
+            return draw(*args, **kwargs)
+    wrapper.__doc__, wrapper.__name__ = draw.__doc__, draw.__name__
+    return wrapper
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
@@ -23,15 +34,16 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+@styled
 def loss_curves(curves: pd.DataFrame, path: Path) -> Path:
     """One panel per model, one line per seed: training loss (label-smoothed) against step."""
-    sns.set_theme(style="whitegrid")
     grid = sns.relplot(data=curves.assign(model=curves["role"].map(ROLE_LABELS)), x="step", y="loss",
                        hue="seed", col="model", kind="line", palette="tab10", height=3.2, aspect=1.3)
     grid.set_axis_labels("optimizer step", "training loss (label-smoothed)")
     return save(grid.figure, path)
 
 
+@styled
 def generalization(ppl: pd.DataFrame, path: Path) -> Path:
     """Train vs validation perplexity per model (bars: mean over seeds, points: seeds)."""
     long = ppl.melt(id_vars=["role", "seed"], value_vars=["train_ppl", "val_ppl"], var_name="split", value_name="ppl")
@@ -46,6 +58,7 @@ def generalization(ppl: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def sparsity_heatmap(layers: pd.DataFrame, path: Path) -> Path:
     """Zero fraction (%) by layer x module, mean over seeds, one panel per model."""
     roles = [role for role in ("studied", "baseline") if role in set(layers["role"])]
@@ -61,6 +74,7 @@ def sparsity_heatmap(layers: pd.DataFrame, path: Path) -> Path:
     return save(fig, path)
 
 
+@styled
 def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: float, path: Path) -> Path:
     """Zero percentage per layer (weight-count weighted, mean over seeds), middle band shaded."""
     per_layer = (layers.assign(zeros=layers["zero"] * layers["weights"])
@@ -79,6 +93,7 @@ def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: flo
     return save(fig, path)
 
 
+@styled
 def glue_scores(glue: pd.DataFrame, path: Path) -> Path:
     """Headline dev metric per task and model (bars: mean, points: seeds)."""
     frame = glue.assign(model=glue["role"].map(ROLE_LABELS))
@@ -87,4 +102,33 @@ def glue_scores(glue: pd.DataFrame, path: Path) -> Path:
     sns.stripplot(data=frame, x="task", y="headline", hue="model", dodge=True, jitter=False, ax=ax, legend=False,
                   palette="dark:black", size=4)
     ax.set_ylabel("dev metric (MRPC F1, SST-2 acc, CoLA MCC)")
+    return save(fig, path)
+
+
+@styled
+def epoch_curves(epochs: pd.DataFrame, path: Path, arms: tuple[str, ...] = ("main", "long_training")) -> Path:
+    """Train and validation loss at each epoch end (true NLL, eval mode), mean over seeds with their
+    spread, one panel per run set with both models: where the curves part, the model overfits."""
+    frame = epochs[epochs["arm"].isin(arms)].assign(model=lambda f: f["role"].map(ROLE_LABELS))
+    grid = sns.relplot(data=frame, x="epoch", y="loss", hue="model", style="split", col="arm", kind="line",
+                       errorbar="sd", height=3.3, aspect=1.25, facet_kws={"sharex": False})
+    grid.set_axis_labels("epoch", "loss (nats/token, no smoothing)")
+    return save(grid.figure, path)
+
+
+@styled
+def sparsity_by_depth_runs(depth: pd.DataFrame, middle: list[int], references: dict[str, float], path: Path) -> Path:
+    """Zero percentage per layer of each run set (``depth``: layer + one column per run set, mean
+    over seeds), the middle band shaded, and horizontal reference levels (e.g. the Gaussian's)."""
+    long = depth.melt(id_vars="layer", var_name="run", value_name="zero_pct").dropna()
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    if middle:
+        ax.axvspan(min(middle) - 0.5, max(middle) + 0.5, color="orange", alpha=0.15, label="middle band")
+    sns.lineplot(data=long, x="layer", y="zero_pct", hue="run", marker="o", ax=ax)
+    for (label, level), style in zip(references.items(), ("--", ":")):
+        ax.axhline(level, color="grey", linestyle=style, label=f"{label} ({level:.1f}%)")
+    ax.set_xticks(sorted(long["layer"].unique()))
+    ax.set_xlabel("layer (1-based)")
+    ax.set_ylabel("% zero codes (round(w / mean|w|))")
+    ax.legend(fontsize=7, ncol=2)
     return save(fig, path)

@@ -1,6 +1,6 @@
 """Peak inference memory on a CPU, measured in a fresh process so nothing else is counted.
 
-``python -m pipeline.memprobe --kind fp32|int8|packed --path CHECKPOINT --seq-len N`` imports torch,
+``python -m pipeline.memprobe --kind fp32|int8|packed|packed_pytorch --path CHECKPOINT --seq-len N`` imports torch,
 records the resident set size (RSS), loads the model, resets the kernel's high-water mark
 (``/proc/self/clear_refs``), runs a batch-1 forward over one sequence of N tokens, and prints JSON:
 
@@ -52,8 +52,8 @@ def _load(kind: str, path: Path):
     from pipeline.checkpoint import load_model
     from pipeline.inference import load_packed
 
-    if kind == "packed":
-        return load_packed(path)[0]
+    if kind in ("packed", "packed_pytorch"):
+        return load_packed(path, use_kernel=kind == "packed")[0]
     model = load_model(path)[0]
     # int8 is quantized from the fp32 checkpoint: freed fp32 pages the allocator keeps can stay in RSS
     return int8_dynamic(model) if kind == "int8" else model
@@ -71,9 +71,10 @@ def _warm_up(kind: str, directory: Path) -> None:
     from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
     arch = ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8)
-    tiny = TransformerLM(arch, 32, PAPER_TERNARY if kind == "packed" else FP32_TWIN)
+    packed = kind.startswith("packed")
+    tiny = TransformerLM(arch, 32, PAPER_TERNARY if packed else FP32_TWIN)
     path = directory / "warm_up.safetensors"
-    if kind == "packed":
+    if packed:
         export_packed(tiny, path)
     else:
         save_model(path, tiny, {})
@@ -111,7 +112,7 @@ def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", choices=["fp32", "int8", "packed"], required=True)
+    parser.add_argument("--kind", choices=["fp32", "int8", "packed", "packed_pytorch"], required=True)
     parser.add_argument("--path", type=Path, required=True)
     parser.add_argument("--seq-len", type=int, required=True)
     parser.add_argument("--threads", type=int, default=1)

@@ -21,24 +21,35 @@ from pipeline.io import read_json, write_text
 from pipeline.layout import ROLES, RunPaths
 
 DEFINITIONS = """
-* **Perplexity** = exp(mean negative log-likelihood per predicted token) on held-out text, in eval
-  mode (no dropout), without label smoothing. The notebook's figure, exp(label-smoothed loss), is
-  reported beside it as `*_ppl_smoothed`.
+* **Perplexity (ours)** = exp(mean negative log-likelihood per predicted token) on held-out text, in
+  eval mode (no dropout), without label smoothing (`*_val_ppl`).
+* **Perplexity (the notebook's)** = exp(label-smoothed cross-entropy), smoothing `train.label_smoothing`
+  (`*_val_ppl_smoothed`). The paper's 58.42 is judged on this definition, ours is shown beside it;
+  on one model the two differ by a large factor.
 * **Train/val ratio** = validation perplexity / training perplexity at the end of training, both
-  measured the same way on equal token counts (`train.eval_tokens`; training windows spread evenly
-  over the training stream). The loss ratio is recorded too.
-* **Seed spread** = sample standard deviation (n - 1) over the seeds in `train.seeds`.
-* **Weight memory** (MB = 10^6 bytes): exact bytes of the tensors each format keeps resident
-  (fp32 twin; PyTorch dynamic int8; packed ternary at 2 bits per block weight + one fp32 scale per
-  tensor, embedding and head in `benchmark.head_dtype`, norms fp32).
+  measured the same way on equal token counts (`train.eval_tokens`; training sequences spread evenly
+  over the training set). The loss ratio is recorded too.
+* **Regularization contrast** = FP32 twin's ratio minus the ternary model's, paired by seed; the gap
+  share = that difference / (twin's ratio - 1).
+* **Seed spread** = sample standard deviation (n - 1) over the seeds in `train.seeds`; standard
+  error = std / sqrt(n).
+* **Constant predictor** (GLUE) = the best score any constant prediction reaches on the dev set
+  (accuracy: the majority rate; MRPC F1: always "paraphrase"; MCC: 0). Transfer share = (ternary -
+  constant) / (FP32 twin - constant).
+* **Weight memory** (MB = 10^6 bytes): exact bytes of the tensors each format keeps resident.
+  Under the paper's conditions (`ternary_pytorch`): block layers at 2 bits per weight + one fp32
+  scale per tensor, embedding, head and norms in fp32. Our packed model (`ternary_packed`) keeps the
+  embedding and head in `benchmark.head_dtype`.
 * **Peak inference memory**: highest RSS of a fresh process during a batch-1 forward over one
   sequence, minus the RSS of the loaded runtime (interpreter, torch, kernel); on CUDA
   `torch.cuda.max_memory_allocated`.
 * **Latency**: batch-1 greedy decoding with a KV cache, ms per generated token after the prefill
   (median and IQR over repeats after a warm-up, `torch.utils.benchmark`), all formats timed in one
-  process, one after another.
-* **Sparsity**: fraction of ternary codes equal to 0, per layer and module; middle layers are those
-  whose relative depth l/L lies in `sparsity.middle_band` (L5-L9 of 12), boundary = the others.
+  process, one after another. `ternary_pytorch` (no custom kernel) and `ternary_fakequant` (the
+  released code's FP32 latent weights, quantized on every call) are timed on 8 tokens x 3 repeats.
+* **Sparsity**: fraction of ternary codes round(w / mean|w|) equal to 0, per layer and module; a
+  Gaussian weight gives 31.0%. Beside it, the TWN threshold |w| < 0.7 mean|w| (42.4% for a
+  Gaussian). Middle layers: relative depth l/L in `sparsity.middle_band` (L5-L9 of 12).
 """
 
 DEVIATIONS = """
@@ -46,17 +57,21 @@ DEVIATIONS = """
 |---|---|---|---|---|
 | schedule | cosine, peak 1e-3, 1k warm-up | OneCycle, 3e-4, 10% warm-up | both, as profiles `paper-text` / `paper-code` | numbers are tied to a named recipe |
 | batch | 64 x 512 tokens | 32 x 128 tokens | profile-dependent | |
-| OneCycle momentum | - | torch default would cycle beta1 0.85-0.95 | `cycle_momentum=False`: betas (0.9, 0.98) hold | stated betas are the ones used |
-| "perplexity" | - | exp(label-smoothed loss) | exp(plain NLL), smoothed figure kept beside it | ours is lower for the same model |
-| FP16/FP32 baseline | "identical architecture" | no causal mask, learned positions | exact FP32 twin (same code, `quant=fp32`), always causal | a fair baseline; generalization gap not comparable to the notebook's |
-| ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`) | `model.arch.block_init_std`, default 0.02 | stated per run |
-| LM windows | - | per-story sequences of 128 | stories joined with `[SEP]`, cut into windows of `seq_len` | no padding tokens in the loss |
-| memory | 498 vs 1197 MB | FP32 latent weights only | weight bytes per format, computed exactly | 1197 MB exceeds 132M x 4 B = 528 MB: the paper's figure includes more than weights |
+| OneCycle momentum | - | torch's default cycles beta1 0.85-0.95 | `train.cycle_momentum`: on in `paper-code`, off elsewhere (betas hold) | stated per profile |
+| sequences | - | one 128-token sequence per story, padded | `train.sequences`: `per_story` in `paper-code` (padding excluded from the loss), `stream` windows elsewhere | ~1,875 vs ~3,160 steps per epoch at the paper's scale |
+| "perplexity" | 58.42 | exp(label-smoothed loss) | both: `val_ppl_smoothed` (judged against 58.42) and true `val_ppl` beside it | like for like |
+| reported 58.42 | abstract | log: validation loss 4.1746 (exp = 65.02), last training loss 4.0799 (exp = 59.1) | validation, smoothed | 58.42 is nearest to exp(smoothed *training* loss) |
+| FP32/FP16 baseline | "identical architecture" | no causal mask, learned positions | `model.baseline`: the exact FP32 twin by default; the notebook's in `paper-code` and the `maskless_baseline` arm | a maskless model sees the next token |
+| ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`), 0.02 elsewhere | `model.init_std` per role: 0.02 by default, 1.0 in `paper-code` and the `notebook_init` arm | `paper-code-fixed` shows the cost |
+| memory | 498 vs 1197 MB | FP32 latent weights only | weight bytes under the paper's conditions (fp32 embedding/head), computed exactly | 1197 MB exceeds 132M x 4 B = 528 MB: the paper's figure includes more than weights |
 | memory baseline | v2 abstract: "an FP32 model of identical architecture" | README table: "BERT-Base FP32" 1197 MB, "BERT-Base INT8" 612 MB | the FP32 twin of our model | the 1197/612 MB rows may describe a different model |
-| reported "perplexity" | 58.42 (abstract) | last-epoch training loss 4.0799 (label-smoothed), exp = 59.1 | validation NLL without smoothing | 58.42 is close to exp(label-smoothed *training* loss) |
-| latency | "comparable" / "parity" (abstracts) | README table, device not stated | CPU (and CUDA when present), batch 1, KV cache | absolute ms/token are device-bound |
+| latency | "comparable" / "parity", no custom kernels | README table, device not stated | parity judged on the packed model without custom kernels; our C++ kernel and the fake-quantized setup beside it | absolute ms/token are device-bound |
 | where numbers appear | SST-2, CoLA, INT8, latencies | README tables only, not the abstracts | claims table cites the source of each | |
 """
+
+VERDICT_ORDER = {"reproduced": 0, "not reproduced": 0, "uninformative": 1, "not testable here": 2, "not comparable": 3}
+SCALE_ORDER = {"paper scale": 0, "architecture benchmark (132M shapes)": 1, "published figures": 1}
+STUDY_ARCHIVE = "cpu-study"
 
 
 @dataclass(frozen=True)
@@ -95,7 +110,8 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
     return ReportInputs(
         claims=pd.DataFrame(read_json(root / "reports" / "claims.json")), summary=read_json(root / "metrics" / "summary.json"),
         curves=pd.concat(curves, ignore_index=True), ppl=pd.DataFrame(ppl), glue=pd.DataFrame(glue),
-        layers=pd.read_csv(root / "metrics" / "sparsity_layers.csv"), sparsity=read_json(root / "metrics" / "sparsity.json"),
+        layers=_main_layers(pd.read_csv(root / "metrics" / "sparsity_layers.csv")),
+        sparsity=read_json(root / "metrics" / "sparsity.json"),
         benchmark=read_json(root / "metrics" / "benchmark.json"), data=read_json(root / "metrics" / "data.json"),
         tokens=read_json(root / "metrics" / "tokens.json"), timing=pd.DataFrame(timing),
         stage_seconds=pd.DataFrame(seconds))
@@ -113,33 +129,165 @@ def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd
     return table
 
 
+def _main_layers(layers: pd.DataFrame) -> pd.DataFrame:
+    return layers[layers["arm"] == "main"] if "arm" in layers else layers
+
+
+EFFICIENCY_FORMATS = {
+    "fp32": "FP32 twin",
+    "int8": "INT8 (PyTorch dynamic)",
+    "ternary_pytorch": "packed ternary, fp32 embedding/head, pure PyTorch (the paper's conditions)",
+    "ternary_packed": "packed ternary, C++ kernel (ours)",
+    "ternary_fakequant": "FP32 latent weights fake-quantized per call (the released code)",
+}
+
+
 def efficiency_table(bench: dict) -> pd.DataFrame:
     """One row per (scope, format) from metrics/benchmark.json: memory, file size and latency."""
     rows = []
     for scope in ("trained", "paper_arch"):
-        for fmt in ("fp32", "int8", "ternary_packed"):
+        for fmt, label in EFFICIENCY_FORMATS.items():
             if f"{scope}_{fmt}_weights_mb" not in bench:
                 continue
             rows.append({
-                "model": "trained checkpoints" if scope == "trained" else "paper 132M architecture", "format": fmt,
+                "model": "trained checkpoints" if scope == "trained" else "paper 132M architecture", "format": label,
                 "weights MB": bench[f"{scope}_{fmt}_weights_mb"],
                 "x smaller than fp32": bench[f"{scope}_fp32_weights_mb"] / bench[f"{scope}_{fmt}_weights_mb"],
                 "peak inference MB": bench[f"{scope}_{fmt}_peak_mb"],
                 "ms/token": bench[f"{scope}_{fmt}_ms_per_token"], "IQR": bench[f"{scope}_{fmt}_ms_per_token_iqr"],
                 "vs fp32": bench[f"{scope}_{fmt}_ms_per_token"] / bench[f"{scope}_fp32_ms_per_token"],
-                "prefill ms": bench[f"{scope}_{fmt}_prefill_ms"],
-                "file MB (2-bit / base-3)": (f"{bench[f'{scope}_ternary_2bit_file_mb']:.2f} / "  # noqa: E501
-                                             f"{bench[f'{scope}_ternary_base3_file_mb']:.2f}" if fmt == "ternary_packed"
-                                             else (f"{bench[f'{scope}_fp32_file_mb']:.2f}" if fmt == "fp32" else "")),
+                "file MB": (f"{bench[f'{scope}_ternary_2bit_file_mb']:.2f} (2-bit) / "
+                            f"{bench[f'{scope}_ternary_base3_file_mb']:.2f} (base-3)" if fmt == "ternary_packed"
+                            else (f"{bench[f'{scope}_fp32_file_mb']:.2f}" if fmt == "fp32" else "")),
             })
             for device_fmt in ("fp32", "ternary_dense"):
                 key = f"{scope}_cuda_{device_fmt}_ms_per_token"
                 if fmt == "fp32" and key in bench:
                     rows.append({"model": rows[-1]["model"], "format": f"CUDA {device_fmt}",
                                  "peak inference MB": bench[f"{scope}_cuda_{device_fmt}_peak_mb"],
-                                 "ms/token": bench[key], "IQR": bench[f"{scope}_cuda_{device_fmt}_ms_per_token_iqr"],
-                                 "prefill ms": bench[f"{scope}_cuda_{device_fmt}_prefill_ms"]})
+                                 "ms/token": bench[key], "IQR": bench[f"{scope}_cuda_{device_fmt}_ms_per_token_iqr"]})
     return pd.DataFrame(rows)
+
+
+def value_text(value, std=None, n=None) -> str:
+    """``58.4 ± 0.17 (n=3)``; ``n/a`` when there is no value."""
+    if value is None or pd.isna(value):
+        return "n/a"
+    text = f"{value:.4g}"
+    if std is not None and pd.notna(std):
+        text += f" ± {std:.2g}"
+    if n is not None and pd.notna(n):
+        text += f" (n={int(n)})"
+    return text
+
+
+def paper_text(value) -> str:
+    if value is None or (not isinstance(value, list) and pd.isna(value)):
+        return "-"
+    return f"{value[0]:g}-{value[1]:g}" if isinstance(value, list) else f"{value:g}"
+
+
+@dataclass(frozen=True)
+class EvidenceSource:
+    """One run's claims table: this run, or an archive under results/."""
+
+    name: str
+    claims: pd.DataFrame
+
+
+def evidence_sources(current: pd.DataFrame, root: Path = Path(".")) -> list[EvidenceSource]:
+    return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{meta['name']}", claims)
+                                                    for meta, claims in archived_runs(root)]
+
+
+def verdicts_at_a_glance(sources: list[EvidenceSource]) -> pd.DataFrame:
+    """One line per claim: the most decisive evidence among the sources (a decided verdict before
+    uninformative before not testable before not comparable; paper scale first), where it comes from,
+    the scale it was tested at and why, in words."""
+    rows = []
+    ids = list(sources[0].claims["id"])
+    for claim_id in ids:
+        entries = []
+        for source in sources:
+            match = source.claims[source.claims["id"] == claim_id]
+            if len(match):
+                entries.append((source.name, match.iloc[0]))
+        name, best = min(entries, key=lambda item: (VERDICT_ORDER.get(item[1]["verdict"], 9),
+                                                    SCALE_ORDER.get(item[1].get("tested_at"), 2)))
+        rows.append({"claim": best["description"], "verdict": best["verdict"],
+                     "tested at": f"{best.get('tested_at', '')} [{name}]", "why": best["reason"]})
+    return pd.DataFrame(rows)
+
+
+def claim_details(claims: pd.DataFrame) -> pd.DataFrame:
+    """The numbers behind each verdict: paper, ours, what sits beside it, rule and margin."""
+    return pd.DataFrame({
+        "id": claims["id"], "paper": claims["paper_value"].map(paper_text),
+        "ours": [value_text(v, s, n) for v, s, n in zip(claims["ours"], claims["ours_std"], claims["n_seeds"])],
+        "beside": [f"{label or 'alt'}: {value_text(v)}" if v is not None and pd.notna(v) else ""
+                   for v, label in zip(claims["ours_alt"], claims["alt_label"])],
+        "constant predictor": [value_text(v) if v is not None and pd.notna(v) else "" for v in claims["trivial_baseline"]],
+        "units": claims["units"], "rule": claims["tolerance"],
+        "margin": [f"{m:+.3g}" if m is not None and pd.notna(m) else "" for m in claims["margin"]],
+        "verdict": claims["verdict"],
+    })
+
+
+def degenerate_glue_runs(glue: pd.DataFrame) -> pd.DataFrame:
+    """Fine-tuned runs whose dev predictions are constant in effect (MCC = 0): degenerate classifiers."""
+    return glue[glue["mcc"].abs() < 1e-12][["role", "seed", "task", "accuracy", "f1", "mcc"]]
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    """What an archived CPU study (results/<name>/) holds for the report's evidence section."""
+
+    meta: dict
+    claims: pd.DataFrame
+    summary: dict
+    arms: dict
+    epochs: pd.DataFrame
+    depth: pd.DataFrame
+    sparsity: dict
+    params: dict
+
+
+def load_study(root: Path = Path("."), name: str = STUDY_ARCHIVE) -> StudyInputs | None:
+    base = root / "results" / name
+    if not (base / "archive.json").is_file() or not (base / "metrics" / "plots" / "epoch_curves.csv").is_file():
+        return None
+    import yaml
+
+    return StudyInputs(meta=read_json(base / "archive.json"), claims=pd.DataFrame(read_json(base / "reports" / "claims.json")),
+                       summary=read_json(base / "metrics" / "summary.json"), arms=read_json(base / "metrics" / "arms.json"),
+                       epochs=pd.read_csv(base / "metrics" / "plots" / "epoch_curves.csv"),
+                       depth=pd.read_csv(base / "metrics" / "plots" / "sparsity_by_depth.csv"),
+                       sparsity=read_json(base / "metrics" / "sparsity.json"),
+                       params=yaml.safe_load((base / "params.yaml").read_text()))
+
+
+def arm_findings(study: StudyInputs) -> list[str]:
+    """What each arm shows, in numbers taken from the study's metrics/arms.json."""
+    arms, lines = study.arms, []
+
+    def pair(prefix: str, metric: str) -> str:
+        value, std = arms.get(f"{prefix}{metric}"), arms.get(f"{prefix}{metric}_std")
+        return value_text(value, std)
+
+    for arm in study.params["arms"]["run"]:
+        spec = study.params["arms"]["defs"][arm]
+        for role in spec["roles"]:
+            p, main = f"arm_{arm}_{role}_", f"arm_{arm}_main_{role}_"
+            zeros = value_text(arms.get(f"arm_{arm}_{role}_zero_pct_all"), arms.get(f"arm_{arm}_{role}_zero_pct_all_std"))
+            lines.append(f"* **{arm}** ({spec['note']}), {role}: val PPL {pair(p, 'val_ppl')} vs main "
+                         f"{pair(main, 'val_ppl')}; val/train ratio {pair(p, 'train_val_ratio')} vs main "
+                         f"{pair(main, 'train_val_ratio')}; train PPL {pair(p, 'train_ppl')} vs main "
+                         f"{pair(main, 'train_ppl')}; zero codes {zeros} (Gaussian 31.0%).")
+        if f"arm_{arm}_regularization_contrast" in arms:
+            lines.append(f"* **{arm}** contrast (FP32 minus ternary ratio, paired): "
+                         f"{value_text(arms[f'arm_{arm}_regularization_contrast'], arms.get(f'arm_{arm}_regularization_contrast_std'))}"
+                         f", gap share {arms.get(f'arm_{arm}_regularization_gap_fraction', float('nan')):.2f}.")
+    return lines
 
 
 def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:
@@ -154,13 +302,15 @@ def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:
 def scale_banner(summary: dict) -> str:
     """The label every report starts with: what kind of evidence this run is."""
     if not summary.get("run_real_data"):
-        return ("**Synthetic data.** Every number below comes from the embedded synthetic corpus and a small model. "
-                "It exercises the pipeline; it is not evidence for or against the paper, and every verdict is "
-                "`not comparable`.")
+        return ("**Synthetic data.** This run's model numbers come from the embedded synthetic corpus and a small model: "
+                "they exercise the pipeline and every model-quality verdict of this run is `not comparable`. The "
+                "architecture claims (memory, latency) are decided by the 132M-shape benchmark whatever the data, and "
+                "the evidence on real data comes from the archived CPU study (`results/cpu-study`), pooled in the "
+                "summary below.")
     if not (summary.get("run_paper_model") and summary.get("run_paper_training")):
-        return ("**Small-scale run on real data.** TinyStories and GLUE are real, but the model and/or training are "
-                "smaller than the paper's, so model-quality verdicts are `not comparable`; the `indicative` column "
-                "shows what the tolerance rule gives on these measurements.")
+        return ("**Small-scale run on real data.** TinyStories and GLUE are real, the model and training are smaller "
+                "than the paper's: absolute figures are `not comparable`; claims about a direction or a ratio are "
+                "judged where their preconditions hold.")
     return "**Paper-scale run on real data.** Verdicts compare directly with the paper's claims."
 
 

@@ -5,6 +5,10 @@ For the studied model these are its actual ternary codes. For the FP32 baseline 
 its weights *would* get if ternarized with the same rule, which shows what training alone does to
 the weight distribution. The reference a Gaussian weight gives under round(w / mean|w|) is
 erf(1 / (2 sqrt(pi))) ~ 31.0% zeros: a layer far from it has been shaped by training.
+
+Beside our rule (the paper's quantizer), the zero fraction the same weights give under the other
+threshold in use, ternary weight networks' |w| < 0.7 mean|w| (Li et al. 2016; 42.4% for a
+Gaussian), so a reader sees which definition could produce a figure; verdicts use ours only.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ from pipeline.quant import absmean_scale, ternary_codes
 
 # P(|w| < alpha / 2) for w ~ N(0, s^2) and alpha = E|w| = s sqrt(2 / pi).
 GAUSSIAN_ZERO_FRACTION = math.erf(1.0 / (2.0 * math.sqrt(math.pi)))
+TWN_DELTA = 0.7  # ternary weight networks' threshold, in units of mean|w|
+# P(|w| < 0.7 E|w|) for a Gaussian: erf(0.7 / sqrt(pi)).
+GAUSSIAN_TWN_ZERO_FRACTION = math.erf(TWN_DELTA / math.sqrt(math.pi))
 
 
 def layer_statistics(model_path: Path) -> pd.DataFrame:
@@ -31,7 +38,9 @@ def layer_statistics(model_path: Path) -> pd.DataFrame:
         scale = layer.effective_scale() if meta["quant"] != "fp32" else absmean_scale(weight)
         codes = ternary_codes(weight, scale)
         _, index, group, module = name.split(".")  # blocks.<i>.<attn|mlp>.<wq|...>
+        twn_zero = float((weight.abs() < TWN_DELTA * weight.abs().mean()).float().mean())
         rows.append({"layer": int(index) + 1, "module": f"{group}.{module}", "zero": float((codes == 0).float().mean()),
+                     "zero_twn": twn_zero,
                      "neg": float((codes < 0).float().mean()), "pos": float((codes > 0).float().mean()),
                      "scale": float(scale), "weights": weight.numel()})
     return pd.DataFrame(rows)
@@ -42,37 +51,48 @@ def middle_layers(n_layers: int, band: tuple[float, float]) -> list[int]:
     return [layer for layer in range(1, n_layers + 1) if band[0] <= layer / n_layers <= band[1]]
 
 
+def weighted_zero_pct(stats: pd.DataFrame, column: str = "zero") -> float:
+    """Zero percentage over the rows of ``stats``, each layer weighted by its weight count."""
+    if not len(stats):
+        return float("nan")
+    return float((stats[column] * stats["weights"]).sum() / stats["weights"].sum() * 100)
+
+
 def depth_summary(stats: pd.DataFrame, band: tuple[float, float]) -> dict[str, float]:
-    """Weight-count-weighted zero percentage of the middle band and of the other (boundary) layers."""
-    n_layers = int(stats["layer"].max())
-    middle = stats["layer"].isin(middle_layers(n_layers, band))
-
-    def zero_pct(mask: pd.Series) -> float:
-        part = stats[mask]
-        return float((part["zero"] * part["weights"]).sum() / part["weights"].sum() * 100) if len(part) else float("nan")
-
-    return {"zero_pct_middle": zero_pct(middle), "zero_pct_boundary": zero_pct(~middle),
-            "zero_pct_all": zero_pct(middle | ~middle)}
+    """Weight-count-weighted zero percentage of the middle band, of the other (boundary) layers and of
+    all, under our rule (``zero_pct_*``) and the TWN threshold (``twn_zero_pct_*``)."""
+    middle = stats["layer"].isin(middle_layers(int(stats["layer"].max()), band))
+    summary = {}
+    for prefix, column in (("", "zero"), ("twn_", "zero_twn")):
+        for part, mask in (("middle", middle), ("boundary", ~middle), ("all", middle | ~middle)):
+            summary[f"{prefix}zero_pct_{part}"] = weighted_zero_pct(stats[mask], column)
+    return summary
 
 
 def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
-    """Zero percentage per layer (weight-count weighted), mean over seeds, one column per role."""
-    per_run = (table.assign(zeros=table["zero"] * table["weights"]).groupby(["role", "seed", "layer"])[["zeros", "weights"]]
-               .sum())
-    pct = (per_run["zeros"] / per_run["weights"] * 100).groupby(["role", "layer"]).mean()
-    return pct.unstack("role").reset_index()
+    """Zero percentage per layer (weight-count weighted), mean over seeds, one column per run set
+    (``studied``, ``baseline`` for the main runs; ``<arm> <role>`` for the arms)."""
+    label = table["role"].where(table["arm"] == "main", table["arm"] + " " + table["role"])
+    per_run = (table.assign(zeros=table["zero"] * table["weights"], run=label)
+               .groupby(["run", "seed", "layer"])[["zeros", "weights"]].sum())
+    pct = (per_run["zeros"] / per_run["weights"] * 100).groupby(["run", "layer"]).mean()
+    return pct.unstack("run").reset_index()
 
 
-def run_sparsity(model_paths: dict[tuple[str, int], Path], band: tuple[float, float]) -> tuple[pd.DataFrame, dict]:
-    """The sparsity stage: statistics of every (role, seed) checkpoint, and their depth summary."""
+def run_sparsity(model_paths: dict[tuple[str | None, str, int], Path], band: tuple[float, float]
+                 ) -> tuple[pd.DataFrame, dict]:
+    """The sparsity stage: statistics of every (arm or None, role, seed) checkpoint and their depth
+    summary (keys ``<role>_seed_<s>_...``, for an arm ``arm_<arm>_<role>_seed_<s>_...``)."""
     frames, summary = [], {}
-    for (role, seed), path in model_paths.items():
+    for (arm, role, seed), path in model_paths.items():
         stats = layer_statistics(path)
+        prefix = "" if arm is None else f"arm_{arm}_"
         for key, value in depth_summary(stats, band).items():
-            summary[f"{role}_seed_{seed}_{key}"] = value
-        frames.append(stats.assign(role=role, seed=seed))
+            summary[f"{prefix}{role}_seed_{seed}_{key}"] = value
+        frames.append(stats.assign(arm=arm or "main", role=role, seed=seed))
     table = pd.concat(frames, ignore_index=True)
-    n_layers = int(table["layer"].max())
-    summary["middle_layers"] = middle_layers(n_layers, band)
+    summary["middle_layers"] = middle_layers(int(table["layer"].max()), band)
     summary["gaussian_reference_zero_pct"] = GAUSSIAN_ZERO_FRACTION * 100
-    return table[["role", "seed", "layer", "module", "zero", "neg", "pos", "scale", "weights"]], summary
+    summary["gaussian_reference_twn_zero_pct"] = GAUSSIAN_TWN_ZERO_FRACTION * 100
+    columns = ["arm", "role", "seed", "layer", "module", "zero", "zero_twn", "neg", "pos", "scale", "weights"]
+    return table[columns], summary

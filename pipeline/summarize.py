@@ -1,8 +1,9 @@
 """The summarize stage: aggregate the runs the params name into ``metrics/summary.json`` (flat keys,
-mean and sample std over seeds) and the claims table ``reports/claims.json``.
+mean and sample std over seeds), ``metrics/arms.json`` (each arm beside the main runs) and the
+claims table ``reports/claims.json``.
 
-Only the runs named by ``train.seeds`` are read, each by its exact path, so shrinking the seed list
-never averages stale files left by an earlier run.
+Only the runs named by ``train.seeds`` and ``arms`` are read, each by its exact path, so shrinking a
+seed list never averages stale files left by an earlier run.
 """
 
 from __future__ import annotations
@@ -11,14 +12,20 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from pipeline.claims import PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA, build_claims
-from pipeline.config import Config
+from pipeline.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA,
+                             build_claims)
+from pipeline.config import ROLES, Config
 from pipeline.io import read_json
+from pipeline.layout import RunPaths
 from pipeline.metrics import HEADLINE_METRIC
-from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
-from pipeline.layout import ROLES, RunPaths
+from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE, recipe_mismatches
+
+RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
+               "train_val_loss_ratio")
+GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -31,20 +38,34 @@ def _add(summary: dict, key: str, values: list[float]) -> None:
     summary[key], summary[f"{key}_std"] = mean_std(values)
 
 
-def run_context(cfg: Config, tokens: dict) -> dict[str, bool]:
-    """Which of the paper's conditions this run meets (see pipeline/claims.py)."""
-    # The paper's model: its width, depth, heads, MLP and vocabulary (sequence length is a recipe
-    # choice: paper-text trains on 512), ternary with absmean scales and int8 activations.
+def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
+    """Which of the paper's conditions this run meets (see pipeline/claims.py), and a label for the
+    scale it was tested at. "Paper training" needs every key of the notebook's recipe
+    (``pipeline.paper.recipe_mismatches``) and at least its 60,000 stories."""
     shape = ("dim", "n_layers", "n_heads", "mlp_ratio")
     same_shape = all(getattr(cfg.model.arch, key) == getattr(PAPER_ARCH, key) for key in shape)
-    ternary_as_paper = cfg.model.quant == "ternary" and cfg.model.scale == "absmean" and cfg.model.act_bits == 8
-    return {
+    studied = cfg.model.for_role("studied")
+    ternary_as_paper = studied.quant == "ternary" and studied.scale == "absmean" and studied.act_bits == 8
+    mismatches = recipe_mismatches(cfg)
+    context: dict[str, Any] = {
         REAL_DATA: tokens["data_source"] != "synthetic",
         PAPER_MODEL: same_shape and ternary_as_paper and tokens["vocab_size"] == PAPER_VOCAB_SIZE,
-        PAPER_TRAINING: tokens["train_stories"] >= PAPER_TRAIN_STORIES and cfg.train.epochs >= 15
-        and cfg.train.max_steps is None,
+        PAPER_TRAINING: not mismatches["training"] and tokens["train_stories"] >= PAPER_TRAIN_STORIES,
         PAPER_DEVICE: False,  # the paper does not name the device its latencies were measured on
+        PAPER_ARCH_BENCH: "paper_arch_fp32_weights_mb" in benchmark,
+        "recipe": "paper-code" if not mismatches["paper-code"] else
+                  "paper-code-fixed" if not mismatches["paper-code-fixed"] else "other",
+        "recipe_mismatches": mismatches["training"],
     }
+    arch = cfg.model.arch
+    if all(context[need] for need in MODEL_SCALE):
+        context["scale_label"] = "paper scale"
+    elif context[REAL_DATA]:
+        context["scale_label"] = (f"this CPU study (real data; {tokens['train_stories']} stories, dim {arch.dim}, "
+                                  f"{arch.n_layers} layers, {cfg.train.epochs} epochs)")
+    else:
+        context["scale_label"] = "synthetic default"
+    return context
 
 
 def loss_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
@@ -52,40 +73,133 @@ def loss_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
     frames = []
     for role in ROLES:
         for seed in cfg.train.seeds:
-            live = RunPaths.for_run(role, seed, root).loss_curve
-            frames.append(pd.read_csv(live, sep="\t")[["step", "loss"]].assign(role=role))
+            curve = pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")
+            frames.append(curve[["step", "loss"]].assign(role=role))
     return pd.concat(frames).groupby(["step", "role"])["loss"].mean().unstack("role").reset_index()
 
 
-def glue_table(cfg: Config, summary: dict[str, Any]) -> pd.DataFrame:
-    """Headline GLUE metric per task and role (mean over seeds), long format for a bar plot."""
-    rows = [{"run": f"{task} {role}", "score": summary[f"{role}_{task}_{HEADLINE_METRIC[task]}"]}
-            for task in cfg.glue.tasks for role in ROLES]
-    return pd.DataFrame(rows)
+def epoch_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
+    """End-of-epoch train and val loss of every run (main and arms): the overfitting curves, long format."""
+    frames = []
+    for arm, roles, seeds in _run_sets(cfg):
+        for role in roles:
+            for seed in seeds:
+                paths = RunPaths.for_run(role, seed, root, arm)
+                for split in ("train", "val"):
+                    curve = pd.read_csv(paths.eval_curve(split), sep="\t")
+                    frames.append(pd.DataFrame({"arm": arm or "main", "role": role, "seed": seed, "split": split,
+                                                "epoch": range(1, len(curve) + 1), "step": curve["step"],
+                                                "loss": curve[f"{split}_loss"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def epoch_curves_wide(cfg: Config, epochs: pd.DataFrame) -> pd.DataFrame:
+    """Validation loss per epoch, mean over seeds, one fixed column per run set (``studied``,
+    ``baseline``, ``<arm> <role>`` for every defined arm, empty where it did not run), for dvc plots."""
+    val = epochs[epochs["split"] == "val"].copy()
+    val["run"] = val["role"].where(val["arm"] == "main", val["arm"] + " " + val["role"])
+    wide = val.groupby(["epoch", "run"])["loss"].mean().unstack("run").reset_index()
+    columns = ["epoch", *ROLES, *(f"{arm} {role}" for arm, spec in cfg.arms.defs.items() for role in spec.roles)]
+    return wide.reindex(columns=columns)
+
+
+def _run_sets(cfg: Config):
+    """(arm or None, roles, seeds) of the main runs and of every arm that runs."""
+    yield None, ROLES, cfg.train.seeds
+    for arm in cfg.arms.run:
+        yield arm, cfg.arms.defs[arm].roles, cfg.arms.seeds
+
+
+def max_loss_rise(curves: list[pd.Series]) -> float:
+    """Largest relative rise of the mean training loss from one tenth of a run to the next, over runs
+    (0 when every run's loss decays monotonically at that resolution)."""
+    worst = 0.0
+    for losses in curves:
+        tenths = [chunk.mean() for chunk in np.array_split(losses.to_numpy(), min(10, len(losses))) if len(chunk)]
+        if not np.isfinite(tenths).all():
+            return float("inf")
+        worst = max([worst] + [(later - earlier) / earlier for earlier, later in zip(tenths, tenths[1:])])
+    return float(worst)
+
+
+def _pair_contrast(summary: dict, prefix: str, studied: list[dict], baseline: list[dict]) -> None:
+    """FP32 minus ternary val/train ratio, paired by seed; and the share of the FP32 gap it removes."""
+    diffs = [b["train_val_ratio"] - s["train_val_ratio"] for s, b in zip(studied, baseline)]
+    _add(summary, f"{prefix}regularization_contrast", diffs)
+    summary[f"{prefix}regularization_contrast_n"] = len(diffs)
+    gap = statistics.fmean(b["train_val_ratio"] for b in baseline) - 1.0
+    summary[f"{prefix}regularization_gap_fraction"] = statistics.fmean(diffs) / gap if gap > 0 else float("nan")
+
+
+def _role_summary(summary: dict, prefix: str, runs: list[dict]) -> None:
+    for name in RUN_METRICS:
+        _add(summary, f"{prefix}{name}", [run[name] for run in runs])
+
+
+def _sparsity_summary(summary: dict, prefix: str, sparsity: dict, role: str, seeds: list[int]) -> None:
+    for part in ("middle", "boundary", "all"):
+        for rule in ("", "twn_"):
+            _add(summary, f"{prefix}{role}_{rule}zero_pct_{part}",
+                 [sparsity[f"{prefix}{role}_seed_{seed}_{rule}zero_pct_{part}"] for seed in seeds])
+    _add(summary, f"{prefix}{role}_zero_pct_middle_minus_boundary",
+         [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_middle"] - sparsity[f"{prefix}{role}_seed_{s}_zero_pct_boundary"]
+          for s in seeds])
+    _add(summary, f"{prefix}{role}_zero_pct_all_minus_gaussian",
+         [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_all"] - sparsity["gaussian_reference_zero_pct"] for s in seeds])
+
+
+def arms_summary(cfg: Config, root: Path, sparsity: dict) -> dict[str, Any]:
+    """Each arm's metrics (mean and std over arms.seeds) beside the main runs' on the same seeds."""
+    arms: dict[str, Any] = {}
+    for arm in cfg.arms.run:
+        prefix, roles = f"arm_{arm}_", cfg.arms.defs[arm].roles
+        runs = {role: [read_json(RunPaths.for_run(role, seed, root, arm).metrics) for seed in cfg.arms.seeds]
+                for role in roles}
+        for role, role_runs in runs.items():
+            _role_summary(arms, f"{prefix}{role}_", role_runs)
+            main = [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.arms.seeds
+                    if seed in cfg.train.seeds]
+            if main:
+                _role_summary(arms, f"{prefix}main_{role}_", main)
+            _sparsity_summary(arms, prefix, sparsity, role, cfg.arms.seeds)
+        if set(roles) == set(ROLES):
+            _pair_contrast(arms, prefix, runs["studied"], runs["baseline"])
+    return arms
 
 
 def summarize(cfg: Config, root: Path, tokens_path: Path, benchmark_path: Path, sparsity_path: Path
-              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    tokens = read_json(tokens_path)
+              ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(summary, arms, claims) of the runs the params name."""
+    tokens, sparsity, benchmark = read_json(tokens_path), read_json(sparsity_path), read_json(benchmark_path)
     summary: dict[str, Any] = {"data_source": tokens["data_source"], "n_seeds": len(cfg.train.seeds),
                                "studied_quant": cfg.model.quant, "train_tokens": tokens["train_tokens"],
-                               "val_tokens": tokens["val_tokens"]}
-    sparsity = read_json(sparsity_path)
+                               "val_tokens": tokens["val_tokens"],
+                               "gaussian_reference_zero_pct": sparsity["gaussian_reference_zero_pct"]}
+    runs = {role: [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.train.seeds] for role in ROLES}
     for role in ROLES:
-        runs = [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.train.seeds]
-        for name in ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
-                     "train_val_loss_ratio"):
-            _add(summary, f"{role}_{name}", [run[name] for run in runs])
+        _role_summary(summary, f"{role}_", runs[role])
         glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds]
         for task in cfg.glue.tasks:
-            for metric in ("accuracy", "f1", "mcc"):
+            for metric in GLUE_METRICS:
                 _add(summary, f"{role}_{task}_{metric}", [run[task][metric] for run in glue])
-        for part in ("middle", "boundary", "all"):
-            _add(summary, f"{role}_zero_pct_{part}",
-                 [sparsity[f"{role}_seed_{seed}_zero_pct_{part}"] for seed in cfg.train.seeds])
-    summary.update({key: value for key, value in read_json(benchmark_path).items()
-                    if isinstance(value, (int, float))})
-    context = run_context(cfg, tokens)
+        _sparsity_summary(summary, "", sparsity, role, cfg.train.seeds)
+    _pair_contrast(summary, "", runs["studied"], runs["baseline"])
+    summary["max_loss_rise_between_tenths"] = max_loss_rise(
+        [pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")["loss"]
+         for role in ROLES for seed in cfg.train.seeds])
+    summary.update({key: value for key, value in benchmark.items() if isinstance(value, (int, float))})
+    arms = arms_summary(cfg, root, sparsity)
+    context = run_context(cfg, tokens, benchmark)
     summary.update({f"run_{key}": value for key, value in context.items()})
-    claims = build_claims(summary, context, cfg.claims)
-    return summary, claims
+    claims = build_claims({**summary, **arms}, context, cfg.claims)
+    return summary, arms, claims
+
+
+def glue_table(cfg: Config, summary: dict[str, Any]) -> pd.DataFrame:
+    """Headline GLUE metric per task and role (mean over seeds) and the constant predictor, for a bar plot."""
+    rows = []
+    for task in cfg.glue.tasks:
+        metric = HEADLINE_METRIC[task]
+        rows += [{"run": f"{task} {role}", "score": summary[f"{role}_{task}_{metric}"]} for role in ROLES]
+        rows.append({"run": f"{task} constant predictor", "score": summary[f"baseline_{task}_trivial_{metric}"]})
+    return pd.DataFrame(rows)

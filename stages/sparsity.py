@@ -1,18 +1,22 @@
-"""DVC stage `sparsity`: ternary code statistics per layer and module, for every named run."""
+"""DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
 from pipeline.io import atomic_path, write_json
-from pipeline.sparsity import run_sparsity, zero_pct_by_depth
 from pipeline.layout import ROLES, RunPaths
+from pipeline.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
 
 
 def run(cfg, args) -> None:
-    paths = {(role, seed): RunPaths.for_run(role, seed).model for role in ROLES for seed in cfg.train.seeds}
+    paths = {(None, role, seed): RunPaths.for_run(role, seed).model for role in ROLES for seed in cfg.train.seeds}
+    paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm).model
+              for arm in cfg.arms.run for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds}
     table, summary = run_sparsity(paths, tuple(cfg.sparsity.middle_band))
     with atomic_path("metrics/sparsity_layers.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
+    # fixed columns (every defined arm, empty where it did not run), so dvc.yaml's plot can name them
+    columns = ["layer", *ROLES, *(f"{arm} {role}" for arm, spec in cfg.arms.defs.items() for role in spec.roles)]
     with atomic_path("metrics/plots/sparsity_by_depth.csv") as tmp:
-        zero_pct_by_depth(table).to_csv(tmp, index=False, float_format="%.4f")
+        zero_pct_by_depth(table).reindex(columns=columns).to_csv(tmp, index=False, float_format="%.4f")
     write_json("metrics/sparsity.json", summary)
 
 

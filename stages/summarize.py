@@ -1,18 +1,23 @@
-"""DVC stage `summarize`: metrics/summary.json (mean +/- sample std over seeds) and reports/claims.json."""
+"""DVC stage `summarize`: metrics/summary.json (mean +/- sample std over seeds), metrics/arms.json
+(the arms beside the main runs), the plot tables, and the claims table reports/claims.json."""
 
 from pathlib import Path
 
 from pipeline.io import atomic_path, write_json
-from pipeline.summarize import glue_table, loss_curves_table, summarize
+from pipeline.summarize import epoch_curves_table, epoch_curves_wide, glue_table, loss_curves_table, summarize
 from stages.common import main
 
 
 def run(cfg, args) -> None:
-    summary, claims = summarize(cfg, Path("."), Path("metrics/tokens.json"), Path("metrics/benchmark.json"),
-                                Path("metrics/sparsity.json"))
+    summary, arms, claims = summarize(cfg, Path("."), Path("metrics/tokens.json"), Path("metrics/benchmark.json"),
+                                      Path("metrics/sparsity.json"))
     write_json("metrics/summary.json", summary)
+    write_json("metrics/arms.json", arms)
     write_json("reports/claims.json", claims)
-    for name, table in (("loss_curves", loss_curves_table(cfg, Path("."))), ("glue", glue_table(cfg, summary))):
+    epochs = epoch_curves_table(cfg, Path("."))
+    tables = {"loss_curves": loss_curves_table(cfg, Path(".")), "glue": glue_table(cfg, summary),
+              "epoch_curves": epochs, "val_loss_by_epoch": epoch_curves_wide(cfg, epochs)}
+    for name, table in tables.items():
         with atomic_path(f"metrics/plots/{name}.csv") as tmp:
             table.to_csv(tmp, index=False, float_format="%.6f")
 
