@@ -334,13 +334,13 @@ CLAIMS: tuple[Claim, ...] = (
           _single("paper_arch_fp32_over_ternary_pytorch_weights", alt="paper_arch_fp32_over_ternary_packed_weights"),
           (PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head"),
     Claim("latency_ternary_ms", "per-token latency of TernaryLM", 9.41, "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; packed ternary, pure PyTorch", "absolute", "relative",
+          "ms/token", _LAT_DEF + "; packed ternary, pure PyTorch", "architecture", "relative",
           _single("paper_arch_ternary_pytorch_ms_per_token", alt="paper_arch_ternary_packed_ms_per_token"),
           (PAPER_DEVICE,), alt_label="C++ kernel"),
     Claim("latency_fp32_ms", "per-token latency of the FP32 model", 9.52, "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; fp32", "absolute", "relative", _single("paper_arch_fp32_ms_per_token"), (PAPER_DEVICE,)),
+          "ms/token", _LAT_DEF + "; fp32", "architecture", "relative", _single("paper_arch_fp32_ms_per_token"), (PAPER_DEVICE,)),
     Claim("latency_int8_ms", "per-token latency of the INT8 model", 8.21, "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; dynamic int8", "absolute", "relative", _single("paper_arch_int8_ms_per_token"),
+          "ms/token", _LAT_DEF + "; dynamic int8", "architecture", "relative", _single("paper_arch_int8_ms_per_token"),
           (PAPER_DEVICE,)),
     Claim("latency_ratio", "latency parity without specialized ternary kernels: ternary / FP32 ms per token",
           round(9.41 / 9.52, 4), "README 'Per-Token Latency' (9.41 / 9.52)", "ratio",
@@ -509,9 +509,9 @@ def _decide(claim, ours, summary, context, tol) -> tuple[str, str, float | None]
         found = check(summary, claim, ours, tol)
         if found is not None:
             return (*found, None)
-    if ours.value is None:
-        return "not testable here", "not measured in this run", None
     unmet = [REASONS[need] for need in claim.requires if not context.get(need, False)]
+    if ours.value is None:
+        return "not testable here", "not measured in this run" + (f": {'; '.join(unmet)}" if unmet else ""), None
     if unmet:
         return "not comparable", "; ".join(unmet), None
     verdict, reason, margin = apply_rule(claim, ours, tol)

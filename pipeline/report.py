@@ -196,8 +196,14 @@ class EvidenceSource:
 
 
 def evidence_sources(current: pd.DataFrame, root: Path = Path(".")) -> list[EvidenceSource]:
+    """This run's claims, then every archive's whose claims table has the current schema (archives
+    judged by older rules are listed in the report but not pooled)."""
     return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{meta['name']}", claims)
-                                                    for meta, claims in archived_runs(root)]
+                                                    for meta, claims in archived_runs(root) if current_schema(claims)]
+
+
+def current_schema(claims: pd.DataFrame) -> bool:
+    return {"tested_at", "ours_alt", "margin"} <= set(claims.columns)
 
 
 def verdicts_at_a_glance(sources: list[EvidenceSource]) -> pd.DataFrame:
@@ -217,6 +223,15 @@ def verdicts_at_a_glance(sources: list[EvidenceSource]) -> pd.DataFrame:
         rows.append({"claim": best["description"], "verdict": best["verdict"],
                      "tested at": f"{best.get('tested_at', '')} [{name}]", "why": best["reason"]})
     return pd.DataFrame(rows)
+
+
+def shared_reasons(glance: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Say each reason once: a reason shared by several claims becomes a note key ([A], [B], ...)."""
+    counts = glance["why"].value_counts()
+    repeated = [reason for reason in glance["why"].drop_duplicates() if counts[reason] > 1]
+    keys = {reason: f"[{chr(ord('A') + i)}]" for i, reason in enumerate(repeated)}
+    short = glance.assign(why=glance["why"].map(lambda reason: keys.get(reason, reason)))
+    return short, {key: reason for reason, key in keys.items()}
 
 
 def claim_details(claims: pd.DataFrame) -> pd.DataFrame:

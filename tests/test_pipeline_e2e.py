@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.claims import CLAIM_IDS
+from pipeline.claims import CLAIM_IDS, VERDICTS
 from tests.conftest import PROJECT_ROOT, tiny_raw_params
 
 pytestmark = pytest.mark.slow
@@ -67,17 +67,27 @@ def test_repro_writes_every_declared_output(project):
                  "metrics/tokens.json", "reports/report.html", "reports/report.ipynb",
                  "reports/figures/loss_curves.png", "reports/figures/sparsity_heatmap.png"):
         assert (project / name).is_file(), name
+    for arm, role in (("notebook_init", "studied"), ("maskless_baseline", "baseline")):  # the params' arms
+        assert (project / f"models/arms/{arm}/seed_0/{role}/model.safetensors").is_file()
+        assert (project / f"runs/arms/{arm}/seed_0/{role}/live/plots/metrics/eval/val_loss.tsv").is_file()
+    arms = json.loads((project / "metrics/arms.json").read_text())
+    assert "arm_maskless_baseline_baseline_train_val_ratio" in arms
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], project)
 
 
-def test_claims_table_is_complete_and_synthetic_is_not_comparable(project):
+def test_claims_table_is_complete_and_synthetic_data_decides_no_model_claim(project):
     claims = json.loads((project / "reports/claims.json").read_text())
     assert [c["id"] for c in claims] == list(CLAIM_IDS)
     for claim in claims:
-        assert claim["verdict"] == "not comparable" and "synthetic" in claim["reason"]
-        assert claim["paper_value"] is not None and claim["definition"] and claim["tolerance"]
+        assert claim["verdict"] in VERDICTS and claim["reason"] and claim["definition"] and claim["tolerance"]
+        if claim["kind"] in ("absolute", "direction"):  # model quality on synthetic data decides nothing
+            assert claim["verdict"] not in ("reproduced", "not reproduced"), claim["id"]
+    by_id = {c["id"]: c for c in claims}
+    assert "synthetic" in by_id["val_ppl"]["reason"]
+    assert by_id["mrpc_above_distilbert"]["verdict"] == "not reproduced"
     html = (project / "reports/report.html").read_text()
-    assert "Claims" in html and "val_ppl" in html and "image/png" in html
+    assert "Verdicts at a glance" in html and "val_ppl" in html and "image/png" in html
+    assert "constant predictor" in html
 
 
 def test_report_is_byte_identical_on_a_forced_rerun(project):
@@ -95,7 +105,8 @@ def test_report_is_byte_identical_on_a_forced_rerun(project):
 def test_declared_plots_render(project):
     out = _run([sys.executable, "-m", "dvc", "plots", "show", "--json"], project, stdout_only=True)
     rendered = json.loads(out)["data"]
-    for title in ("Training loss (mean over seeds)", "Zero weights by depth (%)", "GLUE dev headline metric"):
+    for title in ("Training loss (mean over seeds)", "Zero weights by depth (%; main runs and arms)",
+                  "Validation loss per epoch (mean over seeds; main runs and arms)", "GLUE dev headline metric"):
         assert rendered[title][0]["content"]["data"]["values"], title
     assert any("live/plots/metrics" in key for key in rendered)  # the per-run DVCLive curves
 
@@ -124,3 +135,12 @@ def test_switching_back_restores_training_from_the_run_cache(project):
         assert f"Running stage 'train_studied@{seed}'" not in output
     summary = json.loads((project / "metrics/summary.json").read_text())
     assert summary["studied_quant"] == "ternary"
+
+
+def test_plots_render_to_a_self_contained_page(project):
+    _run([sys.executable, "-m", "pipeline.plots_html", "-o", "plots.html"], project)
+    _run([sys.executable, "-m", "pipeline.plots_html", "--diff", "HEAD", "-o", "diff.html"], project)
+    for name in ("plots.html", "diff.html"):
+        page = (project / name).read_text()
+        assert page.count("<svg") >= 4, name  # every declared plot drawn, no CDN needed
+        assert "<script" not in page and 'src="http' not in page

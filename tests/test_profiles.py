@@ -21,7 +21,8 @@ def test_default_profile_is_what_params_yaml_holds(params):
     assert params.read_text() == before
 
 
-@pytest.mark.parametrize("name", ["local", "paper-code", "paper-text", "paper-code-local"])
+@pytest.mark.parametrize("name", ["local", "paper-code", "paper-text", "paper-code-local", "paper-code-fixed",
+                                  "cpu-study"])
 def test_each_profile_applies_validates_and_switches_back(params, name):
     original = params.read_text()
     applied = apply_profile(name, params)
@@ -68,3 +69,52 @@ def test_overrides_apply_after_the_profile(params):
     assert applied["tokenizer"]["kind"] == "bert_vocab_file" and applied["data"]["source"] == "local"
     with pytest.raises(ConfigError, match="KEY=VALUE"):
         parse_overrides(["train.seeds"])
+
+
+PAPER_TOKENS = {"data_source": "hub", "vocab_size": 30522, "train_stories": 60000}
+
+
+def test_paper_code_turns_on_every_notebook_quirk(params):
+    code = parse_config(apply_profile("paper-code", params))
+    assert code.model.for_role("studied").init_std == 1.0
+    baseline = code.model.for_role("baseline")
+    assert (baseline.attention, baseline.positions, baseline.init_std) == ("bidirectional", "learned", 0.02)
+    assert code.train.sequences == "per_story" and code.train.cycle_momentum is True
+
+
+def test_paper_code_fixed_differs_only_in_the_fixes(params):
+    from pipeline.paper import _flatten
+
+    code = _flatten(apply_profile("paper-code", params))
+    fixed = _flatten(apply_profile("paper-code-fixed", params))
+    differing = {key for key in code.keys() | fixed.keys() if code.get(key) != fixed.get(key)}
+    assert differing == {"profile", "model.init_std", "model.baseline.attention", "model.baseline.positions"}
+    assert (fixed["model.init_std"], fixed["model.baseline.attention"], fixed["model.baseline.positions"]) == \
+        (0.02, "causal", "rope")
+
+
+@pytest.mark.parametrize("name", ["paper-code", "paper-code-fixed"])
+def test_run_context_labels_paper_training_only_on_the_full_recipe(params, name):
+    from pipeline.claims import PAPER_MODEL, PAPER_TRAINING
+    from pipeline.summarize import run_context
+
+    cfg = parse_config(apply_profile(name, params))
+    context = run_context(cfg, PAPER_TOKENS, {})
+    assert context[PAPER_TRAINING] and context[PAPER_MODEL] and context["recipe"] == name
+    assert context["scale_label"] == "paper scale"
+    # one recipe key off (the learning rate) and it is no longer the paper's training
+    off = parse_config(apply_profile(name, params, {"train": {"optimizer": {"lr": 1e-3}}}))
+    context = run_context(off, PAPER_TOKENS, {})
+    assert not context[PAPER_TRAINING] and context["recipe_mismatches"] == ["train.optimizer.lr"]
+    # fewer stories than the notebook's 60,000
+    assert not run_context(cfg, PAPER_TOKENS | {"train_stories": 2316}, {})[PAPER_TRAINING]
+
+
+def test_run_context_of_the_default_names_what_differs(params):
+    from pipeline.claims import PAPER_TRAINING, REAL_DATA
+    from pipeline.summarize import run_context
+
+    cfg = parse_config(apply_profile("default", params))
+    context = run_context(cfg, {"data_source": "synthetic", "vocab_size": 290, "train_stories": 3000}, {})
+    assert not context[REAL_DATA] and not context[PAPER_TRAINING] and context["recipe"] == "other"
+    assert {"train.sequences", "train.cycle_momentum", "train.epochs"} <= set(context["recipe_mismatches"])
