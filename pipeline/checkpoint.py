@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
+from pipeline.errors import InputError, MissingInputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.model import TransformerLM
@@ -39,7 +41,7 @@ def load_model(path: Path, device: str = "cpu") -> tuple[TransformerLM, dict[str
     """Rebuild the model a :func:`save_model` file describes and load its weights (eval mode)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"model checkpoint {path} not found: run the train stage first (dvc repro)")
+        raise MissingInputError(f"model checkpoint {path} not found: run the train stage first (dvc repro)")
     meta = read_model_meta(path)
     model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], RoleModel(**meta["role"]))
     model.load_state_dict(load_file(str(path), device=device))
@@ -65,17 +67,32 @@ def save_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim
         save_file(tensors, str(tmp), metadata=meta)
 
 
+class CorruptCheckpointError(InputError):
+    """A resume file that cannot be read (truncated by a crash, emptied, or not safetensors)."""
+
+
+def set_aside(path: Path) -> Path:
+    """Rename an unusable file to ``<name>.corrupt`` (kept for inspection, never read again)."""
+    aside = path.with_name(path.name + ".corrupt")
+    path.replace(aside)
+    return aside
+
+
 def load_resume_state(path: Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       scheduler: Any, run_key: str) -> int | None:
     """Restore a resume file into the given objects and return its step; ``None`` if there is no
-    file or it belongs to a different run (other params or data)."""
+    file or it belongs to a different run (other params or data). A file that cannot be read raises
+    :class:`CorruptCheckpointError` before anything is restored."""
     if not path.is_file():
         return None
-    with safe_open(str(path), framework="pt") as handle:
-        meta = handle.metadata()
-    if meta.get("run_key") != run_key:
-        return None
-    tensors = load_file(str(path))
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = handle.metadata() or {}
+        if meta.get("run_key") != run_key:
+            return None
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:  # safetensors raises these for truncated files
+        raise CorruptCheckpointError(f"resume file {path} is unreadable ({type(exc).__name__}: {exc})") from None
     model.load_state_dict({k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")})
     state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():

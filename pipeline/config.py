@@ -14,16 +14,18 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
 
+from pipeline.errors import InputError, MissingInputError
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """``params.yaml`` is missing, malformed or holds a value the pipeline cannot use."""
 
 
 class _Section(BaseModel):
     # frozen: code below the stages cannot mutate what ran; extra=forbid: a misspelled key is an
-    # error, not a silently ignored default.
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # error, not a silently ignored default; strict: `batch_size: true` is not 1 and "3" is not 3;
+    # allow_inf_nan=False: `lr: .inf` is refused here, not at step 2 of training.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class SyntheticDataConfig(_Section):
@@ -48,6 +50,7 @@ class HubDataConfig(_Section):
 
     tinystories: str
     glue: str
+    text_field: str = "text"  # the column holding each story (WritingPrompts: story)
 
 
 class DataConfig(_Section):
@@ -162,7 +165,7 @@ class ModelConfig(_Section):
 
 class OptimizerConfig(_Section):
     lr: PositiveFloat
-    betas: tuple[float, float]
+    betas: list[float] = Field(min_length=2, max_length=2)
     weight_decay: float = Field(ge=0.0)
 
     @model_validator(mode="after")
@@ -221,6 +224,12 @@ class TrainConfig(_Section):
 
 class GlueConfig(_Section):
     tasks: list[Literal["mrpc", "sst2", "cola"]] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct_tasks(self) -> "GlueConfig":
+        if len(set(self.tasks)) != len(self.tasks):
+            raise ValueError(f"tasks must be distinct, got {self.tasks}")
+        return self
     epochs: PositiveInt
     batch_size: PositiveInt
     lr: PositiveFloat
@@ -239,7 +248,7 @@ class BenchmarkConfig(_Section):
 
 class SparsityConfig(_Section):
     # The paper's "middle layers L5-L9" of 12, as a relative depth band so it applies to any depth.
-    middle_band: tuple[float, float]
+    middle_band: list[float] = Field(min_length=2, max_length=2)
 
     @model_validator(mode="after")
     def _ordered_band(self) -> "SparsityConfig":
@@ -337,25 +346,56 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: missing; add it to params.yaml (see the README's params reference)"
     got = error.get("input")
     got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
-    return f"{key or '<top level>'}: {error['msg']}{got_text}"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{key or '<top level>'}: {message}{got_text}"
 
 
 def parse_config(raw: dict[str, Any], source: str = "params.yaml") -> Config:
-    """Validate a params mapping; raise :class:`ConfigError` listing every bad key."""
+    """Validate a params mapping; raise :class:`ConfigError` naming every bad key, in one line."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
-        lines = "\n  ".join(_describe(e) for e in exc.errors())
-        raise ConfigError(f"{source} is invalid:\n  {lines}") from None
+        raise ConfigError(f"{source} is invalid: " + "; ".join(_describe(e) for e in exc.errors())) from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (PyYAML keeps the
+    later value silently, so `lr:` written twice would run with whichever came last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(f"{self.name}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}: "
+                                  f"key {key!r} appears twice in one section (first at line {seen[key] + 1}); "
+                                  f"keep one")
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_params(path: str | Path) -> Any:
+    """The raw params mapping of a YAML file; syntax errors and duplicate keys as one-line ConfigErrors."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(f"{path} not found: run from the project root, or pass --params PATH")
+    text = path.read_text(encoding="utf-8")
+    loader = _UniqueKeyLoader(text)
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context}; fix that line "
+                          f"(python -m pipeline.profiles default rewrites a valid file)") from None
+    finally:
+        loader.dispose()
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:
     """Read and validate ``params.yaml`` (or another params file)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path} not found: run from the project root, or pass --params PATH")
-    with path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
+    raw = read_params(path)
     return parse_config(raw, source=str(path))

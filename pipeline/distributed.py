@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from pipeline.errors import InputError
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -68,5 +70,5 @@ def resolve_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
+        raise InputError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
     return requested

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from pipeline.errors import InputError
 from pipeline.model import TransformerLM
 
 IGNORE = -100  # target id that F.cross_entropy skips (padding)
@@ -110,7 +111,7 @@ def evaluate_lm(model: TransformerLM, sequences: Sequences, ids: np.ndarray, bat
         count += int((flat_targets != IGNORE).sum())
     model.train(was_training)
     if count == 0:
-        raise ValueError("no evaluation tokens: the token stream is shorter than one sequence "
+        raise InputError("no evaluation tokens: the token stream is shorter than one sequence "
                          "(lower model.arch.seq_len or add data)")
     nll, smoothed = nll_sum / count, smoothed_sum / count
     return {"loss": nll, "ppl": math.exp(nll), "loss_smoothed": smoothed, "ppl_smoothed": math.exp(smoothed),

@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from pipeline.io import atomic_path  # noqa: E402
+
 ROLE_LABELS = {"studied": "studied model", "baseline": "FP32 baseline"}
 # Every figure draws in this style, whatever was drawn before it (no global theme).
 STYLE = {"axes.grid": True, "grid.color": ".9", "axes.edgecolor": ".8"}
@@ -27,9 +29,9 @@ def styled(draw):
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
     # No "Software" stamp: the PNG bytes then depend on the data alone, not the matplotlib version.
-    fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return path
 

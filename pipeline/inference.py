@@ -19,6 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.kernels import ternary_linear
@@ -106,10 +107,14 @@ def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_
 def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dict]:
     """The inference model a packed checkpoint describes, computing from its packed weights."""
     with safe_open(str(path), framework="pt") as handle:
-        meta = json.loads(handle.metadata()["pipeline_packed"])
+        header = handle.metadata() or {}
+        if "pipeline_packed" not in header:
+            raise InputError(f"{path} is not a packed TernaryLM checkpoint (no pipeline_packed header): write one "
+                             f"with pipeline.inference.export_packed")
+        meta = json.loads(header["pipeline_packed"])
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a packed TernaryLM checkpoint (format {meta.get('format')!r})")
+        raise InputError(f"{path} is not a packed TernaryLM checkpoint (format {meta.get('format')!r})")
     role = RoleModel(**meta["role"])
     # The skeleton's block layers are replaced by packed ones below; masking and positions are the
     # trained model's.

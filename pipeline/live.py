@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pipeline.io import write_text
+
 
 class PlainLive:
     """The subset of ``dvclive.Live`` the training loop uses, with the same on-disk layout."""
@@ -26,12 +28,9 @@ class PlainLive:
 
     def log_metric(self, name: str, value: float) -> None:
         path = self.dir / "plots" / "metrics" / f"{name}.tsv"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        new = not path.exists()
-        with path.open("a", encoding="utf-8") as handle:
-            if new:
-                handle.write(f"step\t{name.rsplit('/', 1)[-1]}\n")
-            handle.write(f"{self.step}\t{value}\n")
+        # rewritten whole and atomically: a kill never leaves half a row (the files are small)
+        before = path.read_text(encoding="utf-8") if path.exists() else f"step\t{name.rsplit('/', 1)[-1]}\n"
+        write_text(path, before + f"{self.step}\t{value}\n")
         self.summary[name] = value
 
     def make_summary(self) -> None:
@@ -42,8 +41,7 @@ class PlainLive:
             for part in parents:
                 node = node.setdefault(part, {})
             node[leaf] = value
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "metrics.json").write_text(json.dumps(nested, indent=4) + "\n")
+        write_text(self.dir / "metrics.json", json.dumps(nested, indent=4) + "\n")
 
     def end(self) -> None:
         self.make_summary()

@@ -54,7 +54,7 @@ def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, step
     torch.manual_seed(0)
     model = TransformerLM(arch, vocab_size, RoleModel.resolve(quant, act_bits=act_bits)).to(device).train()
     train_cfg = TrainConfig(seeds=[0], batch_size=batch_size, epochs=1, optimizer=OptimizerConfig(
-        lr=3e-4, betas=(0.9, 0.98), weight_decay=0.01), schedule="onecycle", warmup_fraction=0.1, grad_clip=1.0,
+        lr=3e-4, betas=[0.9, 0.98], weight_decay=0.01), schedule="onecycle", warmup_fraction=0.1, grad_clip=1.0,
         label_smoothing=0.1, log_every=10, checkpoint_every=1000, eval_tokens=arch.seq_len, threads=torch.get_num_threads(),
         precision=precision)
     optimizer = make_optimizer(model, train_cfg.optimizer, device)

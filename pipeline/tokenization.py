@@ -16,6 +16,7 @@ from tokenizers import Tokenizer
 from tokenizers.implementations import BertWordPieceTokenizer
 from tqdm import tqdm
 
+from pipeline.errors import MissingInputError
 from pipeline.config import TokenizerConfig
 from pipeline.data.hub import require_hub
 from pipeline.io import atomic_path
@@ -55,7 +56,7 @@ def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: 
     if cfg.kind == "bert_vocab_file":
         path = project_root / cfg.vocab_file
         if not path.is_file():
-            raise FileNotFoundError(f"tokenizer.vocab_file {path} not found: point it at bert-base-uncased's "
+            raise MissingInputError(f"tokenizer.vocab_file {path} not found: point it at bert-base-uncased's "
                                     f"vocab.txt (../shared/data/tokenizer/bert-base-uncased/vocab.txt)")
         # Lower-casing with accent stripping and BERT's pre-tokenizer: the ids equal the hub's
         # bert-base-uncased tokenizer ("Hello world" -> 101 7592 2088 102).

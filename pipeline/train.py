@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +24,20 @@ from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from pipeline.checkpoint import load_resume_state, save_model, save_resume_state
+from pipeline.checkpoint import CorruptCheckpointError, load_resume_state, save_model, save_resume_state, set_aside
 from pipeline.config import ROLES, Config, OptimizerConfig, TrainConfig
 from pipeline.distributed import DistContext, resolve_device
 from pipeline.layout import RunPaths
 from pipeline.evaluate import IGNORE, Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
-from pipeline.io import read_json, write_json
+from pipeline.errors import InputError, MissingInputError
+from pipeline.io import read_json, write_json, write_text
 from pipeline.live import open_live
 from pipeline.model import TransformerLM, count_parameters
 from pipeline.tokenization import load_tokens
 
 
-class NonFiniteLossError(RuntimeError):
-    """The training loss became NaN or infinite."""
+class NonFiniteLossError(InputError):
+    """The training loss became NaN or infinite: the params (learning rate, init, clipping) diverge."""
 
 
 def seed_everything(seed: int, threads: int) -> None:
@@ -59,7 +62,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_ste
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
     if cfg.schedule == "onecycle":
         if total_steps < 4:
-            raise ValueError(f"the run has {total_steps} optimizer steps; the onecycle schedule needs at least 4: "
+            raise InputError(f"the run has {total_steps} optimizer steps; the onecycle schedule needs at least 4: "
                              "raise train.max_steps / train.epochs or use train.schedule: cosine")
         # 2 .. total-2 warm-up steps: torch's OneCycleLR divides by zero when a phase is 1 step long.
         warmup = min(max(warmup, 2), total_steps - 2)
@@ -109,7 +112,30 @@ def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
         lines = tsv.read_text().splitlines()
         step_col = lines[0].split("\t").index("step")
         kept = [lines[0]] + [ln for ln in lines[1:] if int(ln.split("\t")[step_col]) <= last_step]
-        tsv.write_text("\n".join(kept) + "\n")
+        write_text(tsv, "\n".join(kept) + "\n")
+
+
+def _live_snapshot(paths: RunPaths) -> Path:
+    """Where a copy of the curves sits beside the resume file. DVC deletes a stage's ``cache: false``
+    outputs (the DVCLive folder among them) before re-running it, so after a kill the curves logged
+    before the checkpoint would be lost; the copy lives outside every DVC output."""
+    return paths.resume.parent / "live"
+
+
+def _save_live_snapshot(paths: RunPaths) -> None:
+    snapshot = _live_snapshot(paths)
+    staging = snapshot.with_name("live.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(paths.live_dir, staging)
+    shutil.rmtree(snapshot, ignore_errors=True)
+    staging.rename(snapshot)
+
+
+def _restore_live_snapshot(paths: RunPaths) -> None:
+    snapshot = _live_snapshot(paths)
+    if snapshot.is_dir():
+        shutil.rmtree(paths.live_dir, ignore_errors=True)
+        shutil.copytree(snapshot, paths.live_dir)
 
 
 @dataclass
@@ -128,7 +154,7 @@ class _Run:
     total_steps: int
     start_step: int
     key: str
-    resume: Path
+    paths: RunPaths
     device: str
     ctx: DistContext
     live: object
@@ -141,7 +167,7 @@ def load_sequences(tokens_dir: Path, split: str, tc: TrainConfig, seq_len: int) 
         return StreamWindows(tokens, seq_len)
     starts = tokens_dir / f"{split}_starts.npy"
     if not starts.is_file():
-        raise FileNotFoundError(f"{starts} not found: re-run the tokenize stage (dvc repro tokenize)")
+        raise MissingInputError(f"{starts} not found: re-run the tokenize stage (dvc repro tokenize)")
     return StorySequences(tokens, load_tokens(starts), seq_len, read_json(tokens_dir / "tokens.json").get("pad_id", 0))
 
 
@@ -151,7 +177,7 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     train, val = load_sequences(tokens_dir, "train", tc, seq_len), load_sequences(tokens_dir, "val", tc, seq_len)
     steps_per_epoch = len(train) // tc.batch_size
     if steps_per_epoch == 0:
-        raise ValueError(f"{len(train)} training sequences of {seq_len} tokens cannot fill one batch of "
+        raise InputError(f"{len(train)} training sequences of {seq_len} tokens cannot fill one batch of "
                          f"{tc.batch_size}: lower train.batch_size or model.arch.seq_len, or add data")
     total_steps = steps_per_epoch * tc.epochs if tc.max_steps is None else min(tc.max_steps, steps_per_epoch * tc.epochs)
     device = resolve_device(tc.device)
@@ -163,15 +189,21 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     optimizer = make_optimizer(model, tc.optimizer, device)
     scheduler = make_scheduler(optimizer, tc, total_steps)
     key = run_key(cfg, role, seed, tokens_meta)
-    start_step = load_resume_state(paths.resume, model, optimizer, scheduler, key) or 0
+    try:
+        start_step = load_resume_state(paths.resume, model, optimizer, scheduler, key) or 0
+    except CorruptCheckpointError as exc:
+        aside = set_aside(paths.resume)
+        print(f"warning: {exc}; set it aside as {aside} and starting {role} seed {seed} from step 0", file=sys.stderr)
+        start_step = 0
     if start_step and ctx.is_main:
+        _restore_live_snapshot(paths)
         _truncate_live_logs(paths.live_dir, start_step)
     live = open_live(paths.live_dir, resume=bool(start_step)) if ctx.is_main else None
     model.train()
     forward = DistributedDataParallel(model) if ctx.enabled else model
     forward = torch.compile(forward) if tc.compile else forward
     return _Run(role, seed, model, forward, optimizer, scheduler, train, val, steps_per_epoch, total_steps,
-                start_step, key, paths.resume, device, ctx, live)
+                start_step, key, paths, device, ctx, live)
 
 
 def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
@@ -229,7 +261,8 @@ def _loop(run: _Run, cfg: Config, on_step: Callable[[int], None] | None) -> floa
         if run.live is not None and done % tc.log_every == 0:
             run.live.make_summary()
         if done % tc.checkpoint_every == 0 and done < run.total_steps and run.ctx.is_main:
-            save_resume_state(run.resume, run.model, run.optimizer, run.scheduler, done, run.key)
+            save_resume_state(run.paths.resume, run.model, run.optimizer, run.scheduler, done, run.key)
+            _save_live_snapshot(run.paths)
         if on_step is not None:
             on_step(done)
     progress.close()
@@ -270,6 +303,7 @@ def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_sec
                               "tokens_per_second": (run.total_steps - run.start_step) * tc.batch_size * seq_len
                               / train_seconds if train_seconds > 0 else None, "resumed_from_step": run.start_step})
     paths.resume.unlink(missing_ok=True)  # finished: nothing left to resume
+    shutil.rmtree(_live_snapshot(paths), ignore_errors=True)
     run.ctx.close()
     return metrics
 
@@ -288,7 +322,7 @@ def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, cfg: 
     tc = cfg.train
     count = min(max(tc.eval_tokens // cfg.model.arch.seq_len, 1), len(val), len(train))
     if count == 0:
-        raise ValueError("validation set shorter than one sequence: lower model.arch.seq_len or add data")
+        raise InputError("validation set shorter than one sequence: lower model.arch.seq_len or add data")
     val_result = evaluate_lm(model, val, np.arange(count), tc.batch_size, tc.label_smoothing, device)
     train_result = evaluate_lm(model, train, evenly_spaced(len(train), count), tc.batch_size, tc.label_smoothing,
                                device)

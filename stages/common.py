@@ -7,8 +7,8 @@ import sys
 import time
 from typing import Callable
 
-from pipeline.config import Config, ConfigError, load_config
-from pipeline.data.hub import HubUnavailableError
+from pipeline.config import Config, load_config
+from pipeline.errors import InputError
 from pipeline.io import write_json
 
 
@@ -21,7 +21,9 @@ def parser(description: str) -> argparse.ArgumentParser:
 def main(description: str, body: Callable[[Config, argparse.Namespace], None],
          extra: Callable[[argparse.ArgumentParser], None] | None = None,
          timing_name: Callable[[argparse.Namespace], str] | None = None) -> None:
-    """Parse arguments, validate params once, run ``body``; known input errors exit with a message.
+    """Parse arguments, validate params once, run ``body``. Bad input (:class:`InputError`: params,
+    data files, hub access) exits non-zero with its one-line message; anything else is a bug and
+    keeps its traceback.
 
     With ``timing_name``, the wall time of ``body`` goes to ``metrics/timing/<name>.json`` (the
     report's provenance section lists it).
@@ -33,7 +35,7 @@ def main(description: str, body: Callable[[Config, argparse.Namespace], None],
     started = time.perf_counter()
     try:
         body(load_config(args.params), args)
-    except (ConfigError, HubUnavailableError, FileNotFoundError, ValueError) as exc:  # bad input: say what
-        sys.exit(f"error: {exc}")
+    except InputError as exc:  # bad input: say what and where, in one line
+        sys.exit("error: " + " ".join(str(exc).split()))
     if timing_name is not None:
         write_json(f"metrics/timing/{timing_name(args)}.json", {"seconds": time.perf_counter() - started})

@@ -41,7 +41,9 @@ def test_missing_key_is_named():
 
 
 def test_missing_params_file_says_what_to_do(tmp_path):
-    with pytest.raises(ConfigError, match="not found"):
+    from pipeline.errors import InputError
+
+    with pytest.raises(InputError, match="not found"):
         load_config(tmp_path / "params.yaml")
 
 

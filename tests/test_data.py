@@ -41,17 +41,20 @@ def test_sentiment_negation_flips_the_label():
 def test_story_parser_drops_trailing_fragment_and_joins_formats():
     txt_release = "One day, Lily smiled.\nShe said \u201chi\u201d.\n<|endoftext|>\nTom ran.\n<|endoftext|>\nA cut-off fra"
     hub_export = "One day, Lily smiled.\n\nShe said \u00e2\u20ac\u0153hi\u00e2\u20ac.\n<|endoftext|>\nTom ran.\n<|endoftext|>\n"
-    assert parse_story_text(txt_release) == parse_story_text(hub_export) == [
+    assert parse_story_text(txt_release).stories == parse_story_text(hub_export).stories == [
         "One day, Lily smiled.\nShe said \u201chi\u201d.", "Tom ran."]
+    assert parse_story_text(txt_release).dropped_fragment_chars == len("A cut-off fra")
     assert normalize_story("it\u00e2\u20ac\u2122s") == "it\u2019s"
 
 
 def test_local_tinystories_counts(shared_data):
-    train = load_local_stories(shared_data / "tinystories" / "TinyStories-train.head-2MiB.txt")
-    val = load_local_stories(shared_data / "tinystories" / "TinyStories-validation.first1000.hf.txt")
+    train_file = load_local_stories(shared_data / "tinystories" / "TinyStories-train.head-2MiB.txt")
+    val = load_local_stories(shared_data / "tinystories" / "TinyStories-validation.first1000.hf.txt").stories
+    train = train_file.stories
     assert len(train) == 2316 and len(val) == 1000
+    assert train_file.dropped_fragment_chars > 0  # the file is the first 2 MiB: its last story is cut off
     assert not any("\u00e2\u20ac" in story for story in val)
-    assert load_local_stories(shared_data / "tinystories" / "TinyStories-train.head-2MiB.txt", limit=10) == train[:10]
+    assert load_local_stories(shared_data / "tinystories" / "TinyStories-train.head-2MiB.txt", limit=10).stories == train[:10]
 
 
 @pytest.mark.parametrize("task, split, rows, positive", [
@@ -77,7 +80,7 @@ def test_hub_loaders_run_through_datasets_on_local_parquet(shared_data, tmp_path
         tmp_path / "glue" / "mrpc" / "validation-00000-of-00001.parquet")
     assert load_glue_hub(str(tmp_path / "glue"), "mrpc", "dev") == dev
 
-    stories = load_local_stories(shared_data / "tinystories" / "TinyStories-validation.first1000.hf.txt")
+    stories = load_local_stories(shared_data / "tinystories" / "TinyStories-validation.first1000.hf.txt").stories
     (tmp_path / "ts" / "data").mkdir(parents=True)
     pd.DataFrame({"text": stories}).to_parquet(tmp_path / "ts" / "data" / "validation-00000-of-00001.parquet")
     assert load_hub_stories(str(tmp_path / "ts"), "validation", 25) == stories[:25]

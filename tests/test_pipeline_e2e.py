@@ -144,3 +144,46 @@ def test_plots_render_to_a_self_contained_page(project):
         page = (project / name).read_text()
         assert page.count("<svg") >= 4, name  # every declared plot drawn, no CDN needed
         assert "<script" not in page and 'src="http' not in page
+
+
+def _fresh_project(root: Path, **params) -> Path:
+    _copy_project(root)
+    (root / "params.yaml").write_text(yaml.safe_dump(tiny_raw_params(**params), sort_keys=False))
+    _run(["git", "init", "-q", "-b", "main"], root)
+    _run(["git", "add", "-A"], root)
+    _run(["git", "commit", "-q", "-m", "tiny project"], root)
+    return root
+
+
+def test_sigkill_during_training_then_repro_loses_nothing(tmp_path):
+    """Kill `dvc repro` (the whole process group, SIGKILL) after a checkpoint, run it again: the
+    weights and the complete loss curve equal an uninterrupted run's, with the run-cache on."""
+    import hashlib
+    import signal
+    import time
+
+    params = {"train": {"seeds": [0], "epochs": 20, "max_steps": 400, "checkpoint_every": 20, "log_every": 4}}
+    stage, model, curve = "train_studied@0", "models/studied/seed_0/model.safetensors", \
+        "runs/studied/seed_0/live/plots/metrics/train/loss.tsv"
+    full = _fresh_project(tmp_path / "full", **params)
+    _run([sys.executable, "-m", "dvc", "repro", stage], full)
+    killed = _fresh_project(tmp_path / "killed", **params)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    process = subprocess.Popen([sys.executable, "-m", "dvc", "repro", stage], cwd=killed, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    resume = killed / "checkpoints/studied/seed_0/resume.safetensors"
+    deadline = time.monotonic() + 300
+    while not (resume.is_file() and (killed / "checkpoints/studied/seed_0/live").is_dir()):
+        assert process.poll() is None and time.monotonic() < deadline, "training ended before a checkpoint"
+        time.sleep(0.05)
+    time.sleep(0.5)  # a few steps past the checkpoint
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (killed / model).exists()
+    output = _run([sys.executable, "-m", "dvc", "repro", stage], killed)
+    assert "Running stage" in output
+    digest = lambda root: hashlib.sha256((root / model).read_bytes()).hexdigest()  # noqa: E731
+    assert digest(killed) == digest(full)
+    assert (killed / curve).read_text() == (full / curve).read_text()
+    timing = json.loads((killed / "runs/studied/seed_0/timing.json").read_text())
+    assert timing["resumed_from_step"] > 0

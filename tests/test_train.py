@@ -57,3 +57,31 @@ def test_non_finite_loss_stops_with_step_and_hint(tokens_dir, tmp_path):
                                               "grad_clip": 1e30}))
     with pytest.raises(NonFiniteLossError, match=r"at step \d+.*train\.optimizer\.lr"):
         _train(cfg, tokens_dir, tmp_path)
+
+
+def test_corrupt_resume_file_is_set_aside_and_the_run_starts_over(tiny_config, tokens_dir, tmp_path, capsys):
+    uninterrupted = _train(tiny_config, tokens_dir, tmp_path / "full")
+
+    def interrupt(step: int) -> None:
+        if step == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(tiny_config, tokens_dir, tmp_path / "run", on_step=interrupt)
+    paths = RunPaths.for_run("studied", 0, tmp_path / "run")
+    data = paths.resume.read_bytes()
+    paths.resume.write_bytes(data[:len(data) // 2])  # a crash mid-write of a non-atomic copy, say
+    assert _train(tiny_config, tokens_dir, tmp_path / "run") == uninterrupted
+    assert "unreadable" in capsys.readouterr().err
+    assert paths.resume.with_name("resume.safetensors.corrupt").is_file() and not paths.resume.exists()
+
+
+def test_resume_file_of_other_params_does_not_block_a_run(tiny_config, tokens_dir, tmp_path):
+    def interrupt(step: int) -> None:
+        if step == 7:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(tiny_config, tokens_dir, tmp_path, on_step=interrupt)
+    other = parse_config(tiny_raw_params(train={"optimizer": {"lr": 0.001, "betas": [0.9, 0.98], "weight_decay": 0.01}}))
+    assert _train(other, tokens_dir, tmp_path / "fresh") == _train(other, tokens_dir, tmp_path)

@@ -11,6 +11,8 @@ import csv
 from pathlib import Path
 from typing import NamedTuple
 
+from pipeline.errors import InputError, MissingInputError
+from pipeline.io import read_text_file
 from pipeline.data.hub import is_local, require_hub
 
 TASKS = ("mrpc", "sst2", "cola")
@@ -24,8 +26,54 @@ class Example(NamedTuple):
     label: int
 
 
-def _rows_to_examples(rows, first: str, second: str | None, label: str) -> list[Example]:
-    return [Example(str(r[first]), None if second is None else str(r[second]), int(r[label])) for r in rows]
+# The glue_data layout of each task: its header (None: the file has none), and the columns of the
+# label and of the text(s).
+_TSV_LAYOUT = {
+    "mrpc": (("Quality", "#1 ID", "#2 ID", "#1 String", "#2 String"), 0, (3, 4)),
+    "sst2": (("sentence", "label"), 1, (0,)),
+    "cola": (None, 1, (3,)),
+}
+LABELS = (0, 1)  # every task here is binary
+
+
+def check_glue_tsv(path: Path, task: str) -> None:
+    """Every row of a glue_data TSV has the task's columns, a label in {0, 1} and non-empty text;
+    otherwise an InputError names the file, the row (line number) and the column."""
+    header, label_col, text_cols = _TSV_LAYOUT[task]
+    width = len(header) if header else 4
+    lines = read_text_file(path).splitlines()
+    body_start = 1 if header else 0
+    if header and (not lines or tuple(lines[0].split("\t")) != header):
+        found = lines[0].split("\t") if lines else "an empty file"
+        raise InputError(f"{path}, row 1: expected the {task} header {list(header)}, found {found}: is this the "
+                         f"{task} file of the glue_data layout?")
+    rows = [(number, line) for number, line in enumerate(lines[body_start:], start=body_start + 1) if line.strip()]
+    if not rows:
+        raise InputError(f"{path}: no data rows{' after the header' if header else ''}: the file is empty or truncated")
+    for number, line in rows:
+        fields = line.split("\t")
+        if len(fields) != width:
+            raise InputError(f"{path}, row {number}: {len(fields)} tab-separated columns, expected {width}"
+                             + (f" ({', '.join(header)})" if header else "") + ": a missing or extra tab")
+        label = fields[label_col].strip()
+        if not label.lstrip("-").isdigit():
+            raise InputError(f"{path}, row {number}, column {label_col + 1}: label {label!r} is not an integer "
+                             f"(expected one of {LABELS})")
+        if int(label) not in LABELS:
+            raise InputError(f"{path}, row {number}, column {label_col + 1}: label {int(label)} is outside {LABELS}")
+        for col in text_cols:
+            if not fields[col].strip():
+                raise InputError(f"{path}, row {number}, column {col + 1}: empty text")
+
+
+def _rows_to_examples(rows, first: str, second: str | None, label: str, source: str) -> list[Example]:
+    examples = []
+    for number, row in enumerate(rows, start=1):
+        if int(row[label]) not in LABELS:
+            raise InputError(f"{source}, row {number}: label {row[label]!r} is outside {LABELS} (test splits carry "
+                             f"hidden labels: use train and validation)")
+        examples.append(Example(str(row[first]), None if second is None else str(row[second]), int(row[label])))
+    return examples
 
 
 def load_glue_data_tsv(glue_dir: str | Path, task: str, split: str) -> list[Example]:
@@ -36,8 +84,9 @@ def load_glue_data_tsv(glue_dir: str | Path, task: str, split: str) -> list[Exam
     """
     path = Path(glue_dir) / _GLUE_DATA_DIRS[task] / f"{split}.tsv"
     if not path.is_file():
-        raise FileNotFoundError(f"GLUE file {path} not found: fix data.local.glue_dir in params.yaml "
+        raise MissingInputError(f"GLUE file {path} not found: fix data.local.glue_dir in params.yaml "
                                 f"(a folder in the standard glue_data layout)")
+    check_glue_tsv(path, task)
     from datasets import load_dataset
 
     options = dict(delimiter="\t", quoting=csv.QUOTE_NONE, encoding="utf-8-sig", keep_default_na=False)
@@ -45,8 +94,8 @@ def load_glue_data_tsv(glue_dir: str | Path, task: str, split: str) -> list[Exam
         options.update(header=None, column_names=["source", "label", "original_mark", "sentence"])
     rows = load_dataset("csv", data_files=str(path), split="train", **options)
     if task == "mrpc":
-        return _rows_to_examples(rows, "#1 String", "#2 String", "Quality")
-    return _rows_to_examples(rows, "sentence", None, "label")
+        return _rows_to_examples(rows, "#1 String", "#2 String", "Quality", str(path))
+    return _rows_to_examples(rows, "sentence", None, "label", str(path))
 
 
 def load_glue_hub(name: str, task: str, split: str) -> list[Example]:
@@ -57,11 +106,12 @@ def load_glue_hub(name: str, task: str, split: str) -> list[Example]:
     if is_local(name):
         files = sorted(str(p) for p in Path(name, task).glob(f"{hub_split}-*.parquet"))
         if not files:
-            raise FileNotFoundError(f"no {task}/{hub_split}-*.parquet under {name}")
+            raise MissingInputError(f"no {task}/{hub_split}-*.parquet under {name}")
         rows = load_dataset("parquet", data_files=files, split="train")
     else:
         require_hub(f"data.source: hub (GLUE {name!r}, task {task!r})")
         rows = load_dataset(name, task, split=hub_split)
+    source = f"{name} ({task}, {hub_split})"
     if task == "mrpc":
-        return _rows_to_examples(rows, "sentence1", "sentence2", "label")
-    return _rows_to_examples(rows, "sentence", None, "label")
+        return _rows_to_examples(rows, "sentence1", "sentence2", "label", source)
+    return _rows_to_examples(rows, "sentence", None, "label", source)

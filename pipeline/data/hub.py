@@ -6,6 +6,8 @@ import os
 import socket
 from pathlib import Path
 
+from pipeline.errors import InputError
+
 OFFLINE_ALTERNATIVES = (
     "Offline alternatives: set data.source: local in params.yaml (real files, e.g. the copies in "
     "../shared/data, paths under data.local) or data.source: synthetic (the embedded default), and "
@@ -14,7 +16,7 @@ OFFLINE_ALTERNATIVES = (
 )
 
 
-class HubUnavailableError(RuntimeError):
+class HubUnavailableError(InputError):
     """The hub is needed by the params but cannot be reached from this machine."""
 
 

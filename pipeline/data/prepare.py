@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import DataConfig
@@ -36,6 +36,7 @@ class Corpus:
     lm_train: list[str]
     lm_val: list[str]
     glue: dict[str, dict[str, list[Example]]]  # task -> split ("train"/"dev") -> examples
+    dropped: dict[str, int] = field(default_factory=dict)  # what the loaders left out, and why (data.json)
 
 
 def _subsample(examples: list[Example], limit: int | None, seed: int, tag: str) -> list[Example]:
@@ -48,6 +49,7 @@ def _subsample(examples: list[Example], limit: int | None, seed: int, tag: str) 
 
 def load_corpus(cfg: DataConfig, tasks: list[str], project_root: Path = Path(".")) -> Corpus:
     """Read or generate the corpus that ``cfg.source`` names, capped as the params say."""
+    dropped: dict[str, int] = {}
     if cfg.source == "synthetic":
         syn = cfg.synthetic
         train, val = synthetic.generate_corpus(cfg.seed, syn.train_stories, syn.val_stories)
@@ -57,19 +59,25 @@ def load_corpus(cfg: DataConfig, tasks: list[str], project_root: Path = Path("."
                 for task in tasks}
     elif cfg.source == "local":
         local = cfg.local
-        train = tinystories.load_local_stories(project_root / local.tinystories_train, cfg.max_train_stories)
-        val = tinystories.load_local_stories(project_root / local.tinystories_val, cfg.max_val_stories)
+        files = {"train": tinystories.load_local_stories(project_root / local.tinystories_train, cfg.max_train_stories,
+                                                         "data.max_train_stories"),
+                 "val": tinystories.load_local_stories(project_root / local.tinystories_val, cfg.max_val_stories,
+                                                       "data.max_val_stories")}
+        train, val = files["train"].stories, files["val"].stories
+        for split, loaded in files.items():
+            dropped[f"lm_{split}_dropped_trailing_fragment_chars"] = loaded.dropped_fragment_chars
+            dropped[f"lm_{split}_dropped_empty_stories"] = loaded.dropped_empty
         glue = {task: {split: glue_sources.load_glue_data_tsv(project_root / local.glue_dir, task, split)
                        for split in ("train", "dev")} for task in tasks}
     else:
-        train = tinystories.load_hub_stories(cfg.hub.tinystories, "train", cfg.max_train_stories)
-        val = tinystories.load_hub_stories(cfg.hub.tinystories, "validation", cfg.max_val_stories)
+        train = tinystories.load_hub_stories(cfg.hub.tinystories, "train", cfg.max_train_stories, cfg.hub.text_field)
+        val = tinystories.load_hub_stories(cfg.hub.tinystories, "validation", cfg.max_val_stories, cfg.hub.text_field)
         glue = {task: {split: glue_sources.load_glue_hub(cfg.hub.glue, task, split) for split in ("train", "dev")}
                 for task in tasks}
     glue = {task: {"train": _subsample(splits["train"], cfg.glue_max_train_examples, cfg.seed, f"{task}-train"),
                    "dev": _subsample(splits["dev"], cfg.glue_max_dev_examples, cfg.seed, f"{task}-dev")}
             for task, splits in glue.items()}
-    return Corpus(cfg.source, train, val, glue)
+    return Corpus(cfg.source, train, val, glue, dropped)
 
 
 def _fingerprint(texts: list[str]) -> str:
@@ -94,6 +102,7 @@ def write_corpus(corpus: Corpus, out_dir: Path) -> dict:
         "lm_val_in_train_fraction": sum(t in train_set for t in corpus.lm_val) / max(len(corpus.lm_val), 1),
         "lm_train_fingerprint": _fingerprint(corpus.lm_train),
         "lm_val_fingerprint": _fingerprint(corpus.lm_val),
+        **corpus.dropped,
         "glue": {},
     }
     for task, splits in corpus.glue.items():
