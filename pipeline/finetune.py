@@ -17,8 +17,7 @@ from tqdm import tqdm
 
 from pipeline.checkpoint import load_model
 from pipeline.config import GlueConfig
-from pipeline.data.glue import Example
-from pipeline.data.prepare import read_glue_split
+from pipeline.data.prepared import Example, read_glue_split
 from pipeline.metrics import HEADLINE_METRIC, classification_metrics, trivial_baselines
 from pipeline.model import TransformerLM
 from pipeline.tokenization import load_tokenizer

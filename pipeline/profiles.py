@@ -21,7 +21,7 @@ import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pipeline.config import ConfigError, parse_config
+from pipeline.config import Config, ConfigError, parse_config
 from pipeline.io import write_text
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -101,6 +101,50 @@ def apply_profile(name: str, params_path: Path, overrides: dict[str, Any] | None
     parse_config(plain, source=f"{params_path} with profile {name!r}")  # never write an invalid file
     write_text(params_path, text)
     return plain
+
+
+# How a run is executed, not what it computes: never part of "the recipe".
+EXECUTION_KEYS = frozenset({"train.seeds", "train.eval_tokens", "train.epoch_eval_tokens", "train.threads",
+                            "train.device", "train.precision", "train.compile", "train.processes", "train.log_every",
+                            "train.checkpoint_every"})
+# Where paper-code and paper-code-fixed differ: the notebook's two bugs.
+VARIANT_PREFIXES = ("model.init_std", "model.baseline.", "model.quant", "model.scale", "model.act_bits",
+                    "model.attention", "model.positions")
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def recipe_values(profile: str) -> dict[str, Any]:
+    """Every key ``profile`` fixes (profiles/default.yaml overlaid by the profile), dotted."""
+    return _flatten(read_profile("default")) | _flatten(read_profile(profile))
+
+
+def recipe_mismatches(cfg: Config) -> dict[str, list[str]]:
+    """Keys where ``cfg`` departs from the notebook's recipe: ``training`` (train.* and model.arch.*,
+    execution keys aside), and the full ``paper-code`` / ``paper-code-fixed`` variants (plus model keys)."""
+    ours = _flatten(cfg.model_dump(mode="json"))
+
+    def differing(profile: str, keep) -> list[str]:
+        wanted = recipe_values(profile)
+        return sorted(key for key, value in wanted.items()
+                      if keep(key) and key not in EXECUTION_KEYS and _normal(ours.get(key)) != _normal(value))
+
+    training = lambda key: key.startswith(("train.", "model.arch."))  # noqa: E731
+    variant = lambda key: training(key) or key.startswith(VARIANT_PREFIXES)  # noqa: E731
+    return {"training": differing("paper-code", training), "paper-code": differing("paper-code", variant),
+            "paper-code-fixed": differing("paper-code-fixed", variant)}
+
+
+def _normal(value: Any) -> Any:
+    return [_normal(v) for v in value] if isinstance(value, (list, tuple)) else value
 
 
 def main(argv: list[str] | None = None) -> None:

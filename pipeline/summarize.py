@@ -21,7 +21,8 @@ from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
 from pipeline.metrics import HEADLINE_METRIC
-from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE, recipe_mismatches
+from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
+from pipeline.profiles import recipe_mismatches
 
 RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
                "train_val_loss_ratio")

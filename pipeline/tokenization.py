@@ -2,8 +2,8 @@
 arrays the language model trains on.
 
 Stories are encoded without special tokens and joined into one stream, each story followed by
-``[SEP]`` as its end-of-text marker; training windows are cut from that stream. The arrays are
-``.npy`` files read back as memory maps, so the corpus never becomes a Python list of ints.
+``[SEP]`` as its end-of-text marker, with every story's start offset beside it
+(``pipeline/tokens.py`` writes and reads the arrays).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pipeline.errors import MissingInputError
 from pipeline.config import TokenizerConfig
 from pipeline.data.hub import require_hub
 from pipeline.io import atomic_path
+from pipeline.tokens import save_tokens, token_dtype
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 END_OF_STORY = "[SEP]"
@@ -69,8 +70,6 @@ def load_tokenizer(path: str | Path) -> Tokenizer:
     return Tokenizer.from_file(str(path))
 
 
-def token_dtype(vocab_size: int) -> np.dtype:
-    return np.dtype(np.uint16 if vocab_size <= np.iinfo(np.uint16).max + 1 else np.uint32)
 
 
 def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024
@@ -87,15 +86,8 @@ def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", 
     return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)), starts
 
 
-def save_tokens(path: Path, tokens: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:  # a handle, so numpy does not append ".npy" to the temp name
-            np.save(handle, tokens)
 
 
-def load_tokens(path: Path) -> np.ndarray:
-    """A read-only memory map of a token array."""
-    return np.load(path, mmap_mode="r")
 
 
 def unknown_fraction(tokenizer: Tokenizer, tokens: np.ndarray) -> float:
@@ -106,7 +98,7 @@ def unknown_fraction(tokenizer: Tokenizer, tokens: np.ndarray) -> float:
 def tokenize_corpus(cfg: TokenizerConfig, data_dir: Path, out_dir: Path, project_root: Path = Path(".")) -> dict:
     """The tokenize stage: build the tokenizer, encode train and validation streams, write
     ``tokenizer.json``, ``train.npy``, ``val.npy`` and ``tokens.json`` (counts); return the counts."""
-    from pipeline.data.prepare import read_lm_split
+    from pipeline.data.prepared import read_lm_split
     from pipeline.io import read_json, write_json
 
     train_texts, val_texts = read_lm_split(data_dir, "train"), read_lm_split(data_dir, "val")

@@ -33,7 +33,7 @@ from pipeline.errors import InputError, MissingInputError
 from pipeline.io import read_json, write_json, write_text
 from pipeline.live import open_live
 from pipeline.model import TransformerLM, count_parameters
-from pipeline.tokenization import load_tokens
+from pipeline.tokens import load_tokens
 
 
 class NonFiniteLossError(InputError):

@@ -83,7 +83,7 @@ def test_paper_code_turns_on_every_notebook_quirk(params):
 
 
 def test_paper_code_fixed_differs_only_in_the_fixes(params):
-    from pipeline.paper import _flatten
+    from pipeline.profiles import _flatten
 
     code = _flatten(apply_profile("paper-code", params))
     fixed = _flatten(apply_profile("paper-code-fixed", params))

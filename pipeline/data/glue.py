@@ -9,21 +9,15 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import NamedTuple
 
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import read_text_file
 from pipeline.data.hub import is_local, require_hub
+from pipeline.data.prepared import Example
 
 TASKS = ("mrpc", "sst2", "cola")
 _GLUE_DATA_DIRS = {"mrpc": "MRPC", "sst2": "SST-2", "cola": "CoLA"}
 _HUB_SPLITS = {"train": "train", "dev": "validation"}
-
-
-class Example(NamedTuple):
-    sentence1: str
-    sentence2: str | None
-    label: int
 
 
 # The glue_data layout of each task: its header (None: the file has none), and the columns of the

@@ -1,12 +1,5 @@
 """The data stage: gather the LM corpus and the GLUE tasks from the configured source and write
-them in one layout that every later stage reads, whatever the source.
-
-Layout under the output folder::
-
-    lm/train.jsonl, lm/val.jsonl          {"text": story}
-    glue/<task>/{train,dev}.jsonl         {"sentence1", "sentence2" (or null), "label"}
-    manifest.json                         source, counts, overlap, fingerprints
-"""
+them in the prepared layout (``pipeline/data/prepared.py``) that every later stage reads."""
 
 from __future__ import annotations
 
@@ -18,8 +11,8 @@ from pathlib import Path
 from pipeline.config import DataConfig
 from pipeline.data import glue as glue_sources
 from pipeline.data import synthetic, tinystories
-from pipeline.data.glue import Example
-from pipeline.io import read_jsonl, write_json, write_jsonl
+from pipeline.data.prepared import Example
+from pipeline.io import write_json, write_jsonl
 
 SOURCE_DESCRIPTIONS = {
     "synthetic": "SYNTHETIC: seeded embedded generator (pipeline/data/synthetic.py); not TinyStories or GLUE",
@@ -113,12 +106,3 @@ def write_corpus(corpus: Corpus, out_dir: Path) -> dict:
                 sum(e.label for e in examples) / max(len(examples), 1))
     write_json(out_dir / "manifest.json", manifest)
     return manifest
-
-
-def read_lm_split(data_dir: Path, split: str) -> list[str]:
-    return [row["text"] for row in read_jsonl(data_dir / "lm" / f"{split}.jsonl")]
-
-
-def read_glue_split(data_dir: Path, task: str, split: str) -> list[Example]:
-    return [Example(r["sentence1"], r["sentence2"], int(r["label"]))
-            for r in read_jsonl(data_dir / "glue" / task / f"{split}.jsonl")]
