@@ -8,6 +8,7 @@ raw dict.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -376,23 +377,34 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_params(path: str | Path) -> Any:
-    """The raw params mapping of a YAML file; syntax errors and duplicate keys as one-line ConfigErrors."""
-    path = Path(path)
-    if not path.is_file():
-        raise MissingInputError(f"{path} not found: run from the project root, or pass --params PATH")
-    text = path.read_text(encoding="utf-8")
+# YAML 1.2 floats without a dot (2e-05, as ruamel and DVC write 0.00002) are strings to PyYAML's
+# YAML 1.1 rules; read them as the floats every other YAML tool sees.
+_UniqueKeyLoader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]+[eE][-+]?[0-9]+$"),
+                                       list("-+0123456789"))
+
+
+def parse_yaml(text: str, source: str = "params.yaml") -> Any:
+    """YAML text as Python data, with the params rules: duplicate keys and syntax errors are one-line
+    ConfigErrors naming ``source``, line and column."""
     loader = _UniqueKeyLoader(text)
-    loader.name = str(path)
+    loader.name = source
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         raise ConfigError(f"{where}: YAML syntax error: {exc.problem or exc.context}; fix that line "
                           f"(python -m pipeline.profiles default rewrites a valid file)") from None
     finally:
         loader.dispose()
+
+
+def read_params(path: str | Path) -> Any:
+    """The raw params mapping of a YAML file (see :func:`parse_yaml`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingInputError(f"{path} not found: run from the project root, or pass --params PATH")
+    return parse_yaml(path.read_text(encoding="utf-8"), str(path))
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:

@@ -17,11 +17,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pipeline.config import Config, ConfigError, parse_config
+from pipeline.config import Config, ConfigError, parse_config, parse_yaml
 from pipeline.io import write_text
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -35,7 +34,7 @@ def read_profile(name: str) -> dict[str, Any]:
     path = PROFILES_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown profile {name!r}; available: {', '.join(available())}")
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return parse_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
 
 
 def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
@@ -72,7 +71,7 @@ def parse_overrides(assignments: list[str]) -> dict[str, Any]:
         *parents, leaf = key.split(".")
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(text)
+        node[leaf] = parse_yaml(text, f"--set {key}")
     return nested
 
 
@@ -97,7 +96,7 @@ def apply_profile(name: str, params_path: Path, overrides: dict[str, Any] | None
     buffer = io.StringIO()
     round_trip.dump(params, buffer)
     text = buffer.getvalue()
-    plain = yaml.safe_load(text)
+    plain = parse_yaml(text, str(params_path))
     parse_config(plain, source=f"{params_path} with profile {name!r}")  # never write an invalid file
     write_text(params_path, text)
     return plain

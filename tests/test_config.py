@@ -62,3 +62,10 @@ def test_arm_changes_apply_on_top_of_the_params():
     assert arm.model.for_role("baseline").attention == "bidirectional"
     assert arm.model.for_role("studied") == cfg.model.for_role("studied")
     assert arm.arms.defs == {}
+
+
+def test_yaml_12_floats_without_a_dot_are_floats():
+    """ruamel (and DVC) write 0.00002 as 2e-05, which PyYAML's YAML 1.1 rules read as a string."""
+    from pipeline.config import parse_yaml
+
+    assert parse_yaml("lr: 2e-05\nsteps: 32\n") == {"lr": 2e-05, "steps": 32}
