@@ -193,9 +193,10 @@ def test_middle_vs_boundary_both_sides(diff, verdict):
     assert _entry(_sparsity(diff, 40.0), "sparsity_middle_vs_boundary", SMALL_REAL)["verdict"] == verdict
 
 
-def test_middle_vs_boundary_needs_weights_shaped_by_training():
-    entry = _entry(_sparsity(5.0, 31.5), "sparsity_middle_vs_boundary", SMALL_REAL)
-    assert entry["verdict"] == "not testable here" and "Gaussian" in entry["reason"]
+def test_sparsity_verdicts_say_when_weights_are_at_the_gaussian_level():
+    entry = _entry(_sparsity(0.1, 31.0), "sparsity_middle_vs_boundary", SMALL_REAL)
+    assert entry["verdict"] == "not reproduced" and "still at the Gaussian level" in entry["reason"]
+    assert "Gaussian level" not in _entry(_sparsity(0.1, 40.0), "sparsity_middle_vs_boundary", SMALL_REAL)["reason"]
 
 
 @pytest.mark.parametrize("all_pct, verdict", [(32.9, "not reproduced"), (33.1, "reproduced")])
