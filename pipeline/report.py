@@ -71,6 +71,11 @@ DEVIATIONS = """
 
 VERDICT_ORDER = {"reproduced": 0, "not reproduced": 0, "uninformative": 1, "not testable here": 2, "not comparable": 3}
 SCALE_ORDER = {"paper scale": 0, "architecture benchmark (132M shapes)": 1, "published figures": 1}
+
+
+def _scale_rank(tested_at: str) -> int:
+    """Paper scale first, then architecture and published figures, then real data, then synthetic."""
+    return SCALE_ORDER.get(tested_at, 2 if "real data" in tested_at else 3)
 STUDY_ARCHIVE = "cpu-study"
 
 
@@ -219,7 +224,7 @@ def verdicts_at_a_glance(sources: list[EvidenceSource]) -> pd.DataFrame:
             if len(match):
                 entries.append((source.name, match.iloc[0]))
         name, best = min(entries, key=lambda item: (VERDICT_ORDER.get(item[1]["verdict"], 9),
-                                                    SCALE_ORDER.get(item[1].get("tested_at"), 2)))
+                                                    _scale_rank(item[1].get("tested_at", ""))))
         rows.append({"claim": best["description"], "verdict": best["verdict"],
                      "tested at": f"{best.get('tested_at', '')} [{name}]", "why": best["reason"]})
     return pd.DataFrame(rows)

@@ -232,3 +232,10 @@ def test_references_say_what_would_test_them():
 def test_absolute_model_claims_need_the_papers_scale():
     absolute = [c for c in CLAIMS if c.kind == "absolute" and set(c.requires) == set(MODEL_SCALE)]
     assert {c.id for c in absolute} >= {"val_ppl", "mrpc_f1", "sparsity_middle_pct"}
+
+
+@pytest.mark.parametrize("std, verdict", [(0.17 * 2.9, "reproduced"), (0.17 * 3.1, "not reproduced"),
+                                          (0.17 / 2.9, "reproduced"), (0.17 / 3.1, "not reproduced")])
+def test_seed_std_factor_both_sides(std, verdict):
+    summary = {"n_seeds": 3, "studied_val_ppl_smoothed_std": std}
+    assert _entry(summary, "val_ppl_seed_std")["verdict"] == verdict
