@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from pipeline.checkpoint import load_model
+from pipeline.runsets import run_set_labels
 from pipeline.quant import absmean_scale, ternary_codes
 
 # P(|w| < alpha / 2) for w ~ N(0, s^2) and alpha = E|w| = s sqrt(2 / pi).
@@ -72,7 +73,7 @@ def depth_summary(stats: pd.DataFrame, band: tuple[float, float]) -> dict[str, f
 def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
     """Zero percentage per layer (weight-count weighted), mean over seeds, one column per run set
     (``studied``, ``baseline`` for the main runs; ``<arm> <role>`` for the arms)."""
-    label = table["role"].where(table["arm"] == "main", table["arm"] + " " + table["role"])
+    label = run_set_labels(table)
     per_run = (table.assign(zeros=table["zero"] * table["weights"], run=label)
                .groupby(["run", "seed", "layer"])[["zeros", "weights"]].sum())
     pct = (per_run["zeros"] / per_run["weights"] * 100).groupby(["run", "layer"]).mean()

@@ -20,6 +20,7 @@ from pipeline.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
+from pipeline.runsets import run_set_columns, run_set_labels
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
@@ -98,10 +99,9 @@ def epoch_curves_wide(cfg: Config, epochs: pd.DataFrame) -> pd.DataFrame:
     """Validation loss per epoch, mean over seeds, one fixed column per run set (``studied``,
     ``baseline``, ``<arm> <role>`` for every defined arm, empty where it did not run), for dvc plots."""
     val = epochs[epochs["split"] == "val"].copy()
-    val["run"] = val["role"].where(val["arm"] == "main", val["arm"] + " " + val["role"])
+    val["run"] = run_set_labels(val)
     wide = val.groupby(["epoch", "run"])["loss"].mean().unstack("run").reset_index()
-    columns = ["epoch", *ROLES, *(f"{arm} {role}" for arm, spec in cfg.arms.defs.items() for role in spec.roles)]
-    return wide.reindex(columns=columns)
+    return wide.reindex(columns=["epoch", *run_set_columns(cfg.arms.defs)])
 
 
 def _run_sets(cfg: Config):

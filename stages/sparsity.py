@@ -2,6 +2,7 @@
 
 from pipeline.io import atomic_path, write_json
 from pipeline.layout import ROLES, RunPaths
+from pipeline.runsets import run_set_columns
 from pipeline.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
 
@@ -14,9 +15,8 @@ def run(cfg, args) -> None:
     with atomic_path("metrics/sparsity_layers.csv") as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
     # fixed columns (every defined arm, empty where it did not run), so dvc.yaml's plot can name them
-    columns = ["layer", *ROLES, *(f"{arm} {role}" for arm, spec in cfg.arms.defs.items() for role in spec.roles)]
     with atomic_path("metrics/plots/sparsity_by_depth.csv") as tmp:
-        zero_pct_by_depth(table).reindex(columns=columns).to_csv(tmp, index=False, float_format="%.4f")
+        zero_pct_by_depth(table).reindex(columns=["layer", *run_set_columns(cfg.arms.defs)]).to_csv(tmp, index=False, float_format="%.4f")
     write_json("metrics/sparsity.json", summary)
 
 

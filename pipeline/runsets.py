@@ -1,0 +1,18 @@
+"""Labels of run sets (the main runs' roles and each arm's roles) in plot tables: one spelling,
+used by the sparsity and summarize stages and named by dvc.yaml's top-level plots."""
+
+from __future__ import annotations
+
+from pipeline.config import ROLES
+
+
+def run_set_labels(frame):
+    """The label of each row of a table with ``arm`` and ``role`` columns: ``studied`` / ``baseline``
+    for the main runs (arm ``main``), ``<arm> <role>`` for an arm."""
+    return frame["role"].where(frame["arm"] == "main", frame["arm"] + " " + frame["role"])
+
+
+def run_set_columns(arms: dict) -> list[str]:
+    """Every label the params can produce (main roles, then each defined arm's roles), so a plot table
+    has the same columns whichever arms ran."""
+    return [*ROLES, *(f"{arm} {role}" for arm, spec in arms.items() for role in spec.roles)]
