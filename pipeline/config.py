@@ -236,6 +236,7 @@ class GlueConfig(_Section):
     lr: PositiveFloat
     weight_decay: float = Field(ge=0.0)
     max_len: PositiveInt
+    grad_clip: PositiveFloat = 1.0  # gradient-norm clipping, as in pre-training
 
 
 class BenchmarkConfig(_Section):

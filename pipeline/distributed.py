@@ -72,3 +72,8 @@ def resolve_device(requested: str) -> str:
     if requested == "cuda" and not torch.cuda.is_available():
         raise InputError("train.device is cuda but no CUDA device is visible: set train.device: auto or cpu")
     return requested
+
+
+def device_name(device: str) -> str:
+    """The device's name for timing records: the GPU's model, or the CPU with its thread count."""
+    return torch.cuda.get_device_name(device) if device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"

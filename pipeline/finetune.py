@@ -20,6 +20,7 @@ from pipeline.config import GlueConfig
 from pipeline.data.prepared import Example, read_glue_split
 from pipeline.metrics import HEADLINE_METRIC, classification_metrics, trivial_baselines
 from pipeline.model import TransformerLM
+from pipeline.optim import optimizer_step, seed_everything
 from pipeline.tokenization import load_tokenizer
 
 
@@ -63,8 +64,7 @@ def predict(model: SequenceClassifier, ids: torch.Tensor, mask: torch.Tensor, ba
 def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: str, cfg: GlueConfig,
                   seed: int, threads: int, device: str = "cpu") -> dict[str, float]:
     """Fine-tune a fresh copy of the checkpoint on one task; return dev metrics and sizes."""
-    torch.manual_seed(seed)
-    torch.set_num_threads(threads)
+    seed_everything(seed, threads)
     backbone, _ = load_model(model_path, device)
     model = SequenceClassifier(backbone).to(device).train()
     tokenizer = load_tokenizer(tokenizer_path)
@@ -84,11 +84,7 @@ def finetune_task(model_path: Path, tokenizer_path: Path, data_dir: Path, task: 
                           desc=f"glue {task} epoch {epoch + 1}/{cfg.epochs}", unit="step"):
             batch = order[start:start + cfg.batch_size]
             loss = F.cross_entropy(model(train_ids[batch], train_mask[batch]), train_labels[batch])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
+            optimizer_step(model, optimizer, scheduler, loss, cfg.grad_clip)
     predictions = predict(model, dev_ids, dev_mask, cfg.batch_size * 2)
     metrics = classification_metrics(dev_labels.tolist(), predictions)
     labels = dev_labels.tolist()

@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline.config import ArchConfig, RoleModel
+from pipeline.dropout import Dropout, attention
 from pipeline.quant import QuantLinear
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
@@ -71,8 +72,7 @@ class Attention(nn.Module):
         # causal mask (the notebook's baseline) every position sees the whole sequence, future included.
         if past is not None and q.shape[2] != 1:
             raise ValueError("with a KV cache, feed one token at a time after the prefill")
-        out = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal and past is None,
-                                             dropout_p=self.dropout if self.training else 0.0)
+        out = attention(q, k, v, causal=self.causal and past is None, dropout_p=self.dropout if self.training else 0.0)
         batch, _, time, _ = out.shape
         return self.wo(out.transpose(1, 2).reshape(batch, time, -1)), (k, v)
 
@@ -96,7 +96,7 @@ class Block(nn.Module):
         self.attn = Attention(arch, linear, causal)
         self.mlp_norm = nn.RMSNorm(arch.dim, eps=1e-6)
         self.mlp = SwiGLU(arch, linear)
-        self.drop = nn.Dropout(arch.dropout)
+        self.drop = Dropout(arch.dropout)
 
     def forward(self, x, cos, sin, past=None):
         attended, present = self.attn(self.attn_norm(x), cos, sin, past)
@@ -118,7 +118,7 @@ class TransformerLM(nn.Module):
         self.embed = nn.Embedding(vocab_size, arch.dim)
         # Learned absolute positions (the notebook's baseline) cover seq_len positions.
         self.pos_embed = nn.Embedding(arch.seq_len, arch.dim) if role.positions == "learned" else None
-        self.drop = nn.Dropout(arch.dropout)
+        self.drop = Dropout(arch.dropout)
         self.blocks = nn.ModuleList(Block(arch, linear, causal) for _ in range(arch.n_layers))
         self.norm = nn.RMSNorm(arch.dim, eps=1e-6)
         self.head = nn.Linear(arch.dim, vocab_size, bias=True)  # untied, with bias, full precision

@@ -2,7 +2,10 @@
 measured side by side on whatever device is present, with the training loop's own step function.
 
 ``python -m pipeline.throughput --arch paper`` measures the paper's 132M configuration;
-``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` one that runs in seconds (CI). Inputs are random token ids: throughput does not depend on the
+``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` one that runs in seconds (CI), ``--arch
+cpu-study`` the CPU study profile's model (at its vocabulary cap). ``--compare-dropout`` measures each
+model twice in the same run, with torch's dropout and with :mod:`pipeline.dropout`'s (the before and
+after of the CPU study's speed-up). Inputs are random token ids: throughput does not depend on the
 text. Each model gets ``--warmup`` untimed steps (compilation, allocator warm-up), then ``--steps``
 timed steps, synchronised once at the end.
 
@@ -20,11 +23,13 @@ import time
 
 import torch
 
-from pipeline.config import ArchConfig, OptimizerConfig, RoleModel, TrainConfig
+from pipeline import dropout
+from pipeline.config import ArchConfig, OptimizerConfig, RoleModel
 from pipeline.model import TransformerLM
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
-from pipeline.distributed import resolve_device
-from pipeline.train import device_name, make_optimizer, make_scheduler, training_step
+from pipeline.profiles import read_profile
+from pipeline.distributed import device_name, resolve_device
+from pipeline.optim import lm_loss, make_optimizer, optimizer_step, seed_everything
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
@@ -35,6 +40,13 @@ ARCHS = {
     "small": (ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128), 8192),
     "tiny": (ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64), 1000),
 }
+
+
+def _arch(name: str) -> tuple[ArchConfig, int]:
+    if name in ARCHS:
+        return ARCHS[name]
+    profile = read_profile(name)  # a profile's model, at its vocabulary cap
+    return ArchConfig(**profile["model"]["arch"]), profile["tokenizer"]["vocab_size"]
 
 
 def flops_per_token(model: TransformerLM) -> float:
@@ -51,24 +63,26 @@ def _sync(device: str) -> None:
 def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, steps: int, warmup: int, device: str,
             precision: str, compile_model: bool, act_bits: int = 8) -> dict[str, float]:
     """Training tokens/s, ms per step and (where the peak is known) MFU for one model."""
-    torch.manual_seed(0)
+    seed_everything(0, torch.get_num_threads())
     model = TransformerLM(arch, vocab_size, RoleModel.resolve(quant, act_bits=act_bits)).to(device).train()
-    train_cfg = TrainConfig(seeds=[0], batch_size=batch_size, epochs=1, optimizer=OptimizerConfig(
-        lr=3e-4, betas=[0.9, 0.98], weight_decay=0.01), schedule="onecycle", warmup_fraction=0.1, grad_clip=1.0,
-        label_smoothing=0.1, log_every=10, checkpoint_every=1000, eval_tokens=arch.seq_len, threads=torch.get_num_threads(),
-        precision=precision)
-    optimizer = make_optimizer(model, train_cfg.optimizer, device)
-    scheduler = make_scheduler(optimizer, train_cfg, warmup + steps + 2)
+    optimizer = make_optimizer(model, OptimizerConfig(lr=3e-4, betas=[0.9, 0.98], weight_decay=0.01), device)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)  # the rate does not change the cost
     forward = torch.compile(model) if compile_model else model
     autocast = torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16")
     batch = torch.randint(0, vocab_size, (batch_size, arch.seq_len + 1), device=device)
     inputs, targets = batch[:, :-1], batch[:, 1:]
+
+    def step() -> torch.Tensor:
+        with autocast:
+            logits = forward(inputs)
+        return optimizer_step(model, optimizer, scheduler, lm_loss(logits, targets, label_smoothing=0.1), grad_clip=1.0)
+
     for _ in range(warmup):
-        training_step(forward, model, optimizer, scheduler, inputs, targets, train_cfg, autocast)
+        step()
     _sync(device)
     started = time.perf_counter()
     for _ in range(steps):
-        loss = training_step(forward, model, optimizer, scheduler, inputs, targets, train_cfg, autocast)
+        loss = step()
     _sync(device)
     seconds = time.perf_counter() - started
     if not torch.isfinite(loss):
@@ -83,33 +97,51 @@ def measure(arch: ArchConfig, vocab_size: int, quant: str, batch_size: int, step
 
 
 def run(arch_name: str, batch_size: int, steps: int, warmup: int, device: str, precision: str,
-        compile_model: bool) -> dict:
-    """Both models, one after the other, in this process; flat keys plus the ternary/FP32 ratio."""
-    arch, vocab = ARCHS[arch_name]
+        compile_model: bool, compare_dropout: bool = False) -> dict:
+    """Both models, one after the other, in this process; flat keys plus the ternary/FP32 ratio.
+
+    With ``compare_dropout``, each model is measured first with torch's dropout (keys prefixed
+    ``reference_dropout_``) and then with ours, and ``dropout_speedup_<label>`` is the tokens/s ratio.
+    """
+    arch, vocab = _arch(arch_name)
     device = resolve_device(device)
     results: dict = {"device": device_name(device), "arch": arch_name, "batch_size": batch_size,
                      "seq_len": arch.seq_len, "precision": precision, "compiled": compile_model, "steps": steps}
     for label, quant in (("ternary", "ternary"), ("fp32", "fp32")):
+        if compare_dropout:
+            with dropout.reference():
+                for key, value in measure(arch, vocab, quant, batch_size, steps, warmup, device, precision,
+                                          compile_model).items():
+                    results[f"reference_dropout_{label}_{key}"] = value
         for key, value in measure(arch, vocab, quant, batch_size, steps, warmup, device, precision,
                                   compile_model).items():
             results[f"{label}_{key}"] = value
+        if compare_dropout:
+            results[f"dropout_speedup_{label}"] = (results[f"{label}_tokens_per_s"]
+                                                   / results[f"reference_dropout_{label}_tokens_per_s"])
     results["ternary_over_fp32_step_time"] = results["ternary_step_ms"] / results["fp32_step_ms"]
     return results
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="Training throughput of the ternary model and its FP32 twin.")
-    parser.add_argument("--arch", choices=sorted(ARCHS), default="paper")
+    parser.add_argument("--arch", default="paper", help=f"one of {sorted(ARCHS)} or a profile's name (its model)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--compare-dropout", action="store_true",
+                        help="measure each model with torch's dropout too (before/after pipeline.dropout)")
     parser.add_argument("--out", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
-    results = run(args.arch, args.batch_size, args.steps, args.warmup, args.device, args.precision, args.compile)
+    results = run(args.arch, args.batch_size, args.steps, args.warmup, args.device, args.precision, args.compile,
+                  args.compare_dropout)
     for label in ("ternary", "fp32"):
+        if args.compare_dropout:
+            print(f"{label:8s} {results[f'reference_dropout_{label}_tokens_per_s']:>12,.0f} tokens/s with torch's "
+                  f"dropout, {results[f'{label}_tokens_per_s']:,.0f} with ours: {results[f'dropout_speedup_{label}']:.2f}x")
         mfu = results.get(f"{label}_mfu")
         print(f"{label:8s} {results[f'{label}_tokens_per_s']:>12,.0f} tokens/s  {results[f'{label}_step_ms']:8.1f} "
               f"ms/step" + (f"  MFU {mfu:.1%}" if mfu is not None else ""))

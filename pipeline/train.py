@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import shutil
 import sys
 import time
@@ -20,83 +19,24 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pipeline.checkpoint import CorruptCheckpointError, load_resume_state, save_model, save_resume_state, set_aside
-from pipeline.config import ROLES, Config, OptimizerConfig, TrainConfig
-from pipeline.distributed import DistContext, resolve_device
+from pipeline.config import ROLES, Config, TrainConfig
+from pipeline.distributed import DistContext, device_name, resolve_device
 from pipeline.layout import RunPaths
-from pipeline.evaluate import IGNORE, Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
+from pipeline.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import read_json, write_json, write_text
 from pipeline.live import open_live
 from pipeline.model import TransformerLM, count_parameters
+from pipeline.optim import make_optimizer, make_scheduler, seed_everything, training_step
 from pipeline.tokens import load_tokens
 
 
 class NonFiniteLossError(InputError):
     """The training loss became NaN or infinite: the params (learning rate, init, clipping) diverge."""
-
-
-def seed_everything(seed: int, threads: int) -> None:
-    torch.manual_seed(seed)
-    torch.set_num_threads(threads)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-
-
-def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig, device: str = "cpu") -> torch.optim.AdamW:
-    # Weight decay on every weight, as a plain AdamW(model.parameters()) in the notebook does, except
-    # learned ternary scales (model.scale: learned), which decay would pull towards zero.
-    # The fused kernel on CUDA does the whole update in one launch; CPU keeps the default loop.
-    scales = [p for name, p in model.named_parameters() if name.endswith(".scale")]
-    weights = [p for name, p in model.named_parameters() if not name.endswith(".scale")]
-    groups = [{"params": weights}] + ([{"params": scales, "weight_decay": 0.0}] if scales else [])
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay,
-                             fused=device.startswith("cuda") or None)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
-    """``onecycle`` (the notebook's) or ``cosine`` with linear warm-up (the paper README's)."""
-    warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
-    if cfg.schedule == "onecycle":
-        if total_steps < 4:
-            raise InputError(f"the run has {total_steps} optimizer steps; the onecycle schedule needs at least 4: "
-                             "raise train.max_steps / train.epochs or use train.schedule: cosine")
-        # 2 .. total-2 warm-up steps: torch's OneCycleLR divides by zero when a phase is 1 step long.
-        warmup = min(max(warmup, 2), total_steps - 2)
-        # cycle_momentum (torch's default, the notebook's) cycles beta1 between 0.85 and 0.95 against
-        # the learning rate, overriding train.optimizer.betas[0]; false keeps beta1 as configured.
-        return torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=cfg.optimizer.lr, total_steps=max(total_steps, 2),
-            pct_start=warmup / max(total_steps, 2), anneal_strategy="cos", cycle_momentum=cfg.cycle_momentum)
-
-    warmup = min(max(warmup, 1), max(total_steps - 1, 1))
-
-    def cosine(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(total_steps - warmup, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
-
-
-def training_step(forward, model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler,
-                  inputs: torch.Tensor, targets: torch.Tensor, tc: TrainConfig, autocast) -> torch.Tensor:
-    """One optimizer step on one batch: label-smoothed cross-entropy (the notebook's training loss),
-    gradient-norm clipping, AdamW, scheduler. Returns the loss without reading it back to the host."""
-    with autocast:
-        logits = forward(inputs)
-    loss = F.cross_entropy(logits.float().flatten(0, 1), targets.flatten(), label_smoothing=tc.label_smoothing,
-                           ignore_index=IGNORE)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-    optimizer.step()
-    scheduler.step()
-    return loss.detach()
 
 
 def run_key(cfg: Config, role: str, seed: int, tokens_meta: dict) -> str:
@@ -306,10 +246,6 @@ def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_sec
     shutil.rmtree(_live_snapshot(paths), ignore_errors=True)
     run.ctx.close()
     return metrics
-
-
-def device_name(device: str) -> str:
-    return torch.cuda.get_device_name(device) if device.startswith("cuda") else f"cpu ({torch.get_num_threads()} threads)"
 
 
 def epoch_order(windows: int, seed: int, epoch: int) -> np.ndarray:
