@@ -39,11 +39,15 @@ from torch.utils import benchmark as torch_benchmark
 
 from tqdm import tqdm
 
+from pipeline import llamacpp
+from pipeline.benchtable import BenchTable
 from pipeline.checkpoint import load_model, save_model
 from pipeline.inference import export_packed, load_packed
 from pipeline.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
 from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
+from pipeline.paper import PAPER_VOCAB_SIZE
+from pipeline.peer import cpu_busy_fraction, machine_load, run_peer
 
 MB = 1e6
 _ITEMSIZE = {"F32": 4, "BF16": 2, "F16": 2, "U8": 1, "I8": 1, "I64": 8}  # safetensors dtype names
@@ -70,10 +74,7 @@ def frozen_for_inference(model: TransformerLM) -> TransformerLM:
     """
     frozen = copy.deepcopy(model).eval()
     for layer in frozen.quant_layers().values():
-        if layer.quant != "fp32":
-            with torch.no_grad():
-                layer.weight.copy_(layer.quantized_weight())
-            layer.quant, layer.scale = "fp32", None
+        layer.freeze_()
     return frozen
 
 
@@ -162,9 +163,9 @@ def peak_rss(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, flo
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def cuda_rows(scope: str, baseline: TransformerLM, studied: TransformerLM, cfg: BenchmarkConfig) -> dict:
+def cuda_rows(scope: str, baseline: TransformerLM, studied: TransformerLM, cfg: BenchmarkConfig,
+              table: BenchTable) -> None:
     """FP32 and ternary (dense, fake-quantized: what the paper's code runs) on the GPU."""
-    rows: dict[str, float] = {}
     prompt = torch.randint(0, baseline.vocab_size, (1, cfg.prompt_tokens), device="cuda")
     for name, model in (("fp32", baseline), ("ternary_dense", frozen_for_inference(studied))):
         model = copy.deepcopy(model).cuda().eval()
@@ -172,12 +173,11 @@ def cuda_rows(scope: str, baseline: TransformerLM, studied: TransformerLM, cfg: 
         torch.cuda.reset_peak_memory_stats()
         with torch.no_grad():
             model(torch.randint(0, model.vocab_size, (1, model.arch.seq_len), device="cuda"))
-        rows[f"{scope}_cuda_{name}_peak_mb"] = torch.cuda.max_memory_allocated() / MB
-        for key, value in decode_latency(model, prompt, cfg.decode_tokens, cfg.repeats, cfg.threads).items():
-            rows[f"{scope}_cuda_{name}_{key}"] = value
+        table.add(scope, f"cuda_{name}", "peak_mb", torch.cuda.max_memory_allocated() / MB)
+        for metric, value in decode_latency(model, prompt, cfg.decode_tokens, cfg.repeats, cfg.threads).items():
+            table.add(scope, f"cuda_{name}", metric, value)
         del model
         torch.cuda.empty_cache()
-    return rows
 
 
 # Formats measured for each (baseline, ternary) pair. ternary_packed: our packed model (2-bit codes,
@@ -206,10 +206,9 @@ def _ternary_models(studied: TransformerLM, cfg: BenchmarkConfig, workdir: Path,
 
 
 def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | None, cfg: BenchmarkConfig,
-                  workdir: Path) -> dict[str, float]:
-    """Every measurement of one (baseline, ternary studied) pair, flat keys prefixed with ``scope``.
+                  workdir: Path, table: BenchTable) -> None:
+    """Every measurement of one (baseline, ternary studied) pair into ``table`` under ``scope``.
     Without a ternary model (``studied`` None) only the fp32 and int8 rows are measured."""
-    results: dict[str, float] = {}
     fp32_path = workdir / f"{scope}_fp32.safetensors"
     save_model(fp32_path, baseline, {})
     models = {"fp32": (baseline.eval(), ("fp32", fp32_path)), "int8": (int8_dynamic(baseline), ("int8", fp32_path))}
@@ -217,34 +216,34 @@ def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | 
         models |= _ternary_models(studied, cfg, workdir, scope)
     prompt = torch.randint(0, baseline.vocab_size, (1, cfg.prompt_tokens))
     for name, (model, (kind, path)) in tqdm(models.items(), desc=f"benchmark {scope}", unit="format"):
-        results[f"{scope}_{name}_weights_mb"] = state_bytes(model) / MB
+        table.add(scope, name, "weights_mb", state_bytes(model) / MB)
         memory = peak_rss(kind, path, baseline.arch.seq_len, cfg.threads)
-        results[f"{scope}_{name}_resident_mb"] = memory["resident_mb"]
-        results[f"{scope}_{name}_peak_mb"] = memory["peak_mb"]
+        table.add(scope, name, "resident_mb", memory["resident_mb"])
+        table.add(scope, name, "peak_mb", memory["peak_mb"])
         slow = name in SLOW_FORMATS
         tokens, repeats = (min(cfg.decode_tokens, SLOW_DECODE_TOKENS), min(cfg.repeats, SLOW_REPEATS)) if slow \
             else (cfg.decode_tokens, cfg.repeats)
-        for key, value in decode_latency(model, prompt, tokens, repeats, cfg.threads).items():
-            results[f"{scope}_{name}_{key}"] = value
-        results[f"{scope}_{name}_decode_tokens"] = tokens
-    results[f"{scope}_fp32_file_mb"] = fp32_path.stat().st_size / MB
+        for metric, value in decode_latency(model, prompt, tokens, repeats, cfg.threads).items():
+            table.add(scope, name, metric, value)
+        table.add(scope, name, "decode_tokens", tokens)
+    table.add(scope, "fp32", "file_mb", fp32_path.stat().st_size / MB)
     if studied is not None:
-        for packing, path in (("2bit", workdir / f"{scope}_2bit.safetensors"),
-                              ("base3", workdir / f"{scope}_base3.safetensors")):
-            results[f"{scope}_ternary_{packing}_file_mb"] = path.stat().st_size / MB
-            results[f"{scope}_ternary_{packing}_file_bits_per_weight"] = file_bits_per_ternary_weight(path, studied)
+        for packing in ("2bit", "base3"):
+            path = workdir / f"{scope}_{packing}.safetensors"
+            table.add(scope, f"ternary_{packing}", "file_mb", path.stat().st_size / MB)
+            table.add(scope, f"ternary_{packing}", "file_bits_per_weight", file_bits_per_ternary_weight(path, studied))
     for name in [fmt for fmt in ("int8", *TERNARY_FORMATS) if fmt in models]:
-        results[f"{scope}_fp32_over_{name}_weights"] = results[f"{scope}_fp32_weights_mb"] / results[f"{scope}_{name}_weights_mb"]
-        results[f"{scope}_{name}_over_fp32_latency"] = (results[f"{scope}_{name}_ms_per_token"]
-                                                       / results[f"{scope}_fp32_ms_per_token"])
+        table.add(scope, name, "weight_reduction", table.get(scope, "fp32", "weights_mb") / table.get(scope, name, "weights_mb"))
+        table.add(scope, name, "latency_over_fp32",
+                  table.get(scope, name, "ms_per_token") / table.get(scope, "fp32", "ms_per_token"))
     if torch.cuda.is_available() and studied is not None:
-        results.update(cuda_rows(scope, baseline, studied, cfg))
-    return results
+        cuda_rows(scope, baseline, studied, cfg, table)
 
 
 def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig, paper_arch: ArchConfig | None,
-                  paper_vocab: int = 30522) -> dict[str, float | str]:
-    """The benchmark stage: the trained pair and (optionally) the paper's architecture, one process."""
+                  paper_vocab: int = PAPER_VOCAB_SIZE) -> tuple[dict[str, float | str | bool | None], BenchTable]:
+    """The benchmark stage: the trained pair and (optionally) the paper's architecture, one process.
+    Returns what describes the run (device, settings, machine load) and the table of measurements."""
     torch.manual_seed(0)
     torch.set_num_threads(cfg.threads)
     studied, studied_meta = load_model(studied_path)
@@ -260,10 +259,18 @@ def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig,
                                        "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens,
                                        "repeats": cfg.repeats, "head_dtype": cfg.head_dtype,
                                        "ternary_kernel": "C++ (pipeline/kernels)" if load_kernel() else "pure PyTorch"}
+    table = BenchTable()
+    busy_before = cpu_busy_fraction()
     with tempfile.TemporaryDirectory() as workdir:
-        results.update(measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir)))
+        measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir), table)
         if paper_arch is not None:
             paper_baseline = TransformerLM(paper_arch, paper_vocab, FP32_TWIN)
             paper_studied = TransformerLM(paper_arch, paper_vocab, PAPER_TERNARY)
-            results.update(measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir)))
-    return results
+            measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir), table)
+            # llama.cpp beside our formats, when the optional binding is installed
+            results["peer"] = "llama.cpp (llama-cpp-python)" if llamacpp.available() else "not installed"
+            if llamacpp.available():
+                results.update(run_peer(cfg, Path(workdir), cfg.peer_rounds, table))
+    # Timings taken while other work shared the cores are flagged, not silently published.
+    results.update(machine_load(busy_before, cpu_busy_fraction()))
+    return results, table

@@ -40,8 +40,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from pipeline.benchtable import metric_key
 from pipeline.config import ClaimsConfig
 from pipeline.metrics import HEADLINE_METRIC
+from pipeline.metrics import GAUSSIAN_ZERO_FRACTION
+from pipeline.paper import NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, README_BERT_BASE_GLUE, REPORTED as R
 
 # Conditions of the paper's scale that a run may meet (summarize.run_context decides them).
 REAL_DATA, PAPER_MODEL, PAPER_TRAINING, PAPER_DEVICE, PAPER_ARCH_BENCH = (
@@ -60,8 +63,14 @@ VERDICTS = ("reproduced", "not reproduced", "uninformative", "not testable here"
 # README of the authors' repository (1nisharg/TernaryLM-Memory-Efficient-Language-Modeling).
 # SST-2, CoLA, INT8 memory and all latencies appear in that README only.
 README_GLUE = "README 'Downstream Transfer (GLUE)' table"
+GLUE_CLAIM_ID = {"mrpc": "mrpc_f1", "sst2": "sst2_acc", "cola": "cola_mcc"}  # also the keys of paper.REPORTED
+
+
+def _span(key: str) -> str:
+    """A reported range as the paper prints it: ``60-62``."""
+    low, high = R[key]
+    return f"{low:g}-{high:g}"
 # Reference figures of other models, each with its source.
-README_BERT_BASE_GLUE = {"mrpc": 84.98, "sst2": 92.43, "cola": 56.78}  # README GLUE table, BERT-Base row
 DISTILBERT_MRPC = 87.5  # Sanh et al. 2019 (arXiv 1910.01108), Table 1: GLUE dev, median of 5 seeds
 DISTILBERT_SOURCE = ("DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, GLUE dev set, MRPC 87.5, median of "
                      "5 runs; the table does not say accuracy or F1 (MRPC F1 is usually the higher of the two)")
@@ -69,7 +78,6 @@ DISTILBERT_SOURCE = ("DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, G
 # (Devlin et al. 2019, arXiv 1810.04805, section 3.1); the notebook's log counts its 60,000 TinyStories
 # stories as 12,941,776 tokens, trained for 15 epochs.
 BERT_CORPUS_WORDS = 3.3e9
-NOTEBOOK_TRAIN_TOKENS, NOTEBOOK_EPOCHS = 12_941_776, 15
 # The real GLUE dev sets' label counts (positive, negative), for the paper's own trivial baselines.
 GLUE_DEV_LABELS = {"mrpc": (279, 129), "sst2": (444, 428), "cola": (721, 322)}
 
@@ -128,6 +136,11 @@ def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str 
 
 def _single(key: str, alt: str | None = None) -> Callable[[dict], Measured]:
     return lambda summary: Measured(_get(summary, key), alt=_get(summary, alt) if alt else None)
+
+
+def _arch(fmt: str, metric: str) -> str:
+    """The summary key of one measurement of the 132M-shape benchmark (pipeline/benchtable.py)."""
+    return metric_key("paper_arch", fmt, metric)
 
 
 def _constant(value: float | None) -> Callable[[dict], Measured]:
@@ -202,7 +215,7 @@ def _paper_retained(task: str) -> float:
 
     positive, negative = GLUE_DEV_LABELS[task]
     trivial = 100 * trivial_baselines([1] * positive + [0] * negative)[HEADLINE_METRIC[task]]
-    ternary = {"mrpc": 82.47, "sst2": 88.92, "cola": 47.23}[task]
+    ternary = R[GLUE_CLAIM_ID[task]]
     return (ternary - trivial) / (README_BERT_BASE_GLUE[task] - trivial)
 
 
@@ -225,8 +238,8 @@ def _seed_cv(summary: dict) -> Measured:
 
 def _system(summary: dict) -> Measured:
     """The pure-PyTorch packed model's memory reduction (value) and latency ratio (alt)."""
-    memory = _get(summary, "paper_arch_fp32_over_ternary_pytorch_weights")
-    latency = _get(summary, "paper_arch_ternary_pytorch_over_fp32_latency")
+    memory = _get(summary, _arch("ternary_pytorch", "weight_reduction"))
+    latency = _get(summary, _arch("ternary_pytorch", "latency_over_fp32"))
     return Measured(None) if memory is None or latency is None else Measured(memory, alt=latency)
 
 
@@ -244,12 +257,12 @@ _MEM_DEF = ("resident weight bytes of the paper's 132M architecture (MB = 10^6 b
 _LAT_DEF = "batch-1 greedy decode with KV cache, median ms per generated token, paper's 132M architecture, this CPU"
 _GLUE_DEF = "{metric} on the dev set (scikit-learn), mean over seeds; beside it the best constant predictor on that dev set"
 _SPARSE_DEF = ("zero fraction of round(w / mean|w|) ternary codes, weighted by weight count, mean over seeds; "
-               "a Gaussian weight gives 31.0%")
+               f"a Gaussian weight gives {100 * GAUSSIAN_ZERO_FRACTION:.1f}%")
 
 
-def _glue_claim(task: str, value: float, name: str) -> Claim:
+def _glue_claim(task: str, name: str) -> Claim:
     metric = HEADLINE_METRIC[task]
-    return Claim(f"{task}_{'acc' if metric == 'accuracy' else metric}", f"{name} after fine-tuning TernaryLM", value,
+    return Claim(GLUE_CLAIM_ID[task], f"{name} after fine-tuning TernaryLM", R[GLUE_CLAIM_ID[task]],
                  "abstract (v1, v2); " + README_GLUE if task == "mrpc" else README_GLUE, f"{metric} x 100",
                  _GLUE_DEF.format(metric=metric), "absolute", "band",
                  _seeded(f"studied_{task}_{metric}", 100.0, baseline=f"studied_{task}_trivial_{metric}"),
@@ -266,109 +279,117 @@ def _retained_claim(task: str) -> Claim:
 
 
 def _contrast_claim(claim_id: str, prefix: str, where: str) -> Claim:
-    return Claim(claim_id, f"ternary weights prevent overfitting on a small corpus ({where})", round(3.51 - 1.05, 2),
-                 "abstract (v2): 1.05x ternary vs 3.51x FP32", "ratio difference",
+    return Claim(claim_id, f"ternary weights prevent overfitting on a small corpus ({where})", round(R["train_val_ratio_fp32"] - R["train_val_ratio_ternary"], 2),
+                 f"abstract (v2): {R['train_val_ratio_ternary']}x ternary vs {R['train_val_ratio_fp32']}x FP32",
+                 "ratio difference",
                  "FP32 twin's val/train PPL ratio minus the ternary model's, paired by seed (mean, sample std); beside "
                  "it the share of the twin's gap (ratio - 1) that ternary removes (paper: 0.98)",
                  "direction", "contrast", _contrast(prefix), (REAL_DATA,), (_twin_overfits(prefix),))
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("val_ppl", "TinyStories validation perplexity of TernaryLM", 58.42, "abstract (v1 and v2)", "perplexity",
+    Claim("val_ppl", "TinyStories validation perplexity of TernaryLM", R["val_ppl"], "abstract (v1 and v2)", "perplexity",
           _PPL_DEF, "absolute", "band", _seeded("studied_val_ppl_smoothed", alt="studied_val_ppl"), MODEL_SCALE,
           alt_label="true PPL"),
-    Claim("val_ppl_seed_std", "spread of that perplexity across seeds", 0.17,
+    Claim("val_ppl_seed_std", "spread of that perplexity across seeds", R["val_ppl_seed_std"],
           "abstract (v2): cross-seed standard deviation", "perplexity",
           "sample standard deviation over seeds of the perplexity above", "absolute", "factor",
           _seeded("studied_val_ppl_smoothed_std"), MODEL_SCALE),
-    Claim("val_ppl_seed_cv", "training is stable across seeds: spread small relative to the mean", round(100 * 0.17 / 58.42, 3),
-          "abstract (v2): 58.42 +/- 0.17", "% of mean",
+    Claim("val_ppl_seed_cv", "training is stable across seeds: spread small relative to the mean", round(100 * R["val_ppl_seed_std"] / R["val_ppl"], 3),
+          f"abstract (v2): {R['val_ppl']} +/- {R['val_ppl_seed_std']}", "% of mean",
           "sample std / mean over seeds of the notebook-defined validation perplexity, in %; beside it the same for "
           "our true perplexity; needs 3 or more seeds", "direction", "at_most_factor", _seed_cv, (REAL_DATA,),
           (lambda s, c, o, t: ("not testable here", "needs 3 or more seeds") if (o.n or 0) < 3 else None,),
           alt_label="true PPL"),
-    Claim("train_val_ratio_ternary", "train/val generalization ratio of TernaryLM", 1.05, "abstract (v2)", "ratio",
+    Claim("train_val_ratio_ternary", "train/val generalization ratio of TernaryLM", R["train_val_ratio_ternary"], "abstract (v2)", "ratio",
           _RATIO_DEF, "absolute", "band", _seeded("studied_train_val_ratio"), MODEL_SCALE),
-    Claim("train_val_ratio_fp32", "train/val generalization ratio of the FP32 model", 3.51,
+    Claim("train_val_ratio_fp32", "train/val generalization ratio of the FP32 model", R["train_val_ratio_fp32"],
           "abstract (v2): FP32 baseline", "ratio", _RATIO_DEF, "absolute", "band", _seeded("baseline_train_val_ratio"),
           MODEL_SCALE),
     _contrast_claim("regularization_contrast", "", "the main runs"),
     _contrast_claim("regularization_contrast_medium", "arm_medium_training_", "the medium_training arm"),
     _contrast_claim("regularization_contrast_long", "arm_long_training_", "the long_training arm: towards memorising"),
-    _glue_claim("mrpc", 82.47, "MRPC F1"),
-    _glue_claim("sst2", 88.92, "SST-2 accuracy"),
-    _glue_claim("cola", 47.23, "CoLA Matthews correlation"),
+    _glue_claim("mrpc", "MRPC F1"),
+    _glue_claim("sst2", "SST-2 accuracy"),
+    _glue_claim("cola", "CoLA Matthews correlation"),
     _retained_claim("mrpc"),
     _retained_claim("sst2"),
     _retained_claim("cola"),
-    Claim("mrpc_above_distilbert", "82.47 MRPC F1 surpasses DistilBERT", DISTILBERT_MRPC,
+    Claim("mrpc_above_distilbert", f"{R['mrpc_f1']} MRPC F1 surpasses DistilBERT", DISTILBERT_MRPC,
           "abstract (v2): 'surpassing DistilBERT'", "MRPC x 100",
-          f"the paper's own MRPC F1 (82.47) held against {DISTILBERT_SOURCE}", "reference", "at_least",
-          _constant(82.47), threshold=lambda tol: DISTILBERT_MRPC),
-    Claim("pretraining_data_ratio", "with 55x less pre-training data than DistilBERT", 55.0, "abstract (v2)", "x",
+          f"the paper's own MRPC F1 ({R['mrpc_f1']}) held against {DISTILBERT_SOURCE}", "reference", "at_least",
+          _constant(R["mrpc_f1"]), threshold=lambda tol: DISTILBERT_MRPC),
+    Claim("pretraining_data_ratio", f"with {R['pretraining_data_ratio']:g}x less pre-training data than DistilBERT", R["pretraining_data_ratio"],
+          "abstract (v2)", "x",
           "BERT's (and DistilBERT's) corpus, 3.3B words (BooksCorpus 800M + Wikipedia 2,500M; Devlin et al. 2019, "
-          "section 3.1) / the notebook's 12,941,776 TinyStories tokens (60,000 stories); beside it the same over "
-          "15 epochs of tokens seen", "reference", "relative", _data_ratio, alt_label="over 15 epochs"),
-    Claim("bert_base_reference", "README GLUE row for BERT-Base: 84.98 / 92.43 / 56.78 (MRPC F1 / SST-2 acc / CoLA MCC)",
+          f"section 3.1) / the notebook's {NOTEBOOK_TRAIN_TOKENS:,} TinyStories tokens (60,000 stories); beside it the same "
+          f"over {NOTEBOOK_EPOCHS} epochs of tokens seen", "reference", "relative", _data_ratio, alt_label="over 15 epochs"),
+    Claim("bert_base_reference", "README GLUE row for BERT-Base: " + " / ".join(f"{README_BERT_BASE_GLUE[t]}" for t in ("mrpc", "sst2", "cola"))
+          + " (MRPC F1 / SST-2 acc / CoLA MCC)",
           None, "README 'Downstream Transfer (GLUE)' table, BERT-Base row", "-",
           "a reference row the README prints beside TernaryLM; shown in the GLUE table", "reference", "none",
           _constant(None)),
-    Claim("memory_ternary_mb", "inference memory of TernaryLM", 498.0, "abstract (v1, v2); README 'Inference Memory (GPU)'",
+    Claim("memory_ternary_mb", "inference memory of TernaryLM", R["memory_ternary_mb"], "abstract (v1, v2); README 'Inference Memory (GPU)'",
           "MB", _MEM_DEF + "; ternary block layers packed at 2 bits per weight; beside it our packed model with a "
           "bf16 embedding and head", "architecture", "relative",
-          _single("paper_arch_ternary_pytorch_weights_mb", alt="paper_arch_ternary_packed_weights_mb"),
+          _single(_arch("ternary_pytorch", "weights_mb"), alt=_arch("ternary_packed", "weights_mb")),
           (PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head"),
-    Claim("memory_fp32_mb", "inference memory of the FP32 model", 1197.0,
+    Claim("memory_fp32_mb", "inference memory of the FP32 model", R["memory_fp32_mb"],
           "abstract (v2: FP32 of identical architecture); README labels it BERT-Base FP32", "MB", _MEM_DEF + "; fp32",
-          "architecture", "relative", _single("paper_arch_fp32_weights_mb", alt="paper_arch_fp32_peak_mb"),
+          "architecture", "relative", _single(_arch("fp32", "weights_mb"), alt=_arch("fp32", "peak_mb")),
           (PAPER_ARCH_BENCH,), alt_label="peak RSS"),
-    Claim("memory_int8_mb", "inference memory of the INT8 model", 612.0, "README 'Inference Memory (GPU)' (BERT-Base INT8)",
+    Claim("memory_int8_mb", "inference memory of the INT8 model", R["memory_int8_mb"], "README 'Inference Memory (GPU)' (BERT-Base INT8)",
           "MB", _MEM_DEF + "; PyTorch dynamic int8 linear layers", "architecture", "relative",
-          _single("paper_arch_int8_weights_mb", alt="paper_arch_int8_peak_mb"), (PAPER_ARCH_BENCH,),
+          _single(_arch("int8", "weights_mb"), alt=_arch("int8", "peak_mb")), (PAPER_ARCH_BENCH,),
           alt_label="peak RSS"),
-    Claim("memory_reduction", "inference memory reduction FP32 / ternary", 2.4, "abstract (v1, v2)", "x",
+    Claim("memory_reduction", "inference memory reduction FP32 / ternary", R["memory_reduction"], "abstract (v1, v2)", "x",
           "FP32 weight memory / packed ternary weight memory (fp32 embedding and head) of the 132M architecture; "
           "beside it the same with a bf16 embedding and head", "architecture", "relative",
-          _single("paper_arch_fp32_over_ternary_pytorch_weights", alt="paper_arch_fp32_over_ternary_packed_weights"),
+          _single(_arch("ternary_pytorch", "weight_reduction"), alt=_arch("ternary_packed", "weight_reduction")),
           (PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head"),
-    Claim("latency_ternary_ms", "per-token latency of TernaryLM", 9.41, "README 'Per-Token Latency' (device not stated)",
+    Claim("latency_ternary_ms", "per-token latency of TernaryLM", R["latency_ternary_ms"], "README 'Per-Token Latency' (device not stated)",
           "ms/token", _LAT_DEF + "; packed ternary, pure PyTorch", "architecture", "relative",
-          _single("paper_arch_ternary_pytorch_ms_per_token", alt="paper_arch_ternary_packed_ms_per_token"),
+          _single(_arch("ternary_pytorch", "ms_per_token"), alt=_arch("ternary_packed", "ms_per_token")),
           (PAPER_DEVICE,), alt_label="C++ kernel"),
-    Claim("latency_fp32_ms", "per-token latency of the FP32 model", 9.52, "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; fp32", "architecture", "relative", _single("paper_arch_fp32_ms_per_token"), (PAPER_DEVICE,)),
-    Claim("latency_int8_ms", "per-token latency of the INT8 model", 8.21, "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; dynamic int8", "architecture", "relative", _single("paper_arch_int8_ms_per_token"),
+    Claim("latency_fp32_ms", "per-token latency of the FP32 model", R["latency_fp32_ms"], "README 'Per-Token Latency' (device not stated)",
+          "ms/token", _LAT_DEF + "; fp32", "architecture", "relative", _single(_arch("fp32", "ms_per_token")), (PAPER_DEVICE,)),
+    Claim("latency_int8_ms", "per-token latency of the INT8 model", R["latency_int8_ms"], "README 'Per-Token Latency' (device not stated)",
+          "ms/token", _LAT_DEF + "; dynamic int8", "architecture", "relative", _single(_arch("int8", "ms_per_token")),
           (PAPER_DEVICE,)),
     Claim("latency_ratio", "latency parity without specialized ternary kernels: ternary / FP32 ms per token",
-          round(9.41 / 9.52, 4), "README 'Per-Token Latency' (9.41 / 9.52)", "ratio",
+          round(R["latency_ternary_ms"] / R["latency_fp32_ms"], 4),
+          f"README 'Per-Token Latency' ({R['latency_ternary_ms']} / {R['latency_fp32_ms']})", "ratio",
           "packed ternary model on the pure-PyTorch path (no custom kernel) / FP32, ms per token, 132M architecture, "
           "same run; beside it our C++ kernel's ratio (a specialized kernel: our result, not the paper's system)",
           "architecture", "parity",
-          _single("paper_arch_ternary_pytorch_over_fp32_latency", alt="paper_arch_ternary_packed_over_fp32_latency"),
+          _single(_arch("ternary_pytorch", "latency_over_fp32"), alt=_arch("ternary_packed", "latency_over_fp32")),
           (PAPER_ARCH_BENCH,), alt_label="C++ kernel"),
-    Claim("memory_latency_system", "2.4x less memory at near-parity latency, without specialized ternary kernels", 2.4,
+    Claim("memory_latency_system", f"{R['memory_reduction']}x less memory at near-parity latency, without specialized "
+          "ternary kernels", R["memory_reduction"],
           "abstract (v1, v2)", "x",
           "one system with both properties, measured against FP32 in one run: the packed model on the pure-PyTorch "
-          "path (fp32 embedding and head); memory reduction within relative_tolerance of 2.4 and latency ratio "
+          f"path (fp32 embedding and head); memory reduction within relative_tolerance of {R['memory_reduction']} and latency ratio "
           "(beside) within parity_tolerance of 1", "architecture", "system", _system, (PAPER_ARCH_BENCH,),
           alt_label="latency ratio"),
-    Claim("sparsity_middle_pct", "zero weights in the middle layers (L5-L9 of 12)", (60.0, 62.0), "abstract (v2): L5-L9",
+    Claim("sparsity_middle_pct", "zero weights in the middle layers (L5-L9 of 12)", R["sparsity_middle_pct"], "abstract (v2): L5-L9",
           "% zeros", _SPARSE_DEF + "; layers in sparsity.middle_band", "absolute", "range",
           _seeded("studied_zero_pct_middle", alt="studied_twn_zero_pct_middle"), MODEL_SCALE,
           alt_label="TWN 0.7 mean|w| rule"),
-    Claim("sparsity_boundary_pct", "zero weights in the boundary layers", (45.0, 55.0), "abstract (v2)", "% zeros",
+    Claim("sparsity_boundary_pct", "zero weights in the boundary layers", R["sparsity_boundary_pct"], "abstract (v2)", "% zeros",
           _SPARSE_DEF + "; the layers outside the middle band", "absolute", "range",
           _seeded("studied_zero_pct_boundary", alt="studied_twn_zero_pct_boundary"), MODEL_SCALE,
           alt_label="TWN 0.7 mean|w| rule"),
-    Claim("sparsity_middle_vs_boundary", "middle layers are sparser than boundary layers", 61.0 - 50.0,
-          "abstract (v2): 60-62% vs 45-55% (midpoints)", "points",
+    Claim("sparsity_middle_vs_boundary", "middle layers are sparser than boundary layers",
+          sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
+          f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% (midpoints)", "points",
           "middle minus boundary zero percentage of the ternary codes, mean over seeds (the reason says when the "
           "weights are still at the Gaussian level, where no layer is sparser)", "direction", "at_least",
           _seeded("studied_zero_pct_middle_minus_boundary"), (REAL_DATA,),
           threshold=lambda tol: tol.sparsity_contrast_points),
-    Claim("sparsity_above_gaussian", "training makes ternary weights sparser than a Gaussian weight", 50.0 - 31.0,
-          "abstract (v2): 45-62% zeros in every layer, vs 31.0% for a Gaussian under the same rule", "points",
+    Claim("sparsity_above_gaussian", "training makes ternary weights sparser than a Gaussian weight",
+          sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
+          f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% zeros in every layer, vs "
+          f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the same rule", "points",
           "zero percentage of all ternary codes minus the Gaussian 31.0%, mean over seeds", "direction", "at_least",
           _seeded("studied_zero_pct_all_minus_gaussian"), (REAL_DATA,),
           threshold=lambda tol: tol.gaussian_shift_points),
@@ -398,7 +419,7 @@ def rule_text(claim: Claim, tol: ClaimsConfig) -> str:
         "range": f"ours within [low - {tol.sparsity_points_tolerance:g}, high + {tol.sparsity_points_tolerance:g}]",
         "at_least": f"ours >= {claim.threshold(tol):g}" if claim.threshold else "",
         "contrast": f"mean > 2 SE and gap share >= {tol.contrast_min_gap_fraction:g}",
-        "system": f"|reduction / 2.4 - 1| <= {tol.relative_tolerance:.0%} and |latency ratio - 1| <= {tol.parity_tolerance:g}",
+        "system": f"|reduction / {R['memory_reduction']:g} - 1| <= {tol.relative_tolerance:.0%} and |latency ratio - 1| <= {tol.parity_tolerance:g}",
         "at_most_tolerance": f"ours <= {tol.smooth_loss_tolerance:g}",
         "none": "-",
     }[claim.rule]
@@ -451,7 +472,7 @@ def apply_rule(claim: Claim, ours: Measured, tol: ClaimsConfig) -> tuple[str, st
         memory_ok, latency_ok = reduction_off <= tol.relative_tolerance, parity_off <= tol.parity_tolerance
         holds = memory_ok and latency_ok
         margin = min(tol.relative_tolerance - reduction_off, tol.parity_tolerance - parity_off)
-        detail = (f"memory {value:.3f}x ({reduction_off:.1%} from 2.4, {'ok' if memory_ok else 'outside'}), latency "
+        detail = (f"memory {value:.3f}x ({reduction_off:.1%} from {paper:g}, {'ok' if memory_ok else 'outside'}), latency "
                   f"ratio {ours.alt:.3f} ({parity_off:.1%} from parity, {'ok' if latency_ok else 'outside'})")
     else:
         raise ValueError(f"unknown rule {claim.rule!r}")
@@ -514,12 +535,12 @@ def _decide(claim, ours, summary, context, tol) -> tuple[str, str, float | None]
         return "not comparable", "; ".join(unmet), None
     verdict, reason, margin = apply_rule(claim, ours, tol)
     if claim.id == "mrpc_above_distilbert" and verdict == "not reproduced":
-        reason = f"as printed: the paper's 82.47 is below DistilBERT's published {DISTILBERT_MRPC}"
+        reason = f"as printed: the paper's {R['mrpc_f1']} is below DistilBERT's published {DISTILBERT_MRPC}"
     if claim.id.startswith("sparsity_"):
         reason += gaussian_note(summary, tol)
     if claim.id == "pretraining_data_ratio" and verdict == "not reproduced":
-        reason = (f"no cited count gives 55x: {ours.value:.0f}x over unique tokens, {ours.alt:.0f}x over the 15 "
-                  f"epochs' tokens seen (words vs WordPiece tokens aside)")
+        reason = (f"no cited count gives {claim.paper_value:g}x: {ours.value:.0f}x over unique tokens, {ours.alt:.0f}x over "
+                  f"the {NOTEBOOK_EPOCHS} epochs' tokens seen (words vs WordPiece tokens aside)")
     return verdict, reason, margin
 
 

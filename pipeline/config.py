@@ -246,6 +246,7 @@ class BenchmarkConfig(_Section):
     threads: PositiveInt
     paper_arch: bool  # also measure the paper's 132M architecture (random weights)
     head_dtype: Literal["fp32", "bf16"] = "bf16"  # embedding and head of the packed ternary model
+    peer_rounds: PositiveInt = 9  # interleaved rounds of the llama.cpp comparison (pipeline/peer.py)
 
 
 class SparsityConfig(_Section):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ROLES", "RunPaths", "arm_dir", "run_name"]
+__all__ = ["ROLES", "Outputs", "RunPaths", "arm_dir", "run_name"]
 
 
 def run_name(role: str, seed: int, arm: str | None = None) -> str:
@@ -54,3 +54,56 @@ class RunPaths:
         return cls(model=root / "models" / run / "model.safetensors", metrics=root / "runs" / run / "metrics.json",
                    timing=root / "runs" / run / "timing.json", live_dir=root / "runs" / run / "live",
                    glue=root / "runs" / run / "glue.json", resume=root / "checkpoints" / run / "resume.safetensors")
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Every path a stage writes outside the runs (``Outputs(root)``; ``root`` is the project folder or
+    an archive under ``results/``). Stages write here, the report and the archive read here."""
+
+    root: Path = Path(".")
+
+    @property
+    def prepared(self) -> Path:
+        return self.root / "data" / "prepared"
+
+    @property
+    def tokens_dir(self) -> Path:
+        return self.root / "data" / "tokens"
+
+    @property
+    def tokenizer(self) -> Path:
+        return self.tokens_dir / "tokenizer.json"
+
+    def metrics(self, name: str) -> Path:
+        """``metrics/<name>.json``: data, tokens, benchmark, sparsity, summary, arms."""
+        return self.root / "metrics" / f"{name}.json"
+
+    @property
+    def benchmark_table(self) -> Path:
+        """The benchmark's tidy table (pipeline/benchtable.py)."""
+        return self.root / "metrics" / "benchmark.csv"
+
+    @property
+    def sparsity_layers(self) -> Path:
+        return self.root / "metrics" / "sparsity_layers.csv"
+
+    def plot(self, name: str) -> Path:
+        """``metrics/plots/<name>.csv``, the data of a ``dvc plots`` plot."""
+        return self.root / "metrics" / "plots" / f"{name}.csv"
+
+    def timing(self, stage: str) -> Path:
+        return self.root / "metrics" / "timing" / f"{stage}.json"
+
+    @property
+    def claims(self) -> Path:
+        return self.root / "reports" / "claims.json"
+
+    @property
+    def figures(self) -> Path:
+        return self.root / "reports" / "figures"
+
+    @property
+    def report(self) -> tuple[Path, Path]:
+        """The executed report notebook and its HTML rendering."""
+        return self.root / "reports" / "report.ipynb", self.root / "reports" / "report.html"

@@ -31,17 +31,17 @@ class PlainLive:
         # rewritten whole and atomically: a kill never leaves half a row (the files are small)
         before = path.read_text(encoding="utf-8") if path.exists() else f"step\t{name.rsplit('/', 1)[-1]}\n"
         write_text(path, before + f"{self.step}\t{value}\n")
-        self.summary[name] = value
+        # As DVCLive: a logged "a/b" nests as {"a": {"b": value}}; keys set on ``summary`` directly
+        # stay as they are written.
+        node = self.summary
+        *parents, leaf = name.split("/")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
 
     def make_summary(self) -> None:
-        nested: dict[str, Any] = {"step": self.step}
-        for name, value in self.summary.items():
-            node = nested
-            *parents, leaf = name.split("/")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
-        write_text(self.dir / "metrics.json", json.dumps(nested, indent=4) + "\n")
+        self.summary["step"] = self.step
+        write_text(self.dir / "metrics.json", json.dumps(self.summary, indent=4) + "\n")
 
     def end(self) -> None:
         self.make_summary()

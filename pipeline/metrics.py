@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 # The metric the paper reports for each GLUE task (MRPC F1, SST-2 accuracy, CoLA Matthews corr.).
 HEADLINE_METRIC = {"mrpc": "f1", "sst2": "accuracy", "cola": "mcc"}
+
+# Zero fractions of an untrained Gaussian weight w ~ N(0, s^2), the reference the sparsity claims are
+# read against. Our rule, round(w / mean|w|) = 0 iff |w| < mean|w| / 2 with mean|w| = s sqrt(2 / pi):
+# P = erf(1 / (2 sqrt(pi))) = 0.310. Ternary weight networks' threshold (Li et al. 2016),
+# |w| < 0.7 mean|w|: P = erf(0.7 / sqrt(pi)) = 0.4235.
+GAUSSIAN_ZERO_FRACTION = math.erf(1.0 / (2.0 * math.sqrt(math.pi)))
+TWN_DELTA = 0.7  # in units of mean|w|
+GAUSSIAN_TWN_ZERO_FRACTION = math.erf(TWN_DELTA / math.sqrt(math.pi))
 
 
 def trivial_baselines(labels: list[int]) -> dict[str, float]:

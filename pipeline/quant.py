@@ -114,6 +114,16 @@ class QuantLinear(nn.Linear):
     def quantized_weight(self) -> torch.Tensor:
         return QUANTIZERS[self.quant](self.weight, self.scale)
 
+    @torch.no_grad()
+    def freeze_(self) -> "QuantLinear":
+        """For inference: store the quantized weight (codes x alpha) as the weight, once, and stop
+        re-quantizing it on every call. The forward value is unchanged (activation quantization
+        stays); the layer no longer trains as a quantized layer. Returns the layer."""
+        if self.quant != "fp32":
+            self.weight.copy_(self.quantized_weight())
+            self.quant, self.scale = "fp32", None
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.act_bits:
             x = fake_quantize_activations(x, self.act_bits)

@@ -18,7 +18,8 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.io import read_json, write_text
-from pipeline.layout import ROLES, RunPaths
+from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.paper import PAPER_PARAMETERS, REPORTED as R
 
 DEFINITIONS = """
 * **Perplexity (ours)** = exp(mean negative log-likelihood per predicted token) on held-out text, in
@@ -52,19 +53,19 @@ DEFINITIONS = """
   Gaussian). Middle layers: relative depth l/L in `sparsity.middle_band` (L5-L9 of 12).
 """
 
-DEVIATIONS = """
+DEVIATIONS = f"""
 | topic | paper text | released notebook | this pipeline | consequence |
 |---|---|---|---|---|
 | schedule | cosine, peak 1e-3, 1k warm-up | OneCycle, 3e-4, 10% warm-up | both, as profiles `paper-text` / `paper-code` | numbers are tied to a named recipe |
 | batch | 64 x 512 tokens | 32 x 128 tokens | profile-dependent | |
 | OneCycle momentum | - | torch's default cycles beta1 0.85-0.95 | `train.cycle_momentum`: on in `paper-code`, off elsewhere (betas hold) | stated per profile |
 | sequences | - | one 128-token sequence per story, padded | `train.sequences`: `per_story` in `paper-code` (padding excluded from the loss), `stream` windows elsewhere | ~1,875 vs ~3,160 steps per epoch at the paper's scale |
-| "perplexity" | 58.42 | exp(label-smoothed loss) | both: `val_ppl_smoothed` (judged against 58.42) and true `val_ppl` beside it | like for like |
-| reported 58.42 | abstract | log: validation loss 4.1746 (exp = 65.02), last training loss 4.0799 (exp = 59.1) | validation, smoothed | 58.42 is nearest to exp(smoothed *training* loss) |
+| "perplexity" | {R['val_ppl']} | exp(label-smoothed loss) | both: `val_ppl_smoothed` (judged against {R['val_ppl']}) and true `val_ppl` beside it | like for like |
+| reported {R['val_ppl']} | abstract | log: validation loss 4.1746 (exp = 65.02), last training loss 4.0799 (exp = 59.1) | validation, smoothed | {R['val_ppl']} is nearest to exp(smoothed *training* loss) |
 | FP32/FP16 baseline | "identical architecture" | no causal mask, learned positions | `model.baseline`: the exact FP32 twin by default; the notebook's in `paper-code` and the `maskless_baseline` arm | a maskless model sees the next token |
 | ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`), 0.02 elsewhere | `model.init_std` per role: 0.02 by default, 1.0 in `paper-code` and the `notebook_init` arm | `paper-code-fixed` shows the cost |
-| memory | 498 vs 1197 MB | FP32 latent weights only | weight bytes under the paper's conditions (fp32 embedding/head), computed exactly | 1197 MB exceeds 132M x 4 B = 528 MB: the paper's figure includes more than weights |
-| memory baseline | v2 abstract: "an FP32 model of identical architecture" | README table: "BERT-Base FP32" 1197 MB, "BERT-Base INT8" 612 MB | the FP32 twin of our model | the 1197/612 MB rows may describe a different model |
+| memory | {R['memory_ternary_mb']:g} vs {R['memory_fp32_mb']:g} MB | FP32 latent weights only | weight bytes under the paper's conditions (fp32 embedding/head), computed exactly | {R['memory_fp32_mb']:g} MB exceeds 132M x 4 B = {PAPER_PARAMETERS * 4 / 1e6:.0f} MB: the paper's figure includes more than weights |
+| memory baseline | v2 abstract: "an FP32 model of identical architecture" | README table: "BERT-Base FP32" {R['memory_fp32_mb']:g} MB, "BERT-Base INT8" {R['memory_int8_mb']:g} MB | the FP32 twin of our model | the {R['memory_fp32_mb']:g}/{R['memory_int8_mb']:g} MB rows may describe a different model |
 | latency | "comparable" / "parity", no custom kernels | README table, device not stated | parity judged on the packed model without custom kernels; our C++ kernel and the fake-quantized setup beside it | absolute ms/token are device-bound |
 | where numbers appear | SST-2, CoLA, INT8, latencies | README tables only, not the abstracts | claims table cites the source of each | |
 """
@@ -89,6 +90,7 @@ class ReportInputs:
     layers: pd.DataFrame
     sparsity: dict
     benchmark: dict
+    bench_table: pd.DataFrame
     data: dict
     tokens: dict
     timing: pd.DataFrame
@@ -110,16 +112,15 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
     stage_names = ["data", "tokenize"] + [f"glue_{r}_seed_{s}" for r in ROLES for s in cfg.train.seeds] + \
         ["benchmark", "sparsity"]
     seconds = [{"stage": f"train_{row['role']}_seed_{row['seed']}", "seconds": row["train_seconds"]} for row in timing]
-    seconds += [{"stage": name, "seconds": read_json(root / "metrics" / "timing" / f"{name}.json")["seconds"]}
-                for name in stage_names]
+    outputs = Outputs(root)
+    seconds += [{"stage": name, "seconds": read_json(outputs.timing(name))["seconds"]} for name in stage_names]
     return ReportInputs(
-        claims=pd.DataFrame(read_json(root / "reports" / "claims.json")), summary=read_json(root / "metrics" / "summary.json"),
+        claims=pd.DataFrame(read_json(outputs.claims)), summary=read_json(outputs.metrics("summary")),
         curves=pd.concat(curves, ignore_index=True), ppl=pd.DataFrame(ppl), glue=pd.DataFrame(glue),
-        layers=_main_layers(pd.read_csv(root / "metrics" / "sparsity_layers.csv")),
-        sparsity=read_json(root / "metrics" / "sparsity.json"),
-        benchmark=read_json(root / "metrics" / "benchmark.json"), data=read_json(root / "metrics" / "data.json"),
-        tokens=read_json(root / "metrics" / "tokens.json"), timing=pd.DataFrame(timing),
-        stage_seconds=pd.DataFrame(seconds))
+        layers=_main_layers(pd.read_csv(outputs.sparsity_layers)), sparsity=read_json(outputs.metrics("sparsity")),
+        benchmark=read_json(outputs.metrics("benchmark")), bench_table=pd.read_csv(outputs.benchmark_table),
+        data=read_json(outputs.metrics("data")), tokens=read_json(outputs.metrics("tokens")),
+        timing=pd.DataFrame(timing), stage_seconds=pd.DataFrame(seconds))
 
 
 def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
@@ -147,31 +148,67 @@ EFFICIENCY_FORMATS = {
 }
 
 
-def efficiency_table(bench: dict) -> pd.DataFrame:
-    """One row per (scope, format) from metrics/benchmark.json: memory, file size and latency."""
+def efficiency_table(bench_table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (scope, format) of the benchmark's tidy table: memory, file size and latency."""
+    wide = bench_table.pivot_table(index=["scope", "format"], columns="metric", values="value", aggfunc="first")
     rows = []
-    for scope in ("trained", "paper_arch"):
+    for scope, model in (("trained", "trained checkpoints"), ("paper_arch", "paper 132M architecture")):
         for fmt, label in EFFICIENCY_FORMATS.items():
-            if f"{scope}_{fmt}_weights_mb" not in bench:
+            if (scope, fmt) not in wide.index:
                 continue
-            rows.append({
-                "model": "trained checkpoints" if scope == "trained" else "paper 132M architecture", "format": label,
-                "weights MB": bench[f"{scope}_{fmt}_weights_mb"],
-                "x smaller than fp32": bench[f"{scope}_fp32_weights_mb"] / bench[f"{scope}_{fmt}_weights_mb"],
-                "peak inference MB": bench[f"{scope}_{fmt}_peak_mb"],
-                "ms/token": bench[f"{scope}_{fmt}_ms_per_token"], "IQR": bench[f"{scope}_{fmt}_ms_per_token_iqr"],
-                "vs fp32": bench[f"{scope}_{fmt}_ms_per_token"] / bench[f"{scope}_fp32_ms_per_token"],
-                "file MB": (f"{bench[f'{scope}_ternary_2bit_file_mb']:.2f} (2-bit) / "
-                            f"{bench[f'{scope}_ternary_base3_file_mb']:.2f} (base-3)" if fmt == "ternary_packed"
-                            else (f"{bench[f'{scope}_fp32_file_mb']:.2f}" if fmt == "fp32" else "")),
-            })
-            for device_fmt in ("fp32", "ternary_dense"):
-                key = f"{scope}_cuda_{device_fmt}_ms_per_token"
-                if fmt == "fp32" and key in bench:
-                    rows.append({"model": rows[-1]["model"], "format": f"CUDA {device_fmt}",
-                                 "peak inference MB": bench[f"{scope}_cuda_{device_fmt}_peak_mb"],
-                                 "ms/token": bench[key], "IQR": bench[f"{scope}_cuda_{device_fmt}_ms_per_token_iqr"]})
+            row, fp32 = wide.loc[(scope, fmt)], wide.loc[(scope, "fp32")]
+            files = {"fp32": f"{fp32['file_mb']:.2f}"}
+            if (scope, "ternary_2bit") in wide.index:
+                files["ternary_packed"] = (f"{wide.loc[(scope, 'ternary_2bit'), 'file_mb']:.2f} (2-bit) / "
+                                           f"{wide.loc[(scope, 'ternary_base3'), 'file_mb']:.2f} (base-3)")
+            rows.append({"model": model, "format": label, "weights MB": row["weights_mb"],
+                         "x smaller than fp32": fp32["weights_mb"] / row["weights_mb"],
+                         "peak inference MB": row["peak_mb"], "ms/token": row["ms_per_token"],
+                         "IQR": row["ms_per_token_iqr"], "vs fp32": row["ms_per_token"] / fp32["ms_per_token"],
+                         "file MB": files.get(fmt, "")})
+            for device_fmt in ("cuda_fp32", "cuda_ternary_dense"):
+                if fmt == "fp32" and (scope, device_fmt) in wide.index:
+                    cuda = wide.loc[(scope, device_fmt)]
+                    rows.append({"model": model, "format": device_fmt.replace("_", " ", 1).replace("cuda", "CUDA"),
+                                 "peak inference MB": cuda["peak_mb"], "ms/token": cuda["ms_per_token"],
+                                 "IQR": cuda["ms_per_token_iqr"]})
     return pd.DataFrame(rows)
+
+
+PEER_FORMATS = {
+    "ours_fp32": "ours: FP32 twin (PyTorch eager)",
+    "ours_packed": "ours: packed ternary, C++ kernel",
+    "llamacpp_f32": "llama.cpp: F32",
+    "llamacpp_tq2_0": "llama.cpp: TQ2_0",
+    "llamacpp_tq1_0": "llama.cpp: TQ1_0",
+}
+
+
+def peer_table(bench_table: pd.DataFrame) -> pd.DataFrame:
+    """Decode speed of our formats and llama.cpp's (pipeline/peer.py), one run, interleaved rounds:
+    medians, spread, and the speed-up over each FP32 implementation. Empty without the peer rows."""
+    peer = bench_table[bench_table["scope"] == "peer"]
+    if not len(peer):
+        return pd.DataFrame()
+    wide = peer.pivot_table(index="format", columns="metric", values="value", aggfunc="first")
+    rows = []
+    for fmt, label in PEER_FORMATS.items():
+        if fmt in wide.index:
+            row = wide.loc[fmt]
+            rows.append({"format": label, "ms/token (median)": row["ms_per_token"], "IQR": row["ms_per_token_iqr"],
+                         "min": row["ms_per_token_min"], "vs llama.cpp TQ2_0": row["latency_over_llamacpp_tq2_0"],
+                         "x faster than our FP32": wide.loc["ours_fp32", "ms_per_token"] / row["ms_per_token"],
+                         "x faster than llama.cpp F32": wide.loc["llamacpp_f32", "ms_per_token"] / row["ms_per_token"]})
+    return pd.DataFrame(rows)
+
+
+def machine_note(bench: dict) -> str:
+    """Whether the benchmark ran on an idle machine, in words."""
+    before, after = bench.get("cpu_busy_before"), bench.get("cpu_busy_after")
+    if before is None:
+        return "CPU load was not sampled (no /proc/stat)."
+    state = "idle" if bench.get("machine_idle") else "**busy: other work shared the cores; treat timings as upper bounds**"
+    return f"Machine {state} (other work used {before:.0%} of the CPU before timing, {after:.0%} after)."
 
 
 def value_text(value, std=None, n=None) -> str:
@@ -274,15 +311,15 @@ class StudyInputs:
 
 def load_study(root: Path = Path("."), name: str = STUDY_ARCHIVE) -> StudyInputs | None:
     base = root / "results" / name
-    if not (base / "archive.json").is_file() or not (base / "metrics" / "plots" / "epoch_curves.csv").is_file():
+    outputs = Outputs(base)
+    if not (base / "archive.json").is_file() or not outputs.plot("epoch_curves").is_file():
         return None
     import yaml
 
-    return StudyInputs(meta=read_json(base / "archive.json"), claims=pd.DataFrame(read_json(base / "reports" / "claims.json")),
-                       summary=read_json(base / "metrics" / "summary.json"), arms=read_json(base / "metrics" / "arms.json"),
-                       epochs=pd.read_csv(base / "metrics" / "plots" / "epoch_curves.csv"),
-                       depth=pd.read_csv(base / "metrics" / "plots" / "sparsity_by_depth.csv"),
-                       sparsity=read_json(base / "metrics" / "sparsity.json"),
+    return StudyInputs(meta=read_json(base / "archive.json"), claims=pd.DataFrame(read_json(outputs.claims)),
+                       summary=read_json(outputs.metrics("summary")), arms=read_json(outputs.metrics("arms")),
+                       epochs=pd.read_csv(outputs.plot("epoch_curves")), depth=pd.read_csv(outputs.plot("sparsity_by_depth")),
+                       sparsity=read_json(outputs.metrics("sparsity")),
                        params=yaml.safe_load((base / "params.yaml").read_text()))
 
 
@@ -314,7 +351,7 @@ def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:
     """Runs kept under ``results/<name>/`` (see pipeline/archive.py): their description and claims."""
     runs = []
     for meta_path in sorted((root / "results").glob("*/archive.json")):
-        claims = pd.DataFrame(read_json(meta_path.parent / "reports" / "claims.json"))
+        claims = pd.DataFrame(read_json(Outputs(meta_path.parent).claims))
         runs.append((read_json(meta_path), claims))
     return runs
 

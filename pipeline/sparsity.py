@@ -13,21 +13,16 @@ Gaussian), so a reader sees which definition could produce a figure; verdicts us
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pandas as pd
 import torch
 
 from pipeline.checkpoint import load_model
+from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION, TWN_DELTA
 from pipeline.runsets import run_set_labels
 from pipeline.quant import absmean_scale, ternary_codes
 
-# P(|w| < alpha / 2) for w ~ N(0, s^2) and alpha = E|w| = s sqrt(2 / pi).
-GAUSSIAN_ZERO_FRACTION = math.erf(1.0 / (2.0 * math.sqrt(math.pi)))
-TWN_DELTA = 0.7  # ternary weight networks' threshold, in units of mean|w|
-# P(|w| < 0.7 E|w|) for a Gaussian: erf(0.7 / sqrt(pi)).
-GAUSSIAN_TWN_ZERO_FRACTION = math.erf(TWN_DELTA / math.sqrt(math.pi))
 
 
 def layer_statistics(model_path: Path) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.benchtable import metric_key
 from pipeline.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA,
                              build_claims)
 from pipeline.config import ROLES, Config
@@ -54,7 +55,7 @@ def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
         PAPER_MODEL: same_shape and ternary_as_paper and tokens["vocab_size"] == PAPER_VOCAB_SIZE,
         PAPER_TRAINING: not mismatches["training"] and tokens["train_stories"] >= PAPER_TRAIN_STORIES,
         PAPER_DEVICE: False,  # the paper does not name the device its latencies were measured on
-        PAPER_ARCH_BENCH: "paper_arch_fp32_weights_mb" in benchmark,
+        PAPER_ARCH_BENCH: metric_key("paper_arch", "fp32", "weights_mb") in benchmark,
         "recipe": "paper-code" if not mismatches["paper-code"] else
                   "paper-code-fixed" if not mismatches["paper-code-fixed"] else "other",
         "recipe_mismatches": mismatches["training"],

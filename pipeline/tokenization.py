@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer
-from tokenizers.implementations import BertWordPieceTokenizer
+from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers.models import WordPiece
 from tqdm import tqdm
 
 from pipeline.errors import MissingInputError
@@ -24,6 +24,20 @@ from pipeline.tokens import save_tokens, token_dtype
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 END_OF_STORY = "[SEP]"
+
+
+def bert_uncased(vocab: dict[str, int]) -> Tokenizer:
+    """A WordPiece tokenizer over ``vocab`` with BERT's uncased rules, built from ``tokenizers``'
+    public components: BERT's normaliser (clean text, lower case, accents stripped), pre-tokenizer,
+    ``[CLS] ... [SEP]`` post-processor and ``##`` decoder, and the special tokens registered."""
+    tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                                      lowercase=True)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.post_processor = processors.BertProcessing(("[SEP]", vocab["[SEP]"]), ("[CLS]", vocab["[CLS]"]))
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    tokenizer.add_special_tokens([token for token in SPECIAL_TOKENS if token in vocab])
+    return tokenizer
 
 
 def wordpiece_vocabulary(texts: list[str], vocab_size: int, min_frequency: int = 2) -> list[str]:
@@ -37,11 +51,12 @@ def wordpiece_vocabulary(texts: list[str], vocab_size: int, min_frequency: int =
     byte-identical cannot use that; normalisation and pre-tokenisation still come from
     ``tokenizers`` (BERT's uncased rules), and encoding is its WordPiece model.
     """
-    reference = BertWordPieceTokenizer(lowercase=True)._tokenizer
+    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
+                                            lowercase=True)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     counts: Counter[str] = Counter()
     for text in texts:
-        normalized = reference.normalizer.normalize_str(text)
-        counts.update(word for word, _ in reference.pre_tokenizer.pre_tokenize_str(normalized))
+        counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
     characters = sorted({char for word in counts for char in word})
     vocab = SPECIAL_TOKENS + characters + [f"##{char}" for char in characters]
     words = sorted((w for w, n in counts.items() if n >= min_frequency and len(w) > 1), key=lambda w: (-counts[w], w))
@@ -53,7 +68,7 @@ def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: 
     """The tokenizer ``cfg.kind`` names; the trained one is a pure function of the corpus."""
     if cfg.kind == "trained_wordpiece":
         vocab = wordpiece_vocabulary(train_texts, cfg.vocab_size)
-        return BertWordPieceTokenizer({token: i for i, token in enumerate(vocab)}, lowercase=True)._tokenizer
+        return bert_uncased({token: i for i, token in enumerate(vocab)})
     if cfg.kind == "bert_vocab_file":
         path = project_root / cfg.vocab_file
         if not path.is_file():
@@ -61,7 +76,7 @@ def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: 
                                     f"vocab.txt (../shared/data/tokenizer/bert-base-uncased/vocab.txt)")
         # Lower-casing with accent stripping and BERT's pre-tokenizer: the ids equal the hub's
         # bert-base-uncased tokenizer ("Hello world" -> 101 7592 2088 102).
-        return BertWordPieceTokenizer(str(path), lowercase=True)._tokenizer
+        return bert_uncased(WordPiece.read_file(str(path)))
     require_hub(f"tokenizer.kind: bert_hub ({cfg.hub_name!r})")
     return Tokenizer.from_pretrained(cfg.hub_name)
 

@@ -10,6 +10,7 @@ from typing import Callable
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError
 from pipeline.io import write_json
+from pipeline.layout import Outputs
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -38,4 +39,4 @@ def main(description: str, body: Callable[[Config, argparse.Namespace], None],
     except InputError as exc:  # bad input: say what and where, in one line
         sys.exit("error: " + " ".join(str(exc).split()))
     if timing_name is not None:
-        write_json(f"metrics/timing/{timing_name(args)}.json", {"seconds": time.perf_counter() - started})
+        write_json(Outputs().timing(timing_name(args)), {"seconds": time.perf_counter() - started})

@@ -1,11 +1,9 @@
 """DVC stage `glue_studied@seed` / `glue_baseline@seed`: fine-tune one checkpoint on every task."""
 
-from pathlib import Path
-
 from pipeline.finetune import finetune_all
 from pipeline.io import write_json
 from pipeline.distributed import resolve_device
-from pipeline.layout import ROLES, RunPaths
+from pipeline.layout import ROLES, Outputs, RunPaths
 from stages.common import main
 
 
@@ -16,7 +14,7 @@ def options(p) -> None:
 
 def run(cfg, args) -> None:
     paths = RunPaths.for_run(args.role, args.seed)
-    results = finetune_all(paths.model, Path("data/tokens/tokenizer.json"), Path("data/prepared"), cfg.glue,
+    results = finetune_all(paths.model, Outputs().tokenizer, Outputs().prepared, cfg.glue,
                            args.seed, cfg.train.threads, resolve_device(cfg.train.device))
     write_json(paths.glue, results)
 

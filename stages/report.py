@@ -2,13 +2,15 @@
 
 from pathlib import Path
 
+from pipeline.layout import Outputs
 from pipeline.report import render_report
 from stages.common import main
 
 
 def run(cfg, args) -> None:
-    render_report(Path("notebooks/report.ipynb"), Path("reports/report.ipynb"), Path("reports/report.html"),
-                  {"params_path": args.params, "figures_dir": "reports/figures"}, cwd=Path("."))
+    outputs = Outputs()
+    render_report(Path("notebooks/report.ipynb"), *outputs.report,
+                  {"params_path": args.params, "figures_dir": str(outputs.figures)}, cwd=Path("."))
 
 
 if __name__ == "__main__":

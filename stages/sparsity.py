@@ -1,7 +1,7 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
 from pipeline.io import atomic_path, write_json
-from pipeline.layout import ROLES, RunPaths
+from pipeline.layout import ROLES, Outputs, RunPaths
 from pipeline.runsets import run_set_columns
 from pipeline.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
@@ -12,12 +12,13 @@ def run(cfg, args) -> None:
     paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm).model
               for arm in cfg.arms.run for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds}
     table, summary = run_sparsity(paths, tuple(cfg.sparsity.middle_band))
-    with atomic_path("metrics/sparsity_layers.csv") as tmp:
+    outputs = Outputs()
+    with atomic_path(outputs.sparsity_layers) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")
     # fixed columns (every defined arm, empty where it did not run), so dvc.yaml's plot can name them
-    with atomic_path("metrics/plots/sparsity_by_depth.csv") as tmp:
+    with atomic_path(outputs.plot("sparsity_by_depth")) as tmp:
         zero_pct_by_depth(table).reindex(columns=["layer", *run_set_columns(cfg.arms.defs)]).to_csv(tmp, index=False, float_format="%.4f")
-    write_json("metrics/sparsity.json", summary)
+    write_json(outputs.metrics("sparsity"), summary)
 
 
 if __name__ == "__main__":

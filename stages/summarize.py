@@ -4,21 +4,23 @@
 from pathlib import Path
 
 from pipeline.io import atomic_path, write_json
+from pipeline.layout import Outputs
 from pipeline.summarize import epoch_curves_table, epoch_curves_wide, glue_table, loss_curves_table, summarize
 from stages.common import main
 
 
 def run(cfg, args) -> None:
-    summary, arms, claims = summarize(cfg, Path("."), Path("metrics/tokens.json"), Path("metrics/benchmark.json"),
-                                      Path("metrics/sparsity.json"))
-    write_json("metrics/summary.json", summary)
-    write_json("metrics/arms.json", arms)
-    write_json("reports/claims.json", claims)
+    outputs = Outputs()
+    summary, arms, claims = summarize(cfg, Path("."), outputs.metrics("tokens"), outputs.metrics("benchmark"),
+                                      outputs.metrics("sparsity"))
+    write_json(outputs.metrics("summary"), summary)
+    write_json(outputs.metrics("arms"), arms)
+    write_json(outputs.claims, claims)
     epochs = epoch_curves_table(cfg, Path("."))
     tables = {"loss_curves": loss_curves_table(cfg, Path(".")), "glue": glue_table(cfg, summary),
               "epoch_curves": epochs, "val_loss_by_epoch": epoch_curves_wide(cfg, epochs)}
     for name, table in tables.items():
-        with atomic_path(f"metrics/plots/{name}.csv") as tmp:
+        with atomic_path(outputs.plot(name)) as tmp:
             table.to_csv(tmp, index=False, float_format="%.6f")
 
 

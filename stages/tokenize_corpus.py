@@ -1,14 +1,14 @@
 """DVC stage `tokenize`: build the tokenizer and encode the corpus into token arrays."""
 
-from pathlib import Path
-
 from pipeline.io import write_json
+from pipeline.layout import Outputs
 from pipeline.tokenization import tokenize_corpus
 from stages.common import main
 
 
 def run(cfg, args) -> None:
-    write_json("metrics/tokens.json", tokenize_corpus(cfg.tokenizer, Path("data/prepared"), Path("data/tokens")))
+    outputs = Outputs()
+    write_json(outputs.metrics("tokens"), tokenize_corpus(cfg.tokenizer, outputs.prepared, outputs.tokens_dir))
 
 
 if __name__ == "__main__":

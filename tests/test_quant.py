@@ -66,3 +66,23 @@ def test_a_negative_learned_scale_acts_as_its_magnitude():
         layer.scale.fill_(-0.5)
     assert set(layer.quantized_weight().detach().abs().unique().tolist()) <= {0.0, 0.5}
     assert torch.allclose(layer.effective_scale(), torch.tensor(0.5))
+
+
+@pytest.mark.parametrize("scale", ["absmean", "learned"])
+def test_a_frozen_layer_computes_the_same_and_holds_codes_times_alpha(scale):
+    torch.manual_seed(0)
+    layer = QuantLinear(16, 8, quant="ternary", scale=scale, act_bits=8)
+    x = torch.randn(4, 16)
+    before = layer(x)
+    alpha = layer.effective_scale()
+    assert layer.freeze_() is layer and layer.quant == "fp32" and layer.scale is None and layer.act_bits == 8
+    assert torch.equal(layer(x), before)
+    assert set((layer.weight / alpha).round().unique().tolist()) <= {-1.0, 0.0, 1.0}
+
+
+def test_gaussian_weight_zero_fraction_under_the_absmean_rule():
+    # round(w / mean|w|) = 0 iff |w| < 0.5 mean|w| = 0.5 sqrt(2/pi) sigma: P = erf(0.5 / sqrt(pi)) = 0.310
+    torch.manual_seed(0)
+    weight = torch.randn(1_000_000)
+    zeros = (torch.round(weight / absmean_scale(weight)) == 0).double().mean().item()
+    assert abs(zeros - 0.3101) < 0.002

@@ -29,7 +29,13 @@ def test_same_seed_same_metrics(tiny_config, tokens_dir, tmp_path):
     first = _train(tiny_config, tokens_dir, tmp_path / "a")
     second = _train(tiny_config, tokens_dir, tmp_path / "b")
     assert first == second
-    assert first["val_ppl"] < tiny_config.model.arch.dim * 100  # finite and sane
+    # Pinned (torchtune-style): the tiny config's losses after 12 steps on the synthetic corpus. A
+    # change to the model, the data order, dropout or the optimizer moves these; update them only
+    # for a change that is meant to alter training, and say so in the commit.
+    assert first["val_loss"] == pytest.approx(5.480177, rel=1e-5)
+    assert first["train_loss"] == pytest.approx(5.480839, rel=1e-5)
+    baseline = _train(tiny_config, tokens_dir, tmp_path / "c", role="baseline")
+    assert baseline["val_loss"] == pytest.approx(5.463373, rel=1e-5)
     assert (tmp_path / "a" / "models" / "studied" / "seed_0" / "model.safetensors").is_file()
 
 

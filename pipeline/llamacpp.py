@@ -1,0 +1,138 @@
+"""Our exported GGUF files in llama.cpp (the optional ``llama_cpp`` binding), and how closely they agree.
+
+``python -m pipeline.llamacpp models/studied/seed_0 --gguf model.gguf`` reads the validation tokens
+(``data/tokens/val.npy``), cuts them into ``model.arch.seq_len`` + 1 windows, and scores each window
+twice: in llama.cpp from the GGUF file, and in our packed model (the exact numerics the model was
+trained with, per-token int8 activations). It reports both perplexities, their relative difference,
+the share of positions where both predict the same next token (top-1 agreement) and the largest
+logit difference. They cannot be bit-equal: llama.cpp quantizes activations to int8 per block of
+256 values (Q8_K) for its TQ dot products, ours per token (the whole row), and it stores alpha in
+fp16; the figures say how close they come. Token ids are fed directly, so tokenization does not
+enter the comparison.
+
+Install the binding with ``pip install -r requirements-llamacpp.txt`` (it compiles llama.cpp, about
+13 minutes on 2 cores); without it, this module imports but :func:`available` is False.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pipeline.errors import InputError, MissingInputError
+from pipeline.tokens import load_tokens
+
+
+def available() -> bool:
+    """Whether the optional binding (requirements-llamacpp.txt) is installed."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LlamaCppModel:
+    """One GGUF file loaded in llama.cpp: full-sequence logits and timed greedy decoding."""
+
+    def __init__(self, path: Path, threads: int, n_ctx: int, all_logits: bool = False) -> None:
+        if not available():
+            raise MissingInputError("llama_cpp is not installed: pip install -r requirements-llamacpp.txt")
+        from llama_cpp import Llama
+
+        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads,
+                         n_threads_batch=threads, logits_all=all_logits, verbose=False)
+
+    def logits(self, ids: list[int]) -> np.ndarray:
+        """Logits (len(ids), vocab) of a fresh sequence (needs ``all_logits``)."""
+        self.llm.reset()
+        self.llm.eval(ids)
+        return np.array(self.llm.scores[:len(ids)], dtype=np.float32)
+
+    def decode(self, prompt: list[int], n_tokens: int) -> tuple[list[int], float]:
+        """Greedy ids after ``prompt`` and the seconds the ``n_tokens`` decode steps took (prefill excluded)."""
+        self.llm.reset()
+        self.llm.eval(prompt)
+        generated: list[int] = []
+        started = time.perf_counter()
+        for _ in range(n_tokens):
+            next_id = int(np.argmax(self.llm.scores[self.llm.n_tokens - 1]))
+            generated.append(next_id)
+            self.llm.eval([next_id])
+        return generated, time.perf_counter() - started
+
+
+def _nll(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    logits = logits.astype(np.float64)
+    top = logits.max(axis=-1, keepdims=True)
+    log_z = top[:, 0] + np.log(np.exp(logits - top).sum(axis=-1))
+    return log_z - logits[np.arange(len(targets)), targets]
+
+
+def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_len: int, windows: int,
+              threads: int) -> dict[str, float]:
+    """Perplexity of both models on the first ``windows`` non-overlapping windows of ``tokens``,
+    their relative difference, top-1 agreement and the largest absolute logit difference."""
+    available_windows = (len(tokens) - 1) // seq_len
+    if available_windows < 1:
+        raise InputError(f"{len(tokens)} validation tokens cannot fill one window of {seq_len} + 1")
+    windows = min(windows, available_windows)
+    peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len, all_logits=True)
+    nll_peer, nll_ours, same, largest = [], [], 0, 0.0
+    for w in range(windows):
+        window = np.asarray(tokens[w * seq_len: w * seq_len + seq_len + 1], dtype=np.int64)
+        ids, targets = window[:-1], window[1:]
+        theirs = peer.logits(ids.tolist())
+        with torch.no_grad():
+            mine = ours(torch.from_numpy(ids)[None])[0].float().numpy()
+        nll_peer.append(_nll(theirs, targets))
+        nll_ours.append(_nll(mine, targets))
+        same += int((theirs.argmax(-1) == mine.argmax(-1)).sum())
+        largest = max(largest, float(np.abs(theirs - mine).max()))
+    ppl_peer = math.exp(float(np.concatenate(nll_peer).mean()))
+    ppl_ours = math.exp(float(np.concatenate(nll_ours).mean()))
+    positions = windows * seq_len
+    return {"llamacpp_ppl": ppl_peer, "ours_ppl": ppl_ours, "ppl_relative_difference": ppl_peer / ppl_ours - 1.0,
+            "top1_agreement": same / positions, "max_abs_logit_difference": largest, "positions": positions,
+            "windows": windows}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description="Perplexity and top-1 agreement: a GGUF file in llama.cpp vs our "
+                                                 "packed model, on the validation tokens.")
+    parser.add_argument("checkpoint", type=Path, help="the trained model folder (models/studied/seed_0)")
+    parser.add_argument("--gguf", type=Path, required=True, help="its export (python -m pipeline.export)")
+    parser.add_argument("--tokens", type=Path, default=Path("data/tokens/val.npy"))
+    parser.add_argument("--windows", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    from pipeline.checkpoint import load_model
+    from pipeline.inference import export_packed, load_packed
+
+    checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
+    for path in (checkpoint, args.gguf, args.tokens):
+        if not path.exists():
+            raise SystemExit(f"error: {path} not found")
+    model, _ = load_model(checkpoint)
+    torch.set_num_threads(args.threads)
+    packed_path = args.gguf.with_suffix(".packed.safetensors")
+    export_packed(model, packed_path, "2bit", "bf16")
+    ours, _ = load_packed(packed_path)
+    result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        from pipeline.io import write_json
+
+        write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

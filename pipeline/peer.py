@@ -1,0 +1,152 @@
+"""Decode speed against the peer: our formats and llama.cpp's, interleaved in one process.
+
+On CPUs people run ternary models in llama.cpp (TQ2_0 / TQ1_0 tensors). This measures, for the
+paper's 132M shapes with random weights (speed does not depend on the values), batch-1 greedy
+decoding of ``benchmark.decode_tokens`` tokens after a ``benchmark.prompt_tokens`` prompt, with the
+same thread count everywhere:
+
+* ``ours_fp32``: the FP32 twin in PyTorch eager; ``ours_packed``: our packed ternary model
+  (2-bit codes, the C++ kernel, per-token int8 activations as trained);
+* ``llamacpp_f32``: the FP32 twin as an F32 GGUF; ``llamacpp_tq2_0`` / ``llamacpp_tq1_0``: the
+  ternary model exported by :mod:`pipeline.export`.
+
+Equal conditions: bf16 embedding and head on both sides, and the SwiGLU width padded to 2304 (a
+multiple of 256, which TQ blocks need) on both sides, so both compute the same shapes. Each round
+runs every format once, in an order shuffled per round (seeded); each format's figure is the median
+(and IQR) over rounds, so a slow spell hits all formats alike instead of one. The CPU's load from
+other processes is sampled (/proc/stat) before and after, and a busy machine is flagged in the
+results rather than published silently.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+from tokenizers.models import WordPiece
+
+from pipeline.benchtable import BenchTable
+from pipeline.config import BenchmarkConfig
+from pipeline.inference import export_packed, load_packed
+from pipeline.llamacpp import LlamaCppModel
+from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM, mlp_hidden_size
+from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
+
+# int(768 * 3.0) = 2304: the paper's 2050 hidden units padded to a multiple of 256, on both sides.
+PEER_ARCH = PAPER_ARCH.model_copy(update={"mlp_ratio": 3.0})
+PEER_FORMATS = ("ours_fp32", "ours_packed", "llamacpp_f32", "llamacpp_tq2_0", "llamacpp_tq1_0")
+BUSY_THRESHOLD = 0.10  # share of the CPU used by other work above which timings are flagged
+
+
+def cpu_busy_fraction(seconds: float = 1.0) -> float | None:
+    """Share of all cores' time spent busy over ``seconds`` while this process sleeps (/proc/stat);
+    None where /proc/stat does not exist."""
+    def sample() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields) - idle, sum(fields)
+
+    if not Path("/proc/stat").exists():
+        return None
+    busy_before, total_before = sample()
+    time.sleep(seconds)
+    busy_after, total_after = sample()
+    return (busy_after - busy_before) / max(total_after - total_before, 1)
+
+
+def ours_decoder(model: TransformerLM) -> Callable[[list[int], int], tuple[list[int], float]]:
+    """Our model's greedy decode with the KV cache, timed like :meth:`LlamaCppModel.decode`."""
+    def decode(prompt: list[int], n_tokens: int) -> tuple[list[int], float]:
+        with torch.no_grad():
+            logits, cache = model.forward_cached(torch.tensor([prompt]))
+            generated: list[int] = []
+            started = time.perf_counter()
+            for position in range(len(prompt), len(prompt) + n_tokens):
+                next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
+                generated.append(int(next_id))
+                logits, cache = model.forward_cached(next_id, cache, position)
+            return generated, time.perf_counter() - started
+    return decode
+
+
+def interleaved_rounds(decoders: dict[str, Callable], prompt: list[int], n_tokens: int, rounds: int,
+                       seed: int = 0) -> dict[str, list[float]]:
+    """ms per token of every decoder, ``rounds`` times, each round in a freshly shuffled order."""
+    order = list(decoders)
+    shuffle = random.Random(seed)
+    for decode in decoders.values():  # warm-up: first-call allocations, lazy loading, kernel build
+        decode(prompt, min(n_tokens, 4))
+    times: dict[str, list[float]] = {name: [] for name in decoders}
+    for _ in range(rounds):
+        shuffle.shuffle(order)
+        for name in order:
+            _, seconds = decoders[name](prompt, n_tokens)
+            times[name].append(seconds * 1e3 / n_tokens)
+    return times
+
+
+def placeholder_vocabulary(size: int) -> Tokenizer:
+    """A WordPiece tokenizer of ``size`` entries (BERT's five specials, then ``[unused<i>]``) for files
+    that are only timed: the weights are random, so no text is read or written with them."""
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab = specials + [f"[unused{i}]" for i in range(size - len(specials))]
+    return Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+
+
+def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> dict[str, Path]:
+    """Random-weight models of the peer shapes, in every format's file: name -> path."""
+    from pipeline.checkpoint import save_model
+    from pipeline.export import export_gguf
+
+    torch.manual_seed(0)
+    studied = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, PAPER_TERNARY).eval()
+    twin = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, FP32_TWIN).eval()
+    paths = {"ours_fp32": workdir / "peer_fp32.safetensors", "ours_packed": workdir / "peer_packed.safetensors",
+             "llamacpp_f32": workdir / "peer_f32.gguf", "llamacpp_tq2_0": workdir / "peer_tq2_0.gguf",
+             "llamacpp_tq1_0": workdir / "peer_tq1_0.gguf"}
+    save_model(paths["ours_fp32"], twin, {})
+    export_packed(studied, paths["ours_packed"], "2bit", head_dtype)
+    vocabulary = placeholder_vocabulary(PAPER_VOCAB_SIZE)
+    export_gguf(twin, vocabulary, paths["llamacpp_f32"], "f32", "f32")
+    for name in ("tq2_0", "tq1_0"):
+        export_gguf(studied, vocabulary, paths[f"llamacpp_{name}"], name, head_dtype)
+    return paths
+
+
+def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable) -> dict[str, float | str]:
+    """The peer comparison into ``table`` (scope ``peer``); returns what describes it."""
+    from pipeline.checkpoint import load_model
+
+    paths = build_peer_models(workdir, cfg.head_dtype)
+    n_ctx = cfg.prompt_tokens + cfg.decode_tokens + 8
+    decoders = {"ours_fp32": ours_decoder(load_model(paths["ours_fp32"])[0]),
+                "ours_packed": ours_decoder(load_packed(paths["ours_packed"])[0])}
+    decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx).decode
+                 for name in PEER_FORMATS if name.startswith("llamacpp")}
+    prompt = torch.randint(0, PAPER_VOCAB_SIZE, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
+    times = interleaved_rounds(decoders, prompt, cfg.decode_tokens, rounds)
+    for name, values in times.items():
+        q25, q50, q75 = np.percentile(values, [25, 50, 75])
+        table.add("peer", name, "ms_per_token", q50)
+        table.add("peer", name, "ms_per_token_iqr", q75 - q25)
+        table.add("peer", name, "ms_per_token_min", min(values))
+    for name in times:
+        ms = table.get("peer", name, "ms_per_token")
+        table.add("peer", name, "latency_over_llamacpp_tq2_0", ms / table.get("peer", "llamacpp_tq2_0", "ms_per_token"))
+        fp32 = "ours_fp32" if name.startswith("ours") else "llamacpp_f32"  # the same implementation's FP32
+        table.add("peer", name, "fp32_speedup", table.get("peer", fp32, "ms_per_token") / ms)
+    return {"peer_rounds": rounds, "peer_ffn_hidden": mlp_hidden_size(PEER_ARCH), "peer_head_dtype": cfg.head_dtype}
+
+
+def machine_load(busy_before: float | None, busy_after: float | None) -> dict[str, float | bool | None]:
+    """The load samples and whether the machine counted as idle (both below BUSY_THRESHOLD)."""
+    samples = [value for value in (busy_before, busy_after) if value is not None]
+    return {"cpu_busy_before": busy_before, "cpu_busy_after": busy_after,
+            "machine_idle": all(value < BUSY_THRESHOLD for value in samples) if samples else None,
+            "cpu_count": os.cpu_count()}

@@ -1,0 +1,119 @@
+"""GGUF export (pipeline/export.py): what the file holds, read back with the gguf package's reader.
+Running the file in llama.cpp is tests/test_llamacpp.py (skipped without the optional binding)."""
+
+from pathlib import Path
+
+import gguf
+import numpy as np
+import pytest
+import torch
+from tokenizers import Tokenizer
+from tokenizers.models import WordPiece
+from tokenizers.pre_tokenizers import BertPreTokenizer
+
+from pipeline.config import ArchConfig, RoleModel
+from pipeline.errors import InputError
+from pipeline.export import export_gguf, gguf_vocabulary, main, read_tensor_types
+from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
+from pipeline.quant import ternary_codes
+
+SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def write_tokenizer(path: Path, vocab_size: int) -> Path:
+    words = ["the", "cat", "sat", "on", "mat", "##s", "##ing"]
+    vocab = SPECIALS + words + [f"w{i}" for i in range(vocab_size - len(SPECIALS) - len(words))]
+    tokenizer = Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = BertPreTokenizer()
+    tokenizer.save(str(path))
+    return path
+
+
+def model(dim: int = 256, role: RoleModel = PAPER_TERNARY, vocab: int = 64) -> TransformerLM:
+    torch.manual_seed(0)
+    arch = ArchConfig(dim=dim, n_layers=2, n_heads=4, mlp_ratio=2.67, dropout=0.0, seq_len=64)
+    return TransformerLM(arch, vocab, role).eval()
+
+
+def tensor(path: Path, name: str) -> np.ndarray:
+    found = next(t for t in gguf.GGUFReader(str(path)).tensors if t.name == name)
+    return gguf.quants.dequantize(found.data, found.tensor_type)
+
+
+@pytest.mark.parametrize("ternary_type, expected", [("tq2_0", "TQ2_0"), ("tq1_0", "TQ1_0")])
+def test_ternary_layers_come_back_as_codes_times_alpha(tmp_path, ternary_type, expected):
+    lm = model()
+    out = tmp_path / "m.gguf"
+    summary = export_gguf(lm, write_tokenizer(tmp_path / "t.json", 64), out, ternary_type, "bf16")
+    types = read_tensor_types(out)
+    assert {types[f"blk.{i}.{n}.weight"] for i in range(2) for n in ("attn_q", "ffn_gate", "ffn_down")} == {expected}
+    assert types["token_embd.weight"] == types["output.weight"] == "BF16"
+    assert types["output.bias"] == types["blk.0.attn_norm.weight"] == "F32" and not summary.fallbacks
+    # int(256 * 2.67) = 683 hidden units, padded with zero units to 768 (3 TQ blocks)
+    assert (summary.ffn_hidden, summary.ffn_hidden_padded) == (683, 768)
+    layer = lm.blocks[1].mlp.w2
+    alpha = layer.effective_scale()
+    expected_weight = (ternary_codes(layer.weight.detach(), alpha) * alpha).numpy()
+    stored = tensor(out, "blk.1.ffn_down.weight")
+    assert stored.shape == (256, 768)
+    # alpha is stored in fp16 in every block: the codes are exact, the magnitude within fp16 rounding
+    np.testing.assert_allclose(stored[:, :683], expected_weight, rtol=2 ** -11, atol=0)
+    assert not stored[:, 683:].any() and not tensor(out, "blk.1.ffn_gate.weight")[683:].any()
+    assert not tensor(out, "blk.0.attn_q.bias").any()
+
+
+def test_the_file_describes_the_qwen2_graph_and_the_wordpiece_vocabulary(tmp_path):
+    out = tmp_path / "m.gguf"
+    export_gguf(model(), write_tokenizer(tmp_path / "t.json", 64), out)
+    fields = gguf.GGUFReader(str(out)).fields
+
+    def value(key):
+        field = fields[key]
+        return field.parts[field.data[0]].tolist()[0] if field.types[0] != gguf.GGUFValueType.STRING \
+            else bytes(field.parts[field.data[0]]).decode()
+
+    assert value("general.architecture") == "qwen2"
+    assert (value("qwen2.embedding_length"), value("qwen2.block_count"), value("qwen2.feed_forward_length"),
+            value("qwen2.attention.head_count")) == (256, 2, 768, 4)
+    assert value("tokenizer.ggml.model") == "bert"
+    assert value("tokenizer.ggml.bos_token_id") == 2 and value("tokenizer.ggml.eos_token_id") == 3
+    tokens = fields["tokenizer.ggml.tokens"]
+    spelled = [bytes(tokens.parts[i]).decode() for i in tokens.data[:12]]
+    assert spelled == SPECIALS + ["\u2581the", "\u2581cat", "\u2581sat", "\u2581on", "\u2581mat", "s", "ing"]
+
+
+def test_vocabulary_types_mark_the_specials(tmp_path):
+    tokens, types, specials = gguf_vocabulary(write_tokenizer(tmp_path / "t.json", 20))
+    assert types[:5] == [int(gguf.TokenType.CONTROL)] * 5 and set(types[5:]) == {int(gguf.TokenType.NORMAL)}
+    assert specials == {"bos": 2, "eos": 3, "unk": 1, "pad": 0, "mask": 4} and len(tokens) == 20
+
+
+def test_rows_that_do_not_fit_a_tq_block_fall_back_and_say_why(tmp_path):
+    out = tmp_path / "m.gguf"
+    summary = export_gguf(model(dim=64), write_tokenizer(tmp_path / "t.json", 64), out)
+    types = read_tensor_types(out)
+    assert types["blk.0.attn_q.weight"] == "Q8_0" and "not a multiple of 256" in summary.fallbacks["blk.0.attn_q.weight"]
+    assert types["blk.0.ffn_down.weight"] == "TQ2_0"  # its rows are the padded hidden width, 256
+    assert "blk.0.ffn_down.weight" not in summary.fallbacks
+
+
+def test_an_fp32_model_exports_at_the_wide_type(tmp_path):
+    out = tmp_path / "m.gguf"
+    export_gguf(model(role=FP32_TWIN), write_tokenizer(tmp_path / "t.json", 64), out, "f32", "f32")
+    assert set(read_tensor_types(out).values()) == {"F32"}
+
+
+def test_models_outside_the_qwen2_graph_and_mismatched_tokenizers_are_refused(tmp_path):
+    tokenizer = write_tokenizer(tmp_path / "t.json", 64)
+    maskless = RoleModel.resolve("fp32", attention="bidirectional", positions="learned")
+    with pytest.raises(InputError, match="rotary"):
+        export_gguf(model(role=maskless), tokenizer, tmp_path / "m.gguf")
+    with pytest.raises(InputError, match="65 tokens but the model's head has 64"):
+        export_gguf(model(), write_tokenizer(tmp_path / "t65.json", 65), tmp_path / "m.gguf")
+    assert not (tmp_path / "m.gguf").exists()  # nothing half-written
+
+
+def test_cli_help_and_export(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0 and "GGUF" in capsys.readouterr().out

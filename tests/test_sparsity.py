@@ -1,0 +1,59 @@
+"""pipeline/sparsity.py: the zero fractions that feed the sparsity claims, on weights whose answer is known."""
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from pipeline.checkpoint import save_model
+from pipeline.config import ArchConfig
+from pipeline.model import PAPER_TERNARY, TransformerLM
+from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION
+from pipeline.sparsity import (depth_summary, layer_statistics,
+                               middle_layers, run_sparsity, weighted_zero_pct)
+
+
+def test_gaussian_reference_levels():
+    assert GAUSSIAN_ZERO_FRACTION == pytest.approx(0.3101, abs=1e-4)
+    assert GAUSSIAN_TWN_ZERO_FRACTION == pytest.approx(0.4235, abs=1e-4)  # the issue's 42.4%
+
+
+def test_the_default_band_gives_the_papers_middle_layers():
+    assert middle_layers(12, (0.4, 0.75)) == [5, 6, 7, 8, 9]
+    assert middle_layers(4, (0.4, 0.75)) == [2, 3]
+
+
+def test_weighted_zero_percentage_weighs_layers_by_their_size():
+    stats = pd.DataFrame({"zero": [0.5, 0.2], "weights": [100, 300]})
+    assert weighted_zero_pct(stats) == pytest.approx((50 + 60) / 400 * 100)
+    assert math.isnan(weighted_zero_pct(stats.iloc[:0]))
+
+
+@pytest.fixture
+def gaussian_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    arch = ArchConfig(dim=128, n_layers=12, n_heads=4, mlp_ratio=2.67, dropout=0.0, seq_len=16)
+    path = tmp_path / "model.safetensors"
+    save_model(path, TransformerLM(arch, 50, PAPER_TERNARY), {"quant": "ternary"})
+    return path
+
+
+def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_checkpoint):
+    stats = layer_statistics(gaussian_checkpoint)
+    assert len(stats) == 12 * 7 and stats["layer"].min() == 1 and stats["layer"].max() == 12
+    assert stats["zero"].mean() == pytest.approx(GAUSSIAN_ZERO_FRACTION, abs=0.005)
+    assert stats["zero_twn"].mean() == pytest.approx(GAUSSIAN_TWN_ZERO_FRACTION, abs=0.005)
+    assert (stats["zero"] + stats["neg"] + stats["pos"]).round(6).eq(1.0).all()
+    summary = depth_summary(stats, (0.4, 0.75))
+    # no depth structure in random weights: middle and boundary agree within sampling noise
+    assert abs(summary["zero_pct_middle"] - summary["zero_pct_boundary"]) < 0.3
+    assert summary["zero_pct_all"] == pytest.approx(31.0, abs=0.3)
+
+
+def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_checkpoint):
+    table, summary = run_sparsity({(None, "studied", 0): gaussian_checkpoint,
+                                   ("notebook_init", "studied", 1): gaussian_checkpoint}, (0.4, 0.75))
+    assert summary["middle_layers"] == [5, 6, 7, 8, 9]
+    assert summary["studied_seed_0_zero_pct_middle"] == summary["arm_notebook_init_studied_seed_1_zero_pct_middle"]
+    assert set(table["arm"]) == {"main", "notebook_init"} and len(table) == 2 * 84
