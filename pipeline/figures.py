@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from pipeline.io import atomic_path  # noqa: E402
+from pipeline.sparsity import zero_pct_per_layer  # noqa: E402
 
 ROLE_LABELS = {"studied": "studied model", "baseline": "FP32 baseline"}
 # Every figure draws in this style, whatever was drawn before it (no global theme).
@@ -79,9 +80,7 @@ def sparsity_heatmap(layers: pd.DataFrame, path: Path) -> Path:
 @styled
 def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: float, path: Path) -> Path:
     """Zero percentage per layer (weight-count weighted, mean over seeds), middle band shaded."""
-    per_layer = (layers.assign(zeros=layers["zero"] * layers["weights"])
-                 .groupby(["role", "seed", "layer"])[["zeros", "weights"]].sum().reset_index())
-    per_layer["zero_pct"] = per_layer["zeros"] / per_layer["weights"] * 100
+    per_layer = zero_pct_per_layer(layers, ["role"])
     per_layer["model"] = per_layer["role"].map(ROLE_LABELS)
     fig, ax = plt.subplots(figsize=(6, 3.4))
     if middle:

@@ -22,7 +22,7 @@ from torch import nn
 from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
-from pipeline.kernels import ternary_linear
+from pipeline.kernels import load_kernel, ternary_linear
 from pipeline.model import TransformerLM
 from pipeline.packing import PACKINGS, pack_ternary_2bit
 from pipeline.quant import ternary_codes
@@ -32,24 +32,58 @@ HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
 class PackedTernaryLinear(nn.Module):
-    """y = alpha * (int8(x) @ codes.T) * x_scale, from 2-bit packed codes (inference only)."""
+    """y = alpha * (int8(x) @ codes.T) * x_scale, from 2-bit packed codes (inference only).
 
-    def __init__(self, packed: torch.Tensor, alpha: float, in_features: int, act_bits: int, use_kernel: bool = True):
+    ``alpha`` is the layer's per-tensor scale, or (for layers stacked by :meth:`stacked`) a float32
+    vector of one alpha per output row."""
+
+    def __init__(self, packed: torch.Tensor, alpha: float | torch.Tensor, in_features: int, act_bits: int,
+                 use_kernel: bool = True):
         super().__init__()
         self.register_buffer("packed", packed.contiguous())
-        self.alpha, self.in_features, self.act_bits, self.use_kernel = float(alpha), in_features, act_bits, use_kernel
+        if isinstance(alpha, torch.Tensor):
+            self.register_buffer("row_alpha", alpha.to(torch.float32).contiguous())
+            self.alpha = None
+        else:
+            self.row_alpha, self.alpha = None, float(alpha)
+        self.in_features, self.act_bits, self.use_kernel = in_features, act_bits, use_kernel
         self.out_features = packed.shape[0]
 
+    @classmethod
+    def stacked(cls, layers: list["PackedTernaryLinear"]) -> "PackedTernaryLinear":
+        """One layer computing ``torch.cat([layer(x) for layer in layers], -1)`` in one call: exactly,
+        since activations are quantized per token whatever the weight."""
+        first = layers[0]
+        if any((layer.in_features, layer.act_bits) != (first.in_features, first.act_bits) for layer in layers):
+            raise ValueError("only layers with the same input width and activation bits can be stacked")
+        rows = torch.cat([layer.row_alpha if layer.row_alpha is not None else torch.full((layer.out_features,), layer.alpha)
+                          for layer in layers])
+        return cls(torch.cat([layer.packed for layer in layers]), rows, first.in_features, first.act_bits,
+                   first.use_kernel)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        scale = self.row_alpha if self.row_alpha is not None else self.alpha
         if not self.act_bits:  # full-precision activations: no integer path, unpack and multiply
             from pipeline.packing import ternary_matmul_reference
 
+            if self.row_alpha is not None:
+                return (ternary_matmul_reference(x, self.packed, self.in_features, 1.0) * self.row_alpha).to(x.dtype)
             return ternary_matmul_reference(x, self.packed, self.in_features, self.alpha).to(x.dtype)
-        return ternary_linear(x, self.packed, self.in_features, self.alpha, self.act_bits,
+        return ternary_linear(x, self.packed, self.in_features, scale, self.act_bits,
                               use_kernel=self.use_kernel).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, act_bits={self.act_bits}, 2-bit packed"
+
+
+def stack_shared_inputs(model: TransformerLM) -> None:
+    """Replace each block's q, k, v (and gate, up) packed layers by one stacked layer each."""
+    for block in model.blocks:
+        attn, mlp = block.attn, block.mlp
+        attn.wqkv = PackedTernaryLinear.stacked([attn.wq, attn.wk, attn.wv])
+        del attn.wq, attn.wk, attn.wv
+        mlp.w13 = PackedTernaryLinear.stacked([mlp.w1, mlp.w3])
+        del mlp.w1, mlp.w3
 
 
 class EmbeddingInDtype(nn.Module):
@@ -64,13 +98,25 @@ class EmbeddingInDtype(nn.Module):
 
 
 class HeadInDtype(nn.Module):
-    """The output head held in a narrower dtype (bf16); computes in it and returns float32 logits."""
+    """The output head held in a narrower dtype (bf16) and computed in it, returning float32 logits.
 
-    def __init__(self, head: nn.Linear, dtype: torch.dtype):
+    With ``use_kernel`` on the CPU, the C++ kernel's bf16 GEMV runs (activations rounded to bf16,
+    fp32 sums and logits, bias kept in fp32); otherwise torch's bf16 linear (which also rounds the
+    logits to bf16)."""
+
+    def __init__(self, head: nn.Linear, dtype: torch.dtype, use_kernel: bool = False):
         super().__init__()
         self.inner = head.to(dtype)
+        self.use_kernel = use_kernel and dtype == torch.bfloat16
+        if self.use_kernel:  # the kernel adds an fp32 bias (4 bytes per logit)
+            self.register_buffer("bias32", head.bias.detach().float().clone() if head.bias is not None
+                                 else torch.zeros(0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        kernel = load_kernel() if self.use_kernel and x.device.type == "cpu" else None
+        if kernel is not None:
+            flat = x.reshape(-1, x.shape[-1]).to(torch.float32)
+            return kernel.bf16_linear(flat, self.inner.weight, self.bias32).reshape(*x.shape[:-1], -1)
         return self.inner(x.to(self.inner.weight.dtype)).float()
 
 
@@ -105,7 +151,9 @@ def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_
 
 
 def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dict]:
-    """The inference model a packed checkpoint describes, computing from its packed weights."""
+    """The inference model a packed checkpoint describes, computing from its packed weights. With
+    the kernel, layers that share an input are stacked (:func:`stack_shared_inputs`); the pure-PyTorch
+    path keeps one call per layer (the paper's conditions: no specialised inference code)."""
     with safe_open(str(path), framework="pt") as handle:
         header = handle.metadata() or {}
         if "pipeline_packed" not in header:
@@ -138,7 +186,9 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
         raise ValueError(f"{path}: unexpected tensors {unexpected}, missing {missing}")
     if meta["head_dtype"] != "fp32":
         model.embed = EmbeddingInDtype(model.embed)
-        model.head = HeadInDtype(model.head, HEAD_DTYPES[meta["head_dtype"]])
+        model.head = HeadInDtype(model.head, HEAD_DTYPES[meta["head_dtype"]], use_kernel=use_kernel)
+    if use_kernel and meta["act_bits"]:
+        stack_shared_inputs(model)
     return model.eval(), meta
 
 

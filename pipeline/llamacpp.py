@@ -41,16 +41,18 @@ def available() -> bool:
 class LlamaCppModel:
     """One GGUF file loaded in llama.cpp: full-sequence logits and timed greedy decoding."""
 
-    def __init__(self, path: Path, threads: int, n_ctx: int, all_logits: bool = False) -> None:
+    # The binding copies logits into ``scores`` only with ``logits_all`` (since sampling moved into
+    # llama.cpp's sampler); greedy decoding reads them there, one 30522-float row per decoded token.
+    def __init__(self, path: Path, threads: int, n_ctx: int) -> None:
         if not available():
             raise MissingInputError("llama_cpp is not installed: pip install -r requirements-llamacpp.txt")
         from llama_cpp import Llama
 
         self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads,
-                         n_threads_batch=threads, logits_all=all_logits, verbose=False)
+                         n_threads_batch=threads, logits_all=True, verbose=False)
 
     def logits(self, ids: list[int]) -> np.ndarray:
-        """Logits (len(ids), vocab) of a fresh sequence (needs ``all_logits``)."""
+        """Logits (len(ids), vocab) of a fresh sequence."""
         self.llm.reset()
         self.llm.eval(ids)
         return np.array(self.llm.scores[:len(ids)], dtype=np.float32)
@@ -83,7 +85,7 @@ def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_le
     if available_windows < 1:
         raise InputError(f"{len(tokens)} validation tokens cannot fill one window of {seq_len} + 1")
     windows = min(windows, available_windows)
-    peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len, all_logits=True)
+    peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len)
     nll_peer, nll_ours, same, largest = [], [], 0, 0.0
     for w in range(windows):
         window = np.asarray(tokens[w * seq_len: w * seq_len + seq_len + 1], dtype=np.int64)

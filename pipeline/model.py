@@ -56,6 +56,9 @@ class Attention(nn.Module):
         self.wk = QuantLinear(arch.dim, arch.dim, **linear)
         self.wv = QuantLinear(arch.dim, arch.dim, **linear)
         self.wo = QuantLinear(arch.dim, arch.dim, **linear)
+        # For decoding, pipeline.inference may replace wq, wk and wv by one stacked layer (they share
+        # their input, so the activations are quantized once and one matrix call does all three).
+        self.wqkv: nn.Module | None = None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         batch, time, _ = x.shape
@@ -63,7 +66,10 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None,
                 past: tuple[torch.Tensor, torch.Tensor] | None = None) -> tuple[torch.Tensor, tuple]:
-        q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
+        if self.wqkv is not None:
+            q, k, v = (self._heads(part) for part in self.wqkv(x).chunk(3, dim=-1))
+        else:
+            q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
         if cos is not None:  # rotary positions; with learned positions the embedding carries them
             q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         if past is not None:
@@ -84,8 +90,12 @@ class SwiGLU(nn.Module):
         self.w1 = QuantLinear(arch.dim, hidden, **linear)  # gate
         self.w3 = QuantLinear(arch.dim, hidden, **linear)  # up
         self.w2 = QuantLinear(hidden, arch.dim, **linear)  # down
+        self.w13: nn.Module | None = None  # gate and up stacked, as Attention.wqkv
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.w13 is not None:
+            gate, up = self.w13(x).chunk(2, dim=-1)
+            return self.w2(F.silu(gate) * up)
         return self.w2(F.silu(self.w1(x)) * self.w3(x))
 
 

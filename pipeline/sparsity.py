@@ -16,17 +16,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from pipeline.checkpoint import load_model
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION, TWN_DELTA
 from pipeline.runsets import run_set_labels
-from pipeline.quant import absmean_scale, ternary_codes
 
 
 
 def layer_statistics(model_path: Path) -> pd.DataFrame:
     """One row per block linear layer: layer (1-based), module, zero/neg/pos fractions, scale."""
+    # imported here: the table functions below are used by the report, which does not load models
+    from pipeline.checkpoint import load_model
+    from pipeline.quant import absmean_scale, ternary_codes
+
     model, meta = load_model(model_path)
     rows = []
     for name, layer in model.quant_layers().items():
@@ -65,14 +66,19 @@ def depth_summary(stats: pd.DataFrame, band: tuple[float, float]) -> dict[str, f
     return summary
 
 
+def zero_pct_per_layer(table: pd.DataFrame, groups: list[str]) -> pd.DataFrame:
+    """Zero percentage of each layer of each run (``groups`` + seed), its modules weighted by weight
+    count: columns ``*groups, seed, layer, zeros, weights, zero_pct``."""
+    per = (table.assign(zeros=table["zero"] * table["weights"])
+           .groupby([*groups, "seed", "layer"])[["zeros", "weights"]].sum().reset_index())
+    return per.assign(zero_pct=per["zeros"] / per["weights"] * 100)
+
+
 def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
     """Zero percentage per layer (weight-count weighted), mean over seeds, one column per run set
     (``studied``, ``baseline`` for the main runs; ``<arm> <role>`` for the arms)."""
-    label = run_set_labels(table)
-    per_run = (table.assign(zeros=table["zero"] * table["weights"], run=label)
-               .groupby(["run", "seed", "layer"])[["zeros", "weights"]].sum())
-    pct = (per_run["zeros"] / per_run["weights"] * 100).groupby(["run", "layer"]).mean()
-    return pct.unstack("run").reset_index()
+    per_run = zero_pct_per_layer(table.assign(run=run_set_labels(table)), ["run"])
+    return per_run.groupby(["run", "layer"])["zero_pct"].mean().unstack("run").reset_index()
 
 
 def run_sparsity(model_paths: dict[tuple[str | None, str, int], Path], band: tuple[float, float]

@@ -8,7 +8,7 @@ import torch
 from pipeline.bench import file_bits_per_ternary_weight, state_bytes
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.evaluate import StreamWindows, evaluate_lm
-from pipeline.inference import export_packed, load_packed, resident_weight_bytes
+from pipeline.inference import PackedTernaryLinear, export_packed, load_packed, resident_weight_bytes
 from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
 ARCH = ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=32)
@@ -48,7 +48,33 @@ def test_packed_model_holds_two_bits_per_block_weight(tmp_path):
     packed, _ = load_packed(tmp_path / "m.safetensors")
     padded = sum(layer.weight.shape[0] * -(-layer.weight.shape[1] // 4) for layer in model.quant_layers().values())
     full_precision = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("blocks.") or "norm" in n)
-    assert resident_weight_bytes(packed) == padded + 4 * full_precision
+    # stacked q/k/v and gate/up layers keep one fp32 alpha per output row
+    row_alphas = sum(3 * b.attn.wq.out_features + 2 * b.mlp.w1.out_features for b in model.blocks)
+    assert resident_weight_bytes(packed) == padded + 4 * full_precision + 4 * row_alphas
+
+
+def test_stacking_layers_that_share_an_input_changes_no_logit(tmp_path):
+    model = _ternary()
+    export_packed(model, tmp_path / "m.safetensors", "2bit", head_dtype="fp32")
+    stacked, _ = load_packed(tmp_path / "m.safetensors")
+    assert stacked.blocks[0].attn.wqkv is not None and not hasattr(stacked.blocks[0].attn, "wq")
+    separate, _ = load_packed(tmp_path / "m.safetensors")
+    for block in separate.blocks:  # undo the stacking: one layer per projection again
+        rows = block.attn.wqkv.out_features // 3
+        for i, name in enumerate(("wq", "wk", "wv")):
+            setattr(block.attn, name, _slice(block.attn.wqkv, i * rows, rows))
+        block.attn.wqkv = None
+        hidden = block.mlp.w13.out_features // 2
+        block.mlp.w1, block.mlp.w3 = _slice(block.mlp.w13, 0, hidden), _slice(block.mlp.w13, hidden, hidden)
+        block.mlp.w13 = None
+    ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(stacked(ids), separate(ids))
+
+
+def _slice(layer: PackedTernaryLinear, start: int, rows: int) -> PackedTernaryLinear:
+    return PackedTernaryLinear(layer.packed[start:start + rows], float(layer.row_alpha[start]), layer.in_features,
+                               layer.act_bits, layer.use_kernel)
 
 
 def test_packed_file_is_at_most_2_1_bits_per_ternary_weight(tmp_path):
@@ -76,3 +102,21 @@ def test_state_bytes_of_a_known_tensor_set():
 def test_only_ternary_models_can_be_packed(tmp_path):
     with pytest.raises(ValueError, match="model.quant: ternary"):
         export_packed(TransformerLM(ARCH, 300, FP32_TWIN), tmp_path / "x.safetensors")
+
+
+def test_the_kernel_bf16_head_sums_bf16_products_in_fp32():
+    from pipeline.inference import HeadInDtype
+    from pipeline.kernels import load_kernel
+
+    if load_kernel() is None:
+        pytest.skip("the C++ kernel did not build")
+    torch.manual_seed(0)
+    head = torch.nn.Linear(200, 77)
+    x = torch.randn(3, 5, 200)
+    ours = HeadInDtype(head, torch.bfloat16, use_kernel=True)(x)
+    torchs = HeadInDtype(head, torch.bfloat16, use_kernel=False)(x)
+    w, b = head.weight.detach().bfloat16().float(), head.bias.detach().bfloat16().float()
+    exact = x.bfloat16().float() @ w.T + b  # the same bf16 inputs, summed in fp32
+    assert ours.shape == (3, 5, 77) and ours.dtype == torch.float32
+    assert torch.allclose(ours, exact, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(torchs, exact, rtol=2 ** -7, atol=1e-2)  # torch rounds the logits to bf16

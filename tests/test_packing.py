@@ -166,3 +166,25 @@ def test_quantize_activations_range_and_bits():
     assert torch.allclose(scale[0], torch.tensor([2.0 / 127]))
     with pytest.raises(ValueError, match="2..8"):
         ternary_linear(x, pack_ternary_2bit(torch.zeros(1, 3)), 3, 1.0, act_bits=9)
+
+
+def test_the_fused_call_equals_quantize_then_integer_matmul_then_rescale(kernel):
+    # one C++ call (quantize, multiply, rescale) against the three steps done in PyTorch around the
+    # integer kernel: bit for bit, since both round and scale in the same float32 operations
+    codes = random_codes((96, 200), seed=8)
+    packed = pack_ternary_2bit(codes)
+    x = torch.randn(5, 200, generator=torch.Generator().manual_seed(9)) * 2
+    x_codes, x_scale = quantize_activations(x, 8)
+    steps = kernel.ternary_linear_int8(x_codes, packed, 200).to(torch.float32) * (x_scale * 0.037)
+    assert torch.equal(ternary_linear(x, packed, 200, 0.037, use_kernel=True), steps)
+
+
+@pytest.mark.parametrize("use_kernel", [True, False])
+def test_stacked_layers_with_one_alpha_per_row_equal_the_separate_layers(use_kernel):
+    first, second = random_codes((16, 64), seed=10), random_codes((24, 64), seed=11)
+    x = torch.randn(3, 64, generator=torch.Generator().manual_seed(12))
+    stacked = ternary_linear(x, pack_ternary_2bit(torch.cat([first, second])), 64,
+                             torch.tensor([0.5] * 16 + [0.25] * 24), use_kernel=use_kernel)
+    separate = torch.cat([ternary_linear(x, pack_ternary_2bit(first), 64, 0.5, use_kernel=use_kernel),
+                          ternary_linear(x, pack_ternary_2bit(second), 64, 0.25, use_kernel=use_kernel)], dim=-1)
+    assert torch.equal(stacked, separate)

@@ -23,7 +23,7 @@ from types import ModuleType
 import torch
 
 from pipeline.packing import ternary_matmul_reference
-from pipeline.quant import activation_codes
+from pipeline.quant import EPS, activation_codes
 
 SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
 CACHE_ENV = "TERNARYLM_KERNEL_CACHE"
@@ -107,26 +107,35 @@ def quantize_activations(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, 
     return codes.to(torch.int8), scale
 
 
-def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int, weight_scale: float,
-                   act_bits: int = 8, use_kernel: bool = True) -> torch.Tensor:
+def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int,
+                   weight_scale: float | torch.Tensor, act_bits: int = 8, use_kernel: bool = True) -> torch.Tensor:
     """y = quantize(x) @ codes.T * weight_scale for 2-bit packed ternary weights.
 
     Inputs: x_float (..., in_features), typically (T, in); packed uint8 (out, ceil(in / 4)) from
-    ``pipeline.packing.pack_ternary_2bit``; weight_scale the per-tensor alpha; act_bits the
+    ``pipeline.packing.pack_ternary_2bit``; weight_scale the per-tensor alpha, or a float32 vector
+    (out,) of one alpha per output row (several layers that share an input, stacked); act_bits the
     activation precision. Output: float32 (..., out).
 
-    With ``use_kernel`` (and the kernel built, and CPU tensors) the integer products run in the C++
-    kernel and are rescaled once by x_scale * weight_scale; otherwise the dequantized activations
+    With ``use_kernel`` (and the kernel built, and CPU tensors) quantization, the integer products
+    and the rescale by x_scale * alpha run in one C++ call; otherwise the dequantized activations
     go through ``ternary_matmul_reference``. The two agree to float32 rounding.
     """
     if x_float.shape[-1] != in_features:
         raise ValueError(f"x has {x_float.shape[-1]} features, the packed weight expects {in_features}")
+    if not 2 <= act_bits <= 8:
+        raise ValueError(f"activation bits must be in 2..8 to fit int8, got {act_bits}")
     leading = x_float.shape[:-1]
-    codes, x_scale = quantize_activations(x_float.reshape(-1, in_features), act_bits)
+    rows = weight_scale if isinstance(weight_scale, torch.Tensor) else None
     kernel = load_kernel() if use_kernel else None
-    if kernel is not None and codes.device.type == "cpu" and packed.device.type == "cpu":
-        integers = kernel.ternary_linear_int8(codes, packed, in_features)
-        y = integers.to(torch.float32) * (x_scale * float(weight_scale))
+    x2d = x_float.reshape(-1, in_features)
+    if kernel is not None and x2d.device.type == "cpu" and packed.device.type == "cpu":
+        row_scale = rows if rows is not None else torch.full((packed.shape[0],), float(weight_scale))
+        y = kernel.ternary_linear_fused(x2d.detach().to(torch.float32), packed, in_features,
+                                        row_scale.to(torch.float32).contiguous(), act_bits, EPS)
     else:
-        y = ternary_matmul_reference(codes.to(torch.float32) * x_scale, packed, in_features, weight_scale)
+        codes, x_scale = quantize_activations(x2d, act_bits)
+        dequantized = codes.to(torch.float32) * x_scale
+        y = ternary_matmul_reference(dequantized, packed, in_features, 1.0 if rows is not None else weight_scale)
+        if rows is not None:
+            y = y * rows.to(torch.float32)
     return y.reshape(*leading, -1)

@@ -15,7 +15,10 @@
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #if defined(__AVX2__)
@@ -136,6 +139,132 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
   return y;
 }
 
+// The whole float-in, float-out layer in one call, for decoding: per-token absmax quantization of x
+// to signed act_bits integers (the arithmetic of pipeline.quant.activation_codes: scale =
+// max(absmax, eps) / qmax, code = clamp(round-half-even(x / scale), -qmax - 1, qmax)), the exact
+// integer matmul above, and the rescale y = int * (x_scale * row_scale[o]). row_scale holds each
+// output row's alpha, so layers that share an input (q, k, v; gate and up) run as one matrix.
+// x: float32 (T, in); packed: uint8 (out, ceil(in / 4)); row_scale: float32 (out). Returns float32 (T, out).
+torch::Tensor ternary_linear_fused(const torch::Tensor& x_float, const torch::Tensor& packed, int64_t in_features,
+                                   const torch::Tensor& row_scale, int64_t act_bits, double eps) {
+  TORCH_CHECK(x_float.device().is_cpu() && x_float.scalar_type() == torch::kFloat32 && x_float.dim() == 2,
+              "x must be float32 (T, in) on the CPU");
+  TORCH_CHECK(row_scale.scalar_type() == torch::kFloat32 && row_scale.dim() == 1 && row_scale.size(0) == packed.size(0),
+              "row_scale must be float32 (out)");
+  TORCH_CHECK(act_bits >= 2 && act_bits <= 8, "act_bits must be in 2..8");
+  TORCH_CHECK(x_float.size(1) == in_features, "x has ", x_float.size(1), " features, expected ", in_features);
+  const torch::Tensor x = x_float.contiguous();
+  const int64_t tokens = x.size(0);
+  const float qmax = static_cast<float>((1 << (act_bits - 1)) - 1);
+  torch::Tensor codes = torch::empty({tokens, in_features}, torch::kInt8);
+  std::vector<float> x_scale(static_cast<size_t>(tokens));
+  const float* xp = x.data_ptr<float>();
+  int8_t* cp = codes.data_ptr<int8_t>();
+  for (int64_t t = 0; t < tokens; ++t) {
+    const float* row = xp + t * in_features;
+    float absmax = 0.0f;
+    for (int64_t i = 0; i < in_features; ++i) absmax = std::max(absmax, std::fabs(row[i]));
+    const float scale = std::max(absmax, static_cast<float>(eps)) / qmax;
+    x_scale[t] = scale;
+    for (int64_t i = 0; i < in_features; ++i) {
+      const float q = std::nearbyint(row[i] / scale);  // the default rounding mode: half to even, as torch.round
+      cp[t * in_features + i] = static_cast<int8_t>(std::min(std::max(q, -qmax - 1.0f), qmax));
+    }
+  }
+  const torch::Tensor integers = ternary_linear_int8(codes, packed, in_features);
+  torch::Tensor y = torch::empty({tokens, packed.size(0)}, torch::kFloat32);
+  const int32_t* ip = integers.data_ptr<int32_t>();
+  const float* sp = row_scale.contiguous().data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  const int64_t out_features = packed.size(0);
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t o = 0; o < out_features; ++o) {
+      yp[t * out_features + o] = static_cast<float>(ip[t * out_features + o]) * (x_scale[t] * sp[o]);
+    }
+  }
+  return y;
+}
+
+// y = x @ W.T + bias with W held in bf16, for the output head while decoding: x is rounded to bf16
+// (round to nearest even, as torch's .to(torch.bfloat16)), products are summed in fp32, and y stays
+// fp32 (torch's bf16 matmul would round the logits to bf16 as well). The head is the largest matrix
+// read per token (30522 x 768 x 2 bytes = 47 MB), so this is a memory-bound GEMV: threads split rows.
+namespace {
+
+inline uint16_t to_bf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40u);  // NaN stays NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);  // round to nearest, ties to even
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+inline float from_bf16(uint16_t value) {
+  const uint32_t bits = static_cast<uint32_t>(value) << 16;
+  float out;
+  std::memcpy(&out, &bits, sizeof(out));
+  return out;
+}
+
+inline float dot_bf16(const uint16_t* w, const uint16_t* x, int64_t n) {
+  int64_t i = 0;
+  float total = 0.0f;
+#if defined(__AVX512BF16__)
+  __m512 acc = _mm512_setzero_ps();
+  for (; i + 32 <= n; i += 32) {
+    const __m512i wv = _mm512_loadu_si512(reinterpret_cast<const void*>(w + i));
+    const __m512i xv = _mm512_loadu_si512(reinterpret_cast<const void*>(x + i));
+    acc = _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(wv), reinterpret_cast<__m512bh>(xv));
+  }
+  total = _mm512_reduce_add_ps(acc);
+#elif defined(__AVX2__)
+  __m256 acc = _mm256_setzero_ps();
+  for (; i + 8 <= n; i += 8) {  // widen 8 bf16 to fp32 by shifting them into the high halves
+    const __m256i wv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))), 16);
+    const __m256i xv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))), 16);
+    acc = _mm256_fmadd_ps(_mm256_castsi256_ps(wv), _mm256_castsi256_ps(xv), acc);
+  }
+  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+  sum = _mm_hadd_ps(sum, sum);
+  sum = _mm_hadd_ps(sum, sum);
+  total = _mm_cvtss_f32(sum);
+#endif
+  for (; i < n; ++i) total += from_bf16(w[i]) * from_bf16(x[i]);
+  return total;
+}
+
+}  // namespace
+
+// x: float32 (T, in); weight: bfloat16 (out, in); bias: float32 (out) or empty. Returns float32 (T, out).
+torch::Tensor bf16_linear(const torch::Tensor& x_float, const torch::Tensor& weight, const torch::Tensor& bias) {
+  TORCH_CHECK(x_float.device().is_cpu() && x_float.scalar_type() == torch::kFloat32 && x_float.dim() == 2,
+              "x must be float32 (T, in) on the CPU");
+  TORCH_CHECK(weight.scalar_type() == torch::kBFloat16 && weight.dim() == 2 && weight.size(1) == x_float.size(1),
+              "weight must be bfloat16 (out, in) matching x");
+  TORCH_CHECK(bias.numel() == 0 || (bias.scalar_type() == torch::kFloat32 && bias.numel() == weight.size(0)),
+              "bias must be float32 (out) or empty");
+  const torch::Tensor x = x_float.contiguous();
+  const torch::Tensor w = weight.contiguous();
+  const int64_t tokens = x.size(0), in_features = x.size(1), out_features = w.size(0);
+  std::vector<uint16_t> xb(static_cast<size_t>(tokens * in_features));
+  const float* xp = x.data_ptr<float>();
+  for (int64_t i = 0; i < tokens * in_features; ++i) xb[i] = to_bf16(xp[i]);
+  const uint16_t* wp = reinterpret_cast<const uint16_t*>(w.data_ptr<at::BFloat16>());
+  const float* bp = bias.numel() ? bias.contiguous().data_ptr<float>() : nullptr;
+  torch::Tensor y = torch::empty({tokens, out_features}, torch::kFloat32);
+  float* yp = y.data_ptr<float>();
+  const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, in_features * 2));
+  at::parallel_for(0, out_features, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      for (int64_t t = 0; t < tokens; ++t) {
+        yp[t * out_features + o] = dot_bf16(wp + o * in_features, xb.data() + t * in_features, in_features)
+                                   + (bp ? bp[o] : 0.0f);
+      }
+    }
+  });
+  return y;
+}
+
 // True when the AVX2 path was compiled in (otherwise the portable loop runs).
 bool uses_avx2() {
 #if defined(__AVX2__)
@@ -148,5 +277,8 @@ bool uses_avx2() {
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("ternary_linear_int8", &ternary_linear_int8,
         "int32 (T, out) = int8 x (T, in) times 2-bit packed ternary weights (out, ceil(in/4)), exact");
+  m.def("ternary_linear_fused", &ternary_linear_fused,
+        "float32 (T, out) = rescaled int8-quantized x (T, in) times 2-bit packed ternary weights, one call");
+  m.def("bf16_linear", &bf16_linear, "float32 (T, out) = x (T, in) times bf16 weight (out, in) + fp32 bias");
   m.def("uses_avx2", &uses_avx2, "whether the AVX2 inner loop was compiled in");
 }
