@@ -59,6 +59,7 @@ class Attention(nn.Module):
         # For decoding, pipeline.inference may replace wq, wk and wv by one stacked layer (they share
         # their input, so the activations are quantized once and one matrix call does all three).
         self.wqkv: nn.Module | None = None
+        self.rotary = apply_rotary  # pipeline.inference may put the kernel's (same arithmetic) here
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         batch, time, _ = x.shape
@@ -71,7 +72,7 @@ class Attention(nn.Module):
         else:
             q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
         if cos is not None:  # rotary positions; with learned positions the embedding carries them
-            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+            q, k = self.rotary(q, cos, sin), self.rotary(k, cos, sin)
         if past is not None:
             k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
         # With a cache, decoding is one query at a time, which may see every cached key. Without the

@@ -224,9 +224,9 @@ def value_text(value, std=None, n=None) -> str:
 
 
 def paper_text(value) -> str:
-    if value is None or (not isinstance(value, list) and pd.isna(value)):
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
         return "-"
-    return f"{value[0]:g}-{value[1]:g}" if isinstance(value, list) else f"{value:g}"
+    return f"{value[0]:g}-{value[1]:g}" if isinstance(value, (list, tuple)) else f"{value:g}"
 
 
 @dataclass(frozen=True)

@@ -188,3 +188,16 @@ def test_stacked_layers_with_one_alpha_per_row_equal_the_separate_layers(use_ker
     separate = torch.cat([ternary_linear(x, pack_ternary_2bit(first), 64, 0.5, use_kernel=use_kernel),
                           ternary_linear(x, pack_ternary_2bit(second), 64, 0.25, use_kernel=use_kernel)], dim=-1)
     assert torch.equal(stacked, separate)
+
+
+def test_kernel_norm_and_rotary_agree_with_the_models(kernel):
+    from pipeline.model import apply_rotary, rotary_tables
+
+    torch.manual_seed(0)
+    norm = torch.nn.RMSNorm(96, eps=1e-6)
+    torch.nn.init.normal_(norm.weight)
+    x = torch.randn(2, 5, 96) * 3
+    assert torch.allclose(kernel.rms_norm(x, norm.weight.detach(), 1e-6), norm(x), rtol=1e-5, atol=1e-6)
+    q = torch.randn(2, 4, 7, 16)
+    cos, sin = rotary_tables(16, torch.arange(3, 10))
+    assert torch.allclose(kernel.rotary(q, cos, sin), apply_rotary(q, cos, sin), rtol=1e-6, atol=1e-6)

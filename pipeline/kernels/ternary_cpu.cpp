@@ -265,6 +265,56 @@ torch::Tensor bf16_linear(const torch::Tensor& x_float, const torch::Tensor& wei
   return y;
 }
 
+// RMSNorm of each row of x (float32 (..., dim)): x / sqrt(mean(x^2) + eps) * weight, as nn.RMSNorm
+// computes it (sum of squares in fp32; the order of the sum differs, so results agree to rounding).
+// One call instead of the ~6 small ops torch dispatches per norm while decoding.
+torch::Tensor rms_norm(const torch::Tensor& x_float, const torch::Tensor& weight, double eps) {
+  TORCH_CHECK(x_float.device().is_cpu() && x_float.scalar_type() == torch::kFloat32, "x must be float32 on the CPU");
+  TORCH_CHECK(weight.scalar_type() == torch::kFloat32 && weight.dim() == 1 && weight.size(0) == x_float.size(-1),
+              "weight must be float32 (dim)");
+  const torch::Tensor x = x_float.contiguous();
+  const int64_t dim = x.size(-1), rows = x.numel() / std::max<int64_t>(dim, 1);
+  torch::Tensor y = torch::empty_like(x);
+  const float* xp = x.data_ptr<float>();
+  const float* wp = weight.contiguous().data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = xp + r * dim;
+    float squares = 0.0f;
+    for (int64_t i = 0; i < dim; ++i) squares += row[i] * row[i];
+    const float inv = 1.0f / std::sqrt(squares / static_cast<float>(dim) + static_cast<float>(eps));
+    for (int64_t i = 0; i < dim; ++i) yp[r * dim + i] = row[i] * inv * wp[i];
+  }
+  return y;
+}
+
+// Rotary embedding of x (float32 (batch, heads, time, head_dim)) with tables cos, sin (time, head_dim / 2):
+// the half-split rotation of pipeline.model.apply_rotary, (a, b) -> (a cos - b sin, a sin + b cos).
+torch::Tensor rotary(const torch::Tensor& x_float, const torch::Tensor& cos, const torch::Tensor& sin) {
+  TORCH_CHECK(x_float.scalar_type() == torch::kFloat32 && x_float.dim() == 4, "x must be float32 (B, H, T, D)");
+  const torch::Tensor x = x_float.contiguous();
+  const int64_t outer = x.size(0) * x.size(1), time = x.size(2), half = x.size(3) / 2;
+  TORCH_CHECK(cos.size(0) == time && cos.size(1) == half && sin.sizes() == cos.sizes(), "tables must be (T, D / 2)");
+  const torch::Tensor c = cos.to(torch::kFloat32).contiguous(), s = sin.to(torch::kFloat32).contiguous();
+  torch::Tensor y = torch::empty_like(x);
+  const float* xp = x.data_ptr<float>();
+  const float* cp = c.data_ptr<float>();
+  const float* sp = s.data_ptr<float>();
+  float* yp = y.data_ptr<float>();
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t t = 0; t < time; ++t) {
+      const float* a = xp + (o * time + t) * 2 * half;
+      float* out = yp + (o * time + t) * 2 * half;
+      for (int64_t i = 0; i < half; ++i) {
+        const float ci = cp[t * half + i], si = sp[t * half + i];
+        out[i] = a[i] * ci - a[half + i] * si;
+        out[half + i] = a[i] * si + a[half + i] * ci;
+      }
+    }
+  }
+  return y;
+}
+
 // True when the AVX2 path was compiled in (otherwise the portable loop runs).
 bool uses_avx2() {
 #if defined(__AVX2__)
@@ -280,5 +330,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("ternary_linear_fused", &ternary_linear_fused,
         "float32 (T, out) = rescaled int8-quantized x (T, in) times 2-bit packed ternary weights, one call");
   m.def("bf16_linear", &bf16_linear, "float32 (T, out) = x (T, in) times bf16 weight (out, in) + fp32 bias");
+  m.def("rms_norm", &rms_norm, "RMSNorm of each row of float32 x with float32 weight");
+  m.def("rotary", &rotary, "half-split rotary embedding of float32 (B, H, T, D) with (T, D / 2) tables");
   m.def("uses_avx2", &uses_avx2, "whether the AVX2 inner loop was compiled in");
 }
