@@ -42,7 +42,7 @@ from tqdm import tqdm
 from pipeline import llamacpp
 from pipeline.benchtable import BenchTable
 from pipeline.checkpoint import load_model, save_model
-from pipeline.inference import export_packed, load_packed
+from pipeline.inference import export_packed, greedy_decode, load_packed
 from pipeline.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
 from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
@@ -94,21 +94,6 @@ def int8_dynamic(model: TransformerLM) -> torch.nn.Module:
 
 
 @torch.no_grad()
-def decode_from(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
-    """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
-
-    The cache passed in is not modified (each step builds new key/value tensors), so one prefill
-    serves every timed repeat.
-    """
-    generated = []
-    next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-    for position in range(start, start + n_tokens):
-        generated.append(next_id)
-        logits, cache = model.forward_cached(next_id, cache, position)
-        next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-    return torch.cat(generated, dim=1)
-
-
 def _timings(timer: torch_benchmark.Timer, repeats: int) -> list[float]:
     """Seconds of ``repeats`` separate single calls, after one warm-up call."""
     timer.timeit(1)
@@ -128,7 +113,7 @@ def decode_latency(model: TransformerLM, prompt: torch.Tensor, n_tokens: int, re
     """
     with torch.no_grad():
         logits, cache = model.forward_cached(prompt)
-    scope = {"decode_from": decode_from, "model": model, "prompt": prompt, "logits": logits, "cache": cache,
+    scope = {"decode_from": greedy_decode, "model": model, "prompt": prompt, "logits": logits, "cache": cache,
              "start": prompt.shape[1], "n": n_tokens}
     with torch.no_grad():
         prefill = _timings(torch_benchmark.Timer("model.forward_cached(prompt)", globals=scope,

@@ -215,6 +215,21 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
     return model.eval(), meta
 
 
+def greedy_decode(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
+    """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
+
+    The cache passed in is not modified (each step builds new key/value tensors), so one prefill
+    serves every timed repeat.
+    """
+    generated = []
+    next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
+    for position in range(start, start + n_tokens):
+        generated.append(next_id)
+        logits, cache = model.forward_cached(next_id, cache, position)
+        next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
+    return torch.cat(generated, dim=1)
+
+
 def resident_weight_bytes(model: nn.Module) -> int:
     """Bytes of every parameter and buffer the model holds (what inference keeps in memory)."""
     return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))

@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch.nn import functional as F
 
 from pipeline.errors import InputError, MissingInputError
 from pipeline.tokens import load_tokens
@@ -71,10 +73,8 @@ class LlamaCppModel:
 
 
 def _nll(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    logits = logits.astype(np.float64)
-    top = logits.max(axis=-1, keepdims=True)
-    log_z = top[:, 0] + np.log(np.exp(logits - top).sum(axis=-1))
-    return log_z - logits[np.arange(len(targets)), targets]
+    """Per-position negative log-likelihood of ``targets`` (float64, torch's cross-entropy)."""
+    return F.cross_entropy(torch.from_numpy(logits).double(), torch.from_numpy(targets), reduction="none").numpy()
 
 
 def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_len: int, windows: int,
@@ -124,9 +124,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             raise SystemExit(f"error: {path} not found")
     model, _ = load_model(checkpoint)
     torch.set_num_threads(args.threads)
-    packed_path = args.gguf.with_suffix(".packed.safetensors")
-    export_packed(model, packed_path, "2bit", "bf16")
-    ours, _ = load_packed(packed_path)
+    with tempfile.TemporaryDirectory() as workdir:  # our packed model, as the benchmark builds it
+        export_packed(model, Path(workdir) / "packed.safetensors", "2bit", "bf16")
+        ours, _ = load_packed(Path(workdir) / "packed.safetensors")
     result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
     print(json.dumps(result, indent=2))
     if args.out:

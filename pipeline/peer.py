@@ -33,7 +33,7 @@ from tokenizers.models import WordPiece
 
 from pipeline.benchtable import BenchTable
 from pipeline.config import BenchmarkConfig
-from pipeline.inference import export_packed, load_packed
+from pipeline.inference import export_packed, greedy_decode, load_packed
 from pipeline.llamacpp import LlamaCppModel
 from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM, mlp_hidden_size
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
@@ -61,17 +61,14 @@ def cpu_busy_fraction(seconds: float = 1.0) -> float | None:
 
 
 def ours_decoder(model: TransformerLM) -> Callable[[list[int], int], tuple[list[int], float]]:
-    """Our model's greedy decode with the KV cache, timed like :meth:`LlamaCppModel.decode`."""
+    """Our model's greedy decode with the KV cache (``inference.greedy_decode``, the benchmark's),
+    timed like :meth:`LlamaCppModel.decode`: the prefill is outside the timing."""
     def decode(prompt: list[int], n_tokens: int) -> tuple[list[int], float]:
         with torch.no_grad():
             logits, cache = model.forward_cached(torch.tensor([prompt]))
-            generated: list[int] = []
             started = time.perf_counter()
-            for position in range(len(prompt), len(prompt) + n_tokens):
-                next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-                generated.append(int(next_id))
-                logits, cache = model.forward_cached(next_id, cache, position)
-            return generated, time.perf_counter() - started
+            generated = greedy_decode(model, logits, cache, len(prompt), n_tokens)
+            return generated[0].tolist(), time.perf_counter() - started
     return decode
 
 
@@ -99,33 +96,29 @@ def placeholder_vocabulary(size: int) -> Tokenizer:
     return Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
 
 
-def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> dict[str, Path]:
-    """Random-weight models of the peer shapes, in every format's file: name -> path."""
-    from pipeline.checkpoint import save_model
+def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> tuple[TransformerLM, dict[str, Path]]:
+    """Random-weight models of the peer shapes: the FP32 twin (in memory) and every other format's
+    file (name -> path)."""
     from pipeline.export import export_gguf
 
     torch.manual_seed(0)
     studied = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, PAPER_TERNARY).eval()
     twin = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, FP32_TWIN).eval()
-    paths = {"ours_fp32": workdir / "peer_fp32.safetensors", "ours_packed": workdir / "peer_packed.safetensors",
-             "llamacpp_f32": workdir / "peer_f32.gguf", "llamacpp_tq2_0": workdir / "peer_tq2_0.gguf",
-             "llamacpp_tq1_0": workdir / "peer_tq1_0.gguf"}
-    save_model(paths["ours_fp32"], twin, {})
+    paths = {"ours_packed": workdir / "peer_packed.safetensors", "llamacpp_f32": workdir / "peer_f32.gguf",
+             "llamacpp_tq2_0": workdir / "peer_tq2_0.gguf", "llamacpp_tq1_0": workdir / "peer_tq1_0.gguf"}
     export_packed(studied, paths["ours_packed"], "2bit", head_dtype)
     vocabulary = placeholder_vocabulary(PAPER_VOCAB_SIZE)
     export_gguf(twin, vocabulary, paths["llamacpp_f32"], "f32", "f32")
     for name in ("tq2_0", "tq1_0"):
         export_gguf(studied, vocabulary, paths[f"llamacpp_{name}"], name, head_dtype)
-    return paths
+    return twin, paths
 
 
 def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable) -> dict[str, float | str]:
     """The peer comparison into ``table`` (scope ``peer``); returns what describes it."""
-    from pipeline.checkpoint import load_model
-
-    paths = build_peer_models(workdir, cfg.head_dtype)
+    twin, paths = build_peer_models(workdir, cfg.head_dtype)
     n_ctx = cfg.prompt_tokens + cfg.decode_tokens + 8
-    decoders = {"ours_fp32": ours_decoder(load_model(paths["ours_fp32"])[0]),
+    decoders = {"ours_fp32": ours_decoder(twin),
                 "ours_packed": ours_decoder(load_packed(paths["ours_packed"])[0])}
     decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx).decode
                  for name in PEER_FORMATS if name.startswith("llamacpp")}

@@ -11,6 +11,7 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordPiece
 from tokenizers.pre_tokenizers import BertPreTokenizer
 
+from pipeline.checkpoint import save_model
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import InputError
 from pipeline.export import export_gguf, gguf_vocabulary, main, read_tensor_types
@@ -117,3 +118,11 @@ def test_cli_help_and_export(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0 and "GGUF" in capsys.readouterr().out
+    save_model(tmp_path / "model.safetensors", model(), {})
+    summary = main([str(tmp_path), "--tokenizer", str(write_tokenizer(tmp_path / "t.json", 64)),
+                    "--out", str(tmp_path / "m.gguf"), "--ternary-type", "tq1_0"])
+    printed = capsys.readouterr().out
+    assert "14 TQ1_0" in printed and "683 padded to 768" in printed
+    assert summary.file_bytes == (tmp_path / "m.gguf").stat().st_size
+    with pytest.raises(SystemExit, match="tokenizer .* not found"):
+        main([str(tmp_path), "--tokenizer", str(tmp_path / "absent.json"), "--out", str(tmp_path / "x.gguf")])

@@ -26,6 +26,7 @@ from pipeline.packing import ternary_matmul_reference
 from pipeline.quant import EPS, activation_codes
 
 SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
+_NO_ROWS = torch.empty(0)  # "one alpha for the whole layer" for the fused kernel call
 CACHE_ENV = "TERNARYLM_KERNEL_CACHE"
 DISABLE_ENV = "TERNARYLM_DISABLE_KERNEL"
 
@@ -129,9 +130,9 @@ def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int
     kernel = load_kernel() if use_kernel else None
     x2d = x_float.reshape(-1, in_features)
     if kernel is not None and x2d.device.type == "cpu" and packed.device.type == "cpu":
-        row_scale = rows if rows is not None else torch.full((packed.shape[0],), float(weight_scale))
         y = kernel.ternary_linear_fused(x2d.detach().to(torch.float32), packed, in_features,
-                                        row_scale.to(torch.float32).contiguous(), act_bits, EPS)
+                                        0.0 if rows is not None else float(weight_scale),
+                                        _NO_ROWS if rows is None else rows.to(torch.float32).contiguous(), act_bits, EPS)
     else:
         codes, x_scale = quantize_activations(x2d, act_bits)
         dequantized = codes.to(torch.float32) * x_scale

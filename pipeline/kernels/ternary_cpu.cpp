@@ -142,15 +142,17 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
 // The whole float-in, float-out layer in one call, for decoding: per-token absmax quantization of x
 // to signed act_bits integers (the arithmetic of pipeline.quant.activation_codes: scale =
 // max(absmax, eps) / qmax, code = clamp(round-half-even(x / scale), -qmax - 1, qmax)), the exact
-// integer matmul above, and the rescale y = int * (x_scale * row_scale[o]). row_scale holds each
-// output row's alpha, so layers that share an input (q, k, v; gate and up) run as one matrix.
-// x: float32 (T, in); packed: uint8 (out, ceil(in / 4)); row_scale: float32 (out). Returns float32 (T, out).
+// integer matmul above, and the rescale y = int * (x_scale * alpha). alpha is the layer's scale, or
+// row_scale[o] when row_scale is not empty: one alpha per output row, so layers that share an input
+// (q, k, v; gate and up) run as one matrix.
+// x: float32 (T, in); packed: uint8 (out, ceil(in / 4)); row_scale: float32 (out) or empty. Returns float32 (T, out).
 torch::Tensor ternary_linear_fused(const torch::Tensor& x_float, const torch::Tensor& packed, int64_t in_features,
-                                   const torch::Tensor& row_scale, int64_t act_bits, double eps) {
+                                   double alpha, const torch::Tensor& row_scale, int64_t act_bits, double eps) {
   TORCH_CHECK(x_float.device().is_cpu() && x_float.scalar_type() == torch::kFloat32 && x_float.dim() == 2,
               "x must be float32 (T, in) on the CPU");
-  TORCH_CHECK(row_scale.scalar_type() == torch::kFloat32 && row_scale.dim() == 1 && row_scale.size(0) == packed.size(0),
-              "row_scale must be float32 (out)");
+  TORCH_CHECK(row_scale.numel() == 0 || (row_scale.scalar_type() == torch::kFloat32 && row_scale.dim() == 1 &&
+                                          row_scale.size(0) == packed.size(0)),
+              "row_scale must be float32 (out) or empty");
   TORCH_CHECK(act_bits >= 2 && act_bits <= 8, "act_bits must be in 2..8");
   TORCH_CHECK(x_float.size(1) == in_features, "x has ", x_float.size(1), " features, expected ", in_features);
   const torch::Tensor x = x_float.contiguous();
@@ -174,12 +176,14 @@ torch::Tensor ternary_linear_fused(const torch::Tensor& x_float, const torch::Te
   const torch::Tensor integers = ternary_linear_int8(codes, packed, in_features);
   torch::Tensor y = torch::empty({tokens, packed.size(0)}, torch::kFloat32);
   const int32_t* ip = integers.data_ptr<int32_t>();
-  const float* sp = row_scale.contiguous().data_ptr<float>();
+  const torch::Tensor rows = row_scale.contiguous();
+  const float* sp = rows.numel() ? rows.data_ptr<float>() : nullptr;
+  const float layer_alpha = static_cast<float>(alpha);
   float* yp = y.data_ptr<float>();
   const int64_t out_features = packed.size(0);
   for (int64_t t = 0; t < tokens; ++t) {
     for (int64_t o = 0; o < out_features; ++o) {
-      yp[t * out_features + o] = static_cast<float>(ip[t * out_features + o]) * (x_scale[t] * sp[o]);
+      yp[t * out_features + o] = static_cast<float>(ip[t * out_features + o]) * (x_scale[t] * (sp ? sp[o] : layer_alpha));
     }
   }
   return y;
