@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator,
+                      model_validator)
 
 from pipeline.errors import InputError, MissingInputError
 
@@ -95,6 +96,35 @@ class ArchConfig(_Section):
             raise ValueError("dim / n_heads must be even for rotary position embeddings")
         return self
 
+    @classmethod
+    def from_name(cls, name: str, **changes: Any) -> "ArchConfig":
+        """The preset ``name`` of :data:`ARCH_PRESETS`, with ``changes`` applied and validated
+        (``ArchConfig.from_name("tiny", dropout=0.0)``)."""
+        if name not in ARCH_PRESETS:
+            raise ValueError(f"unknown architecture preset {name!r}; presets: {', '.join(ARCH_PRESETS)}")
+        return cls(**ARCH_PRESETS[name].model_dump() | changes)
+
+
+# Named architectures, litgpt style: each is written here and nowhere else. ``model.arch`` in a
+# profile (or in params.yaml, or ``dvc exp run -S model.arch=paper``) may name one instead of listing
+# its fields; ``python -m pipeline.profiles`` writes the fields out, so params.yaml stays the full
+# record of what ran and ``dvc exp show`` compares experiments field by field.
+# The paper's 132M model as its released notebook builds it: SwiGLU hidden int(768 * 2.67) = 2050
+# (pipeline/paper.py holds the rest of what the paper fixes).
+_PAPER = ArchConfig(dim=768, n_layers=12, n_heads=12, mlp_ratio=2.67, dropout=0.05, seq_len=128)
+ARCH_PRESETS: dict[str, ArchConfig] = {
+    "paper": _PAPER,
+    "paper-text": _PAPER.model_copy(update={"seq_len": 512}),  # the paper README's 512-token sequences
+    # The paper's depth (12 layers, so L5-L9 exist) at a width a 2-core CPU trains: the CPU study.
+    "cpu-study": ArchConfig(dim=64, n_layers=12, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128),
+    "local": ArchConfig(dim=128, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128),
+    "default": ArchConfig(dim=96, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=64),
+    "small": ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128),
+    # The tests' model (seconds per run), and the smallest model that runs (import-cost probes).
+    "tiny": ArchConfig(dim=32, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=32),
+    "micro": ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8),
+}
+
 
 # The quantizer names pipeline/quant.py implements (tests/test_config.py checks they match), kept
 # here so the config is a leaf module that imports nothing of the pipeline.
@@ -143,7 +173,7 @@ class BaselineConfig(_Section):
 
 
 class ModelConfig(_Section):
-    arch: ArchConfig
+    arch: ArchConfig  # or the name of one of ARCH_PRESETS
     # The studied model (the baseline is always fp32 and reads model.baseline instead).
     quant: QuantName
     scale: Literal["absmean", "learned"]
@@ -152,6 +182,16 @@ class ModelConfig(_Section):
     attention: Attention
     positions: Positions
     baseline: BaselineConfig
+
+    @field_validator("arch", mode="before")
+    @classmethod
+    def _preset_by_name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in ARCH_PRESETS:
+                raise ValueError(f"unknown architecture preset {value!r}; presets: {', '.join(ARCH_PRESETS)}, "
+                                 "or a mapping of dim, n_layers, n_heads, mlp_ratio, dropout, seq_len")
+            return ARCH_PRESETS[value]
+        return value
 
     def for_role(self, role: str) -> RoleModel:
         """The settings of the ``studied`` model or of the FP32 ``baseline``."""

@@ -70,7 +70,7 @@ def _warm_up(kind: str, directory: Path) -> None:
     from pipeline.inference import export_packed
     from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
-    arch = ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8)
+    arch = ArchConfig.from_name("micro")
     packed = kind.startswith("packed")
     tiny = TransformerLM(arch, 32, PAPER_TERNARY if packed else FP32_TWIN)
     path = directory / "warm_up.safetensors"

@@ -20,7 +20,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from pipeline.config import Config, ConfigError, parse_config, parse_yaml
+from pipeline.config import ArchConfig, Config, ConfigError, parse_config, parse_yaml
 from pipeline.io import write_text
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -31,10 +31,23 @@ def available() -> list[str]:
 
 
 def read_profile(name: str) -> dict[str, Any]:
+    """Profile ``name`` as a nested dict, an architecture preset's name written out as its fields."""
     path = PROFILES_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"unknown profile {name!r}; available: {', '.join(available())}")
-    return parse_yaml(path.read_text(encoding="utf-8"), str(path)) or {}
+    return expand_arch_preset(parse_yaml(path.read_text(encoding="utf-8"), str(path)) or {}, str(path))
+
+
+def expand_arch_preset(tree: dict[str, Any], source: str) -> dict[str, Any]:
+    """``tree`` with ``model.arch: NAME`` replaced by the fields of preset NAME (``ARCH_PRESETS``), so
+    what lands in params.yaml lists every field; ``tree`` is changed in place and returned."""
+    model = tree.get("model")
+    if isinstance(model, dict) and isinstance(model.get("arch"), str):
+        try:
+            model["arch"] = ArchConfig.from_name(model["arch"]).model_dump()
+        except ValueError as exc:
+            raise ConfigError(f"{source}: model.arch: {exc}") from None
+    return tree
 
 
 def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
@@ -45,14 +58,34 @@ def _leaf_keys(tree: dict, prefix: str = "") -> set[str]:
     return keys
 
 
+def _text_width(value: Any) -> int:
+    """Characters ``value`` takes on its line in params.yaml (scalars plain, lists in flow style)."""
+    if isinstance(value, (list, tuple)):
+        return len("[]") + sum(map(_text_width, value)) + len(", ") * max(len(value) - 1, 0)
+    if value is None or isinstance(value, bool):
+        return len({None: "null", True: "true", False: "false"}[value])
+    return len(str(value))
+
+
+def _keep_comment_gap(target: CommentedMap, key: str, old: Any, new: Any) -> None:
+    """Shift the end-of-line comment of ``key`` by the change in the value's width, so the gap before
+    ``#`` is kept: switching to a profile and back then gives params.yaml back byte for byte (ruamel
+    alone keeps the column, which moves for good once a longer value pushes the comment right)."""
+    comment = target.ca.items.get(key, [None, None, None])[2]
+    if comment is not None and getattr(comment, "start_mark", None) is not None:
+        comment.column = comment.column + _text_width(new) - _text_width(old)
+
+
 def _overlay(target: CommentedMap, values: dict) -> None:
     """Set ``values`` into ``target`` leaf by leaf, keeping comments; lists stay in flow style."""
     for key, value in values.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
             _overlay(target[key], value)
-        elif target.get(key) == value:
+            continue
+        if target.get(key) == value:
             continue  # unchanged: keep the original text and its comment alignment
-        elif isinstance(value, list):
+        _keep_comment_gap(target, key, target.get(key), value)
+        if isinstance(value, list):
             seq = CommentedSeq(value)
             seq.fa.set_flow_style()
             target[key] = seq
@@ -91,8 +124,8 @@ def apply_profile(name: str, params_path: Path, overrides: dict[str, Any] | None
     params = round_trip.load(params_path.read_text(encoding="utf-8"))
     _overlay(params, default)
     _overlay(params, profile)
-    _overlay(params, overrides or {})
-    params["profile"] = name
+    _overlay(params, expand_arch_preset(overrides or {}, "--set"))
+    _overlay(params, {"profile": name})
     buffer = io.StringIO()
     round_trip.dump(params, buffer)
     text = buffer.getvalue()

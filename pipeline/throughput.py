@@ -33,12 +33,12 @@ from pipeline.optim import lm_loss, make_optimizer, optimizer_step, seed_everyth
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
-# name -> (architecture, vocabulary size): "paper" is the 132M configuration; "small" a model a CPU
-# trains in minutes; "tiny" runs in seconds (CI).
+# name -> (architecture preset, vocabulary size): "paper" is the 132M configuration; "small" a model a
+# CPU trains in minutes; "tiny" runs in seconds (CI).
 ARCHS = {
     "paper": (PAPER_ARCH, PAPER_VOCAB_SIZE),
-    "small": (ArchConfig(dim=256, n_layers=4, n_heads=4, mlp_ratio=2.67, dropout=0.05, seq_len=128), 8192),
-    "tiny": (ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.05, seq_len=64), 1000),
+    "small": (ArchConfig.from_name("small"), 8192),
+    "tiny": (ArchConfig.from_name("tiny"), 1000),
 }
 
 

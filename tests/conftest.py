@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import Config, parse_config
+from pipeline.config import ArchConfig, Config, parse_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -18,7 +18,7 @@ TINY_OVERRIDES = {
     "data": {"synthetic": {"train_stories": 300, "val_stories": 40, "glue_train_examples": 64,
                            "glue_dev_examples": 32}},
     "tokenizer": {"vocab_size": 300},
-    "model": {"arch": {"dim": 32, "n_layers": 2, "n_heads": 2, "seq_len": 32}},
+    "model": {"arch": ArchConfig.from_name("tiny").model_dump()},
     "train": {"seeds": [0], "max_steps": 12, "batch_size": 8, "log_every": 2, "checkpoint_every": 4,
               "eval_tokens": 1024},
     "glue": {"epochs": 1, "batch_size": 16, "max_len": 32},

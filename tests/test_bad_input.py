@@ -150,8 +150,7 @@ def test_a_plain_checkpoint_is_not_taken_for_a_packed_one(tmp_path):
     from pipeline.model import TransformerLM
 
     path = tmp_path / "plain.safetensors"
-    save_model(path, TransformerLM(ArchConfig(dim=16, n_layers=1, n_heads=2, mlp_ratio=2.67, dropout=0.0,
-                                              seq_len=8), 32), {})
+    save_model(path, TransformerLM(ArchConfig.from_name("micro"), 32), {})
     with pytest.raises(InputError, match="plain.safetensors is not a packed"):
         load_packed(path)
 

@@ -10,7 +10,7 @@ from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import MissingInputError
 from pipeline.model import TransformerLM
 
-ARCH = ArchConfig(dim=32, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=8)
+ARCH = ArchConfig.from_name("tiny", dropout=0.0, seq_len=8)
 
 
 def test_a_model_comes_back_with_its_role_and_weights(tmp_path):

@@ -16,6 +16,7 @@ def test_project_params_are_valid():
     ({"arms": {"defs": {"x": {"roles": ["studied"], "changes": {"model.widht": 3}, "note": "n"}}}},
      "arms.defs.x.changes", "'model.widht' is not a params key"),
     ({"model": {"arch": {"dim": 0}}}, "model.arch.dim", "greater than 0"),
+    ({"model": {"arch": "papr"}}, "model.arch", "unknown architecture preset 'papr'; presets: paper, "),
     ({"train": {"optimizer": {"lr": -1e-3}}}, "train.optimizer.lr", "greater than 0"),
     ({"train": {"seeds": []}}, "train.seeds", "at least 1"),
     ({"model": {"scale": "median"}}, "model.scale", "'absmean' or 'learned'"),
@@ -69,3 +70,15 @@ def test_yaml_12_floats_without_a_dot_are_floats():
     from pipeline.config import parse_yaml
 
     assert parse_yaml("lr: 2e-05\nsteps: 32\n") == {"lr": 2e-05, "steps": 32}
+
+
+def test_an_architecture_preset_is_named_once_and_resolves_by_name():
+    from pipeline.config import ARCH_PRESETS, ArchConfig
+    from pipeline.paper import PAPER_ARCH
+
+    cfg = parse_config(deep_update(raw_params(), {"model": {"arch": "paper"}}))
+    assert cfg.model.arch == PAPER_ARCH == ARCH_PRESETS["paper"]
+    assert (PAPER_ARCH.dim, PAPER_ARCH.n_layers, PAPER_ARCH.n_heads, PAPER_ARCH.seq_len) == (768, 12, 12, 128)
+    assert ArchConfig.from_name("paper", seq_len=512) == ARCH_PRESETS["paper-text"]
+    with pytest.raises(ValueError, match="must be a multiple of n_heads"):  # changes are validated
+        ArchConfig.from_name("tiny", n_heads=3)

@@ -32,7 +32,8 @@ def write_tokenizer(path: Path, vocab_size: int) -> Path:
 
 def model(dim: int = 256, role: RoleModel = PAPER_TERNARY, vocab: int = 64) -> TransformerLM:
     torch.manual_seed(0)
-    arch = ArchConfig(dim=dim, n_layers=2, n_heads=4, mlp_ratio=2.67, dropout=0.0, seq_len=64)
+    # rows of 256 (dim, and the FFN padded to 256) fill whole TQ blocks
+    arch = ArchConfig.from_name("tiny", dim=dim, n_heads=4, dropout=0.0, seq_len=64)
     return TransformerLM(arch, vocab, role).eval()
 
 

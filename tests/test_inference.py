@@ -11,7 +11,7 @@ from pipeline.evaluate import StreamWindows, evaluate_lm
 from pipeline.inference import PackedTernaryLinear, export_packed, load_packed, resident_weight_bytes
 from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
-ARCH = ArchConfig(dim=64, n_layers=2, n_heads=2, mlp_ratio=2.67, dropout=0.0, seq_len=32)
+ARCH = ArchConfig.from_name("tiny", dim=64, dropout=0.0)
 
 
 def _ternary(scale: str = "absmean") -> TransformerLM:

@@ -40,7 +40,7 @@ def markov_stream(length: int, seed: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     torch.manual_seed(0)
-    arch = ArchConfig(dim=256, n_layers=2, n_heads=4, mlp_ratio=2.67, dropout=0.0, seq_len=SEQ)
+    arch = ArchConfig.from_name("tiny", dim=256, n_heads=4, dropout=0.0, seq_len=SEQ)  # 256: whole TQ2_0 blocks
     model = TransformerLM(arch, VOCAB, PAPER_TERNARY).train()
     optimizer = make_optimizer(model, OptimizerConfig(lr=3e-3, betas=[0.9, 0.98], weight_decay=0.01))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)

@@ -30,7 +30,21 @@ def test_each_profile_applies_validates_and_switches_back(params, name):
     parse_config(applied)
     assert "# The single source of truth" in params.read_text()  # comments survive
     apply_profile("default", params)
-    assert yaml.safe_load(params.read_text()) == yaml.safe_load(original)
+    assert params.read_text() == original  # byte for byte: values, comments and their alignment
+
+
+def test_profiles_name_their_architecture_and_params_yaml_gets_its_fields(params):
+    from pipeline.config import ARCH_PRESETS
+
+    for name in available():  # the architecture is written in ARCH_PRESETS, never in a profile
+        text = (PROJECT_ROOT / "profiles" / f"{name}.yaml").read_text()
+        assert yaml.safe_load(text).get("model", {}).get("arch") in (None, *ARCH_PRESETS), name
+    apply_profile("cpu-study", params)
+    assert yaml.safe_load(params.read_text())["model"]["arch"] == ARCH_PRESETS["cpu-study"].model_dump()
+    apply_profile("default", params, {"model": {"arch": "paper"}})  # what --set model.arch=paper gives
+    assert yaml.safe_load(params.read_text())["model"]["arch"]["dim"] == 768
+    with pytest.raises(ConfigError, match="--set: model.arch: unknown architecture preset 'papr'"):
+        apply_profile("default", params, {"model": {"arch": "papr"}})
 
 
 def test_paper_profiles_hold_the_recipes(params):
