@@ -13,8 +13,8 @@ Verdicts (each entry also carries a one-line ``reason`` and ``tested_at``, the s
 * ``not comparable``: the claim is an absolute figure and this run is off the paper's scale
   (synthetic data, a smaller model, shorter training, another device).
 
-Which claims scale decides: an *absolute* figure (58.42 PPL, 82.47 F1, 9.41 ms) is judged only at
-the paper's scale. A claim about a *direction or ratio* (the regularization contrast, middle vs
+Which claims scale decides: an *absolute* figure (a perplexity, a GLUE score, ms per token) is judged
+only at the paper's scale. A claim about a *direction or ratio* (the regularization contrast, middle vs
 boundary sparsity, seed spread relative to the mean, ternary GLUE relative to its FP32 twin) is
 judged on real data wherever its precondition holds. *Architecture* claims (memory and latency
 ratios) depend only on the 132M shapes, so the benchmark of those shapes decides them whatever data
@@ -42,8 +42,7 @@ from typing import Any, Callable
 
 from pipeline.benchtable import metric_key
 from pipeline.config import ClaimsConfig
-from pipeline.metrics import HEADLINE_METRIC
-from pipeline.metrics import GAUSSIAN_ZERO_FRACTION
+from pipeline.metrics import GAUSSIAN_ZERO_FRACTION, HEADLINE_METRIC
 from pipeline.paper import NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, README_BERT_BASE_GLUE, REPORTED as R
 
 # Conditions of the paper's scale that a run may meet (summarize.run_context decides them).

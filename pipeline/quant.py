@@ -111,6 +111,12 @@ class QuantLinear(nn.Linear):
             return self.scale.detach().abs()
         return absmean_scale(self.weight.detach())
 
+    def codes(self) -> torch.Tensor:
+        """The weight's codes in {-1, 0, +1} under the paper's rule at :meth:`effective_scale`: this
+        layer's own codes when it is ternary; for a full-precision layer, the codes ternarizing it
+        would give (what the sparsity statistics of the FP32 twin report)."""
+        return ternary_codes(self.weight.detach(), self.effective_scale())
+
     def quantized_weight(self) -> torch.Tensor:
         return QUANTIZERS[self.quant](self.weight, self.scale)
 

@@ -16,16 +16,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.claims import GLUE_CLAIM_ID
 from pipeline.config import Config
 from pipeline.io import read_json, write_text
 from pipeline.layout import ROLES, Outputs, RunPaths
-from pipeline.paper import PAPER_PARAMETERS, REPORTED as R
+from pipeline.metrics import HEADLINE_METRIC
+from pipeline.paper import PAPER_PARAMETERS, README_BERT_BASE_GLUE, REPORTED as R
+from pipeline.runsets import mean_std
 
-DEFINITIONS = """
+DEFINITIONS = f"""
 * **Perplexity (ours)** = exp(mean negative log-likelihood per predicted token) on held-out text, in
   eval mode (no dropout), without label smoothing (`*_val_ppl`).
 * **Perplexity (the notebook's)** = exp(label-smoothed cross-entropy), smoothing `train.label_smoothing`
-  (`*_val_ppl_smoothed`). The paper's 58.42 is judged on this definition, ours is shown beside it;
+  (`*_val_ppl_smoothed`). The paper's {R['val_ppl']} is judged on this definition, ours is shown beside it;
   on one model the two differ by a large factor.
 * **Train/val ratio** = validation perplexity / training perplexity at the end of training, both
   measured the same way on equal token counts (`train.eval_tokens`; training sequences spread evenly
@@ -126,11 +129,12 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
 def mean_std_table(frame: pd.DataFrame, by: list[str], columns: list[str]) -> pd.DataFrame:
     """"mean ± std" strings per group (sample std over seeds, as everywhere in the report) and the
     seed count."""
-    grouped = frame.groupby(by)[columns]
-    mean, std = grouped.mean(), grouped.std(ddof=1)
-    table = pd.DataFrame(index=mean.index)
+    grouped = frame.groupby(by)
+    table = pd.DataFrame(index=grouped.size().index)
     for column in columns:
-        table[column] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in zip(mean[column], std[column])]
+        spread = grouped[column].agg(lambda values: mean_std(values.dropna()) if values.notna().any()
+                                       else (float("nan"), float("nan")))
+        table[column] = [f"{m:.4g} ± {s:.2g}" if pd.notna(s) else f"{m:.4g}" for m, s in spread]
     table["seeds"] = grouped.size()
     return table
 
@@ -227,6 +231,13 @@ def paper_text(value) -> str:
     if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
         return "-"
     return f"{value[0]:g}-{value[1]:g}" if isinstance(value, (list, tuple)) else f"{value:g}"
+
+
+def reported_glue() -> pd.DataFrame:
+    """The paper's GLUE figures (x 100) beside the README's BERT-Base row, for reference."""
+    return pd.DataFrame([{"task": task, "metric": metric, "TernaryLM (paper)": paper_text(R[GLUE_CLAIM_ID[task]]),
+                          "BERT-Base (paper README)": README_BERT_BASE_GLUE[task]}
+                         for task, metric in HEADLINE_METRIC.items()])
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,20 @@
-"""Labels of run sets (the main runs' roles and each arm's roles) in plot tables: one spelling,
-used by the sparsity and summarize stages and named by dvc.yaml's top-level plots."""
+"""Run sets (the main runs' roles and each arm's roles): their labels in plot tables, one spelling
+used by the sparsity and summarize stages and named by dvc.yaml's top-level plots; and the one
+definition of "mean ± std" over a set's seeds, which the summary and the report both use."""
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Iterable
+
 from pipeline.config import ROLES
+
+
+def mean_std(values: Iterable[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (n - 1) over seeds; the std is NaN for a single seed."""
+    values = list(values)
+    mean = statistics.fmean(values)
+    return mean, statistics.stdev(values) if len(values) > 1 else float("nan")
 
 
 def run_set_labels(frame):

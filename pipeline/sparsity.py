@@ -13,33 +13,33 @@ Gaussian), so a reader sees which definition could produce a figure; verdicts us
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION, TWN_DELTA
 from pipeline.runsets import run_set_labels
 
+if TYPE_CHECKING:  # the statistics take a model; the tables below (the report's) need neither torch nor it
+    from pipeline.model import TransformerLM
+
+RunKey = tuple[str | None, str, int]  # (arm, or None for the main runs; role; seed)
 
 
-def layer_statistics(model_path: Path) -> pd.DataFrame:
-    """One row per block linear layer: layer (1-based), module, zero/neg/pos fractions, scale."""
-    # imported here: the table functions below are used by the report, which does not load models
-    from pipeline.checkpoint import load_model
-    from pipeline.quant import absmean_scale, ternary_codes
-
-    model, meta = load_model(model_path)
+def layer_statistics(model: "TransformerLM") -> pd.DataFrame:
+    """One row per block linear layer: layer (1-based), module, zero/neg/pos fractions of its codes
+    (:meth:`QuantLinear.codes`), the zero fraction under the TWN threshold, the scale alpha and the
+    weight count."""
     rows = []
     for name, layer in model.quant_layers().items():
-        weight = layer.weight.detach()
-        scale = layer.effective_scale() if meta["quant"] != "fp32" else absmean_scale(weight)
-        codes = ternary_codes(weight, scale)
+        weight, codes = layer.weight.detach(), layer.codes()
         _, index, group, module = name.split(".")  # blocks.<i>.<attn|mlp>.<wq|...>
         twn_zero = float((weight.abs() < TWN_DELTA * weight.abs().mean()).float().mean())
         rows.append({"layer": int(index) + 1, "module": f"{group}.{module}", "zero": float((codes == 0).float().mean()),
                      "zero_twn": twn_zero,
                      "neg": float((codes < 0).float().mean()), "pos": float((codes > 0).float().mean()),
-                     "scale": float(scale), "weights": weight.numel()})
+                     "scale": float(layer.effective_scale()), "weights": weight.numel()})
     return pd.DataFrame(rows)
 
 
@@ -81,13 +81,14 @@ def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
     return per_run.groupby(["run", "layer"])["zero_pct"].mean().unstack("run").reset_index()
 
 
-def run_sparsity(model_paths: dict[tuple[str | None, str, int], Path], band: tuple[float, float]
+def run_sparsity(models: Iterable[tuple[RunKey, "TransformerLM"]], band: tuple[float, float]
                  ) -> tuple[pd.DataFrame, dict]:
-    """The sparsity stage: statistics of every (arm or None, role, seed) checkpoint and their depth
-    summary (keys ``<role>_seed_<s>_...``, for an arm ``arm_<arm>_<role>_seed_<s>_...``)."""
+    """The sparsity stage: statistics of every (arm or None, role, seed) model, taken one at a time
+    (the stage loads each checkpoint as it is needed), and their depth summary (keys
+    ``<role>_seed_<s>_...``, for an arm ``arm_<arm>_<role>_seed_<s>_...``)."""
     frames, summary = [], {}
-    for (arm, role, seed), path in model_paths.items():
-        stats = layer_statistics(path)
+    for (arm, role, seed), model in models:
+        stats = layer_statistics(model)
         prefix = "" if arm is None else f"arm_{arm}_"
         for key, value in depth_summary(stats, band).items():
             summary[f"{prefix}{role}_seed_{seed}_{key}"] = value

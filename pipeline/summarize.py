@@ -21,7 +21,7 @@ from pipeline.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
-from pipeline.runsets import run_set_columns, run_set_labels
+from pipeline.runsets import mean_std, run_set_columns, run_set_labels
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
@@ -29,12 +29,6 @@ from pipeline.profiles import recipe_mismatches
 RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
                "train_val_loss_ratio")
 GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (n - 1); the std is NaN for a single seed."""
-    mean = statistics.fmean(values)
-    return mean, statistics.stdev(values) if len(values) > 1 else float("nan")
 
 
 def _add(summary: dict, key: str, values: list[float]) -> None:

@@ -1,5 +1,6 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
+from pipeline.checkpoint import load_model
 from pipeline.io import atomic_path, write_json
 from pipeline.layout import ROLES, Outputs, RunPaths
 from pipeline.runsets import run_set_columns
@@ -11,7 +12,8 @@ def run(cfg, args) -> None:
     paths = {(None, role, seed): RunPaths.for_run(role, seed).model for role in ROLES for seed in cfg.train.seeds}
     paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm).model
               for arm in cfg.arms.run for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds}
-    table, summary = run_sparsity(paths, tuple(cfg.sparsity.middle_band))
+    models = ((key, load_model(path)[0]) for key, path in paths.items())  # one checkpoint in memory at a time
+    table, summary = run_sparsity(models, tuple(cfg.sparsity.middle_band))
     outputs = Outputs()
     with atomic_path(outputs.sparsity_layers) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6f")

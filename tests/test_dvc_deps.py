@@ -29,10 +29,23 @@ def _module_file(module: str) -> Path | None:
     return None
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` except those under ``if TYPE_CHECKING:`` (imported for annotations only,
+    never run)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            for child in node.orelse:
+                yield child
+                yield from _runtime_nodes(child)
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
 def _imports(source: str) -> set[str]:
     """Modules a source imports anywhere (top level or inside functions), and ``-m pipeline.x`` strings."""
     modules: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
+    for node in _runtime_nodes(ast.parse(source)):
         if isinstance(node, ast.Import):
             modules |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -115,6 +128,12 @@ def test_stage_declares_no_code_it_does_not_use(name):
     unused = [str(dep.relative_to(PROJECT_ROOT)) for dep in _declared(spec)
               if not any(path == dep or dep in path.parents for path in used)]
     assert not unused, f"{name} declares code it never imports: {unused}"
+
+
+def test_imports_for_annotations_only_are_not_code_the_stage_runs():
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pipeline.model import TransformerLM\n"
+    assert _imports(source) == {"typing", "typing.TYPE_CHECKING"}
+    assert "pipeline.model" in _imports(source.replace("if TYPE_CHECKING:", "if True:"))
 
 
 def test_the_check_fails_when_an_import_is_added():

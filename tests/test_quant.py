@@ -86,3 +86,13 @@ def test_gaussian_weight_zero_fraction_under_the_absmean_rule():
     weight = torch.randn(1_000_000)
     zeros = (torch.round(weight / absmean_scale(weight)) == 0).double().mean().item()
     assert abs(zeros - 0.3101) < 0.002
+
+
+def test_codes_are_the_layers_own_or_what_ternarizing_would_give():
+    torch.manual_seed(0)
+    ternary = QuantLinear(8, 4, quant="ternary", act_bits=8)
+    assert torch.equal(ternary.codes() * ternary.effective_scale(), ternary.quantized_weight().detach())
+    twin = QuantLinear(8, 4, quant="fp32")
+    twin.weight.data.copy_(torch.tensor([[0.1, -0.5, 2.0, 0.0] * 2] * 4))  # mean|w| = 0.65: threshold 0.325
+    assert twin.codes()[0].tolist() == [0.0, -1.0, 1.0, 0.0] * 2
+    assert torch.equal(twin.quantized_weight(), twin.weight)  # the twin itself stays full precision

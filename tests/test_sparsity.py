@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 import torch
 
-from pipeline.checkpoint import save_model
 from pipeline.config import ArchConfig
 from pipeline.model import PAPER_TERNARY, TransformerLM
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION
@@ -31,16 +30,15 @@ def test_weighted_zero_percentage_weighs_layers_by_their_size():
 
 
 @pytest.fixture
-def gaussian_checkpoint(tmp_path):
+def gaussian_model():
     torch.manual_seed(0)
-    arch = ArchConfig(dim=128, n_layers=12, n_heads=4, mlp_ratio=2.67, dropout=0.0, seq_len=16)
-    path = tmp_path / "model.safetensors"
-    save_model(path, TransformerLM(arch, 50, PAPER_TERNARY), {"quant": "ternary"})
-    return path
+    # the study's 12 layers (so the middle band is L5-L9), wide enough that 31.0% comes out tight
+    arch = ArchConfig.from_name("cpu-study", dim=128, dropout=0.0, seq_len=16)
+    return TransformerLM(arch, 50, PAPER_TERNARY)
 
 
-def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_checkpoint):
-    stats = layer_statistics(gaussian_checkpoint)
+def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_model):
+    stats = layer_statistics(gaussian_model)
     assert len(stats) == 12 * 7 and stats["layer"].min() == 1 and stats["layer"].max() == 12
     assert stats["zero"].mean() == pytest.approx(GAUSSIAN_ZERO_FRACTION, abs=0.005)
     assert stats["zero_twn"].mean() == pytest.approx(GAUSSIAN_TWN_ZERO_FRACTION, abs=0.005)
@@ -51,9 +49,9 @@ def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_check
     assert summary["zero_pct_all"] == pytest.approx(31.0, abs=0.3)
 
 
-def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_checkpoint):
-    table, summary = run_sparsity({(None, "studied", 0): gaussian_checkpoint,
-                                   ("notebook_init", "studied", 1): gaussian_checkpoint}, (0.4, 0.75))
+def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_model):
+    table, summary = run_sparsity([((None, "studied", 0), gaussian_model),
+                                   (("notebook_init", "studied", 1), gaussian_model)], (0.4, 0.75))
     assert summary["middle_layers"] == [5, 6, 7, 8, 9]
     assert summary["studied_seed_0_zero_pct_middle"] == summary["arm_notebook_init_studied_seed_1_zero_pct_middle"]
     assert set(table["arm"]) == {"main", "notebook_init"} and len(table) == 2 * 84
