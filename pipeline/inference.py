@@ -23,9 +23,9 @@ from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.kernels import load_kernel, ternary_linear
-from pipeline.model import TransformerLM
+from pipeline.model import DecodeCache, TransformerLM
 from pipeline.packing import PACKINGS, pack_ternary_2bit
-from pipeline.quant import ternary_codes
+from pipeline.quant import EPS, ternary_codes
 
 FORMAT = "ternarylm-packed"
 HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -106,6 +106,38 @@ def stack_shared_inputs(model: TransformerLM) -> None:
         del attn.wq, attn.wk, attn.wv
         mlp.w13 = PackedTernaryLinear.stacked([mlp.w1, mlp.w3])
         del mlp.w1, mlp.w3
+
+
+class KernelDecodeBlock(nn.Module):
+    """A block (``inner``) whose one-token decoding step with a :class:`~pipeline.model.DecodeCache`
+    runs as one C++ call (``decode_block``: the same layer functions, single-query attention over the
+    cache written in place); the prefill and every other call run the block itself. Needs the block
+    as :func:`stack_shared_inputs` and :func:`use_kernel_elementwise` leave it."""
+
+    def __init__(self, block: nn.Module) -> None:
+        super().__init__()
+        self.inner = block
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past=None):
+        if not (isinstance(past, tuple) and isinstance(past[0], DecodeCache) and x.shape[:2] == (1, 1)
+                and cos is not None and x.device.type == "cpu"):
+            return self.inner(x, cos, sin, past)
+        cache, layer, start = past
+        attn, mlp = self.inner.attn, self.inner.mlp
+        y = load_kernel().decode_block(
+            x.reshape(1, -1), self.inner.attn_norm.weight, self.inner.mlp_norm.weight, self.inner.attn_norm.eps,
+            attn.wqkv.packed, attn.wqkv.row_alpha, attn.wo.packed, attn.wo.alpha, mlp.w13.packed,
+            mlp.w13.row_alpha, mlp.w2.packed, mlp.w2.alpha, cos, sin, cache.keys[layer, 0], cache.values[layer, 0],
+            start, attn.wo.act_bits, EPS)
+        cache.length = start + 1
+        return y.reshape(x.shape), None
+
+
+def use_kernel_blocks(model: TransformerLM) -> None:
+    """Wrap every block in :class:`KernelDecodeBlock` (after :func:`stack_shared_inputs` and
+    :func:`use_kernel_elementwise`)."""
+    if load_kernel() is not None:
+        model.blocks = nn.ModuleList(KernelDecodeBlock(block) for block in model.blocks)
 
 
 class EmbeddingInDtype(nn.Module):
@@ -212,15 +244,17 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
     if use_kernel and meta["act_bits"]:
         stack_shared_inputs(model)
         use_kernel_elementwise(model)
+        use_kernel_blocks(model)
     return model.eval(), meta
 
 
 def greedy_decode(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
     """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
 
-    The cache passed in is not modified (each step builds new key/value tensors), so one prefill
-    serves every timed repeat.
+    Decoding writes into a :class:`~pipeline.model.DecodeCache` filled from the prefill's cache, which
+    itself is not modified, so one prefill serves every timed repeat.
     """
+    cache = DecodeCache(cache, start + n_tokens)
     generated = []
     next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
     for position in range(start, start + n_tokens):
