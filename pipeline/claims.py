@@ -42,8 +42,9 @@ from typing import Any, Callable
 
 from pipeline.benchtable import metric_key
 from pipeline.config import ClaimsConfig
-from pipeline.metrics import GAUSSIAN_ZERO_FRACTION, HEADLINE_METRIC
-from pipeline.paper import NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, README_BERT_BASE_GLUE, REPORTED as R
+from pipeline.metrics import GAUSSIAN_ZERO_FRACTION, HEADLINE_METRIC, TWN_DELTA
+from pipeline.paper import (NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, PAPER_TRAIN_STORIES, README_BERT_BASE_GLUE,
+                           REPORTED as R)
 
 # Conditions of the paper's scale that a run may meet (summarize.run_context decides them).
 REAL_DATA, PAPER_MODEL, PAPER_TRAINING, PAPER_DEVICE, PAPER_ARCH_BENCH = (
@@ -321,9 +322,10 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("pretraining_data_ratio", f"with {R['pretraining_data_ratio']:g}x less pre-training data than DistilBERT", R["pretraining_data_ratio"],
           "abstract (v2)", "x",
           "BERT's (and DistilBERT's) corpus, 3.3B words (BooksCorpus 800M + Wikipedia 2,500M; Devlin et al. 2019, "
-          f"section 3.1) / the notebook's {NOTEBOOK_TRAIN_TOKENS:,} TinyStories tokens (60,000 stories); beside it the same "
-          f"over {NOTEBOOK_EPOCHS} epochs of tokens seen", "reference", "relative", _data_ratio, alt_label="over 15 epochs"),
-    Claim("bert_base_reference", "README GLUE row for BERT-Base: " + " / ".join(f"{README_BERT_BASE_GLUE[t]}" for t in ("mrpc", "sst2", "cola"))
+          f"section 3.1) / the notebook's {NOTEBOOK_TRAIN_TOKENS:,} TinyStories tokens ({PAPER_TRAIN_STORIES:,} stories); beside "
+          f"it the same over {NOTEBOOK_EPOCHS} epochs of tokens seen", "reference", "relative", _data_ratio,
+          alt_label=f"over {NOTEBOOK_EPOCHS} epochs"),
+    Claim("bert_base_reference", "README GLUE row for BERT-Base: " + " / ".join(f"{README_BERT_BASE_GLUE[t]}" for t in HEADLINE_METRIC)
           + " (MRPC F1 / SST-2 acc / CoLA MCC)",
           None, "README 'Downstream Transfer (GLUE)' table, BERT-Base row", "-",
           "a reference row the README prints beside TernaryLM; shown in the GLUE table", "reference", "none",
@@ -373,11 +375,11 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("sparsity_middle_pct", "zero weights in the middle layers (L5-L9 of 12)", R["sparsity_middle_pct"], "abstract (v2): L5-L9",
           "% zeros", _SPARSE_DEF + "; layers in sparsity.middle_band", "absolute", "range",
           _seeded("studied_zero_pct_middle", alt="studied_twn_zero_pct_middle"), MODEL_SCALE,
-          alt_label="TWN 0.7 mean|w| rule"),
+          alt_label=f"TWN {TWN_DELTA} mean|w| rule"),
     Claim("sparsity_boundary_pct", "zero weights in the boundary layers", R["sparsity_boundary_pct"], "abstract (v2)", "% zeros",
           _SPARSE_DEF + "; the layers outside the middle band", "absolute", "range",
           _seeded("studied_zero_pct_boundary", alt="studied_twn_zero_pct_boundary"), MODEL_SCALE,
-          alt_label="TWN 0.7 mean|w| rule"),
+          alt_label=f"TWN {TWN_DELTA} mean|w| rule"),
     Claim("sparsity_middle_vs_boundary", "middle layers are sparser than boundary layers",
           sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
           f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% (midpoints)", "points",

@@ -23,7 +23,7 @@ from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
 from pipeline.kernels import load_kernel, ternary_linear
-from pipeline.model import DecodeCache, TransformerLM
+from pipeline.model import DecodeCache, DecodeSlot, TransformerLM
 from pipeline.packing import PACKINGS, pack_ternary_2bit
 from pipeline.quant import EPS, ternary_codes
 
@@ -119,17 +119,17 @@ class KernelDecodeBlock(nn.Module):
         self.inner = block
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past=None):
-        if not (isinstance(past, tuple) and isinstance(past[0], DecodeCache) and x.shape[:2] == (1, 1)
-                and cos is not None and x.device.type == "cpu"):
+        if self.training or not isinstance(past, DecodeSlot) or x.shape[:2] != (1, 1) or cos is None \
+                or x.device.type != "cpu":
             return self.inner(x, cos, sin, past)
-        cache, layer, start = past
-        attn, mlp = self.inner.attn, self.inner.mlp
+        block, cache = self.inner, past.cache
+        attn, mlp = block.attn, block.mlp
+        cache.advance(past.layer, past.start, 1)  # refuses a gap, a rewrite and the end of the buffer
         y = load_kernel().decode_block(
-            x.reshape(1, -1), self.inner.attn_norm.weight, self.inner.mlp_norm.weight, self.inner.attn_norm.eps,
-            attn.wqkv.packed, attn.wqkv.row_alpha, attn.wo.packed, attn.wo.alpha, mlp.w13.packed,
-            mlp.w13.row_alpha, mlp.w2.packed, mlp.w2.alpha, cos, sin, cache.keys[layer, 0], cache.values[layer, 0],
-            start, attn.wo.act_bits, EPS)
-        cache.length = start + 1
+            x.reshape(1, -1), block.attn_norm.weight, block.attn_norm.eps, block.mlp_norm.weight, block.mlp_norm.eps,
+            attn.wqkv.packed, attn.wqkv.row_alpha, attn.wo.packed, attn.wo.alpha, mlp.w13.packed, mlp.w13.row_alpha,
+            mlp.w2.packed, mlp.w2.alpha, cos, sin, cache.keys[past.layer, 0], cache.values[past.layer, 0], past.start,
+            attn.wo.act_bits, EPS)
         return y.reshape(x.shape), None
 
 

@@ -12,6 +12,8 @@ positions instead of rotary ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -27,27 +29,50 @@ class DecodeCache:
     """Keys and values preallocated for decoding up to ``max_len`` positions, filled from a prefill's
     :data:`KVCache`. Each step writes its one new row per layer in place and attends over the filled
     prefix; extending a :data:`KVCache` instead concatenates, which copies every layer's whole cache
-    on every token (at 132M shapes, ~0.6 ms of a ~4.4 ms decode step on 2 cores)."""
+    on every token. Positions are filled in order, layer by layer (``lengths``)."""
 
     def __init__(self, prefill: KVCache, max_len: int) -> None:
         first = prefill[0][0]
-        batch, heads, self.length, head_dim = first.shape
-        if max_len < self.length:
-            raise ValueError(f"max_len {max_len} is shorter than the prefill ({self.length} positions)")
+        batch, heads, filled, head_dim = first.shape
+        if max_len < filled:
+            raise ValueError(f"max_len {max_len} is shorter than the prefill ({filled} positions)")
         self.keys = first.new_zeros(len(prefill), batch, heads, max_len, head_dim)
         self.values = torch.zeros_like(self.keys)
         for layer, (k, v) in enumerate(prefill):
-            self.keys[layer, :, :, :self.length], self.values[layer, :, :, :self.length] = k, v
+            self.keys[layer, :, :, :filled], self.values[layer, :, :, :filled] = k, v
+        self.lengths = [filled] * len(prefill)
+
+    def advance(self, layer: int, start: int, time: int) -> int:
+        """Claim positions ``start .. start + time`` of ``layer``; return their end. Refuses a gap or
+        a rewrite (``start`` must be the layer's filled length) and the end of the buffer."""
+        end = start + time
+        if start != self.lengths[layer]:
+            raise ValueError(f"layer {layer} holds {self.lengths[layer]} positions; cannot decode position {start}")
+        if end > self.keys.shape[3]:
+            raise ValueError(f"decoding past the cache's {self.keys.shape[3]} positions")
+        self.lengths[layer] = end
+        return end
 
     def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Write ``k``, ``v`` (batch, heads, time, head_dim) at ``start`` for ``layer``; return the keys
         and values of positions 0 .. start + time (views, no copy)."""
-        end = start + k.shape[2]
-        if end > self.keys.shape[3]:
-            raise ValueError(f"decoding past the cache's {self.keys.shape[3]} positions")
+        end = self.advance(layer, start, k.shape[2])
         self.keys[layer, :, :, start:end], self.values[layer, :, :, start:end] = k, v
-        self.length = end
         return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+
+
+@dataclass(frozen=True)
+class DecodeSlot:
+    """What one layer's attention receives for a step with a :class:`DecodeCache`: the cache, the
+    layer's index and the step's first position."""
+
+    cache: DecodeCache
+    layer: int
+    start: int
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.cache.extend(self.layer, k, v, self.start)
+
 
 FP32_TWIN = RoleModel.resolve("fp32")
 PAPER_TERNARY = RoleModel.resolve("ternary", "absmean", 8)  # the paper's quantizer, at the 0.02 init
@@ -93,22 +118,21 @@ class Attention(nn.Module):
         return x.view(batch, time, self.n_heads, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None,
-                past: tuple[torch.Tensor, torch.Tensor] | tuple[DecodeCache, int, int] | None = None
-                ) -> tuple[torch.Tensor, tuple]:
+                past: tuple[torch.Tensor, torch.Tensor] | DecodeSlot | None = None) -> tuple[torch.Tensor, tuple]:
         if self.wqkv is not None:
             q, k, v = (self._heads(part) for part in self.wqkv(x).chunk(3, dim=-1))
         else:
             q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
         if cos is not None:  # rotary positions; with learned positions the embedding carries them
             q, k = self.rotary(q, cos, sin), self.rotary(k, cos, sin)
-        if past is not None and isinstance(past[0], DecodeCache):  # (cache, layer, start): in place
-            k, v = past[0].extend(past[1], k, v, past[2])
-        elif past is not None:
-            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
         # With a cache, decoding is one query at a time, which may see every cached key. Without the
         # causal mask (the notebook's baseline) every position sees the whole sequence, future included.
         if past is not None and q.shape[2] != 1:
             raise ValueError("with a KV cache, feed one token at a time after the prefill")
+        if isinstance(past, DecodeSlot):
+            k, v = past.extend(k, v)
+        elif past is not None:
+            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
         out = attention(q, k, v, causal=self.causal and past is None, dropout_p=self.dropout if self.training else 0.0)
         batch, _, time, _ = out.shape
         return self.wo(out.transpose(1, 2).reshape(batch, time, -1)), (k, v)
@@ -195,10 +219,15 @@ class TransformerLM(nn.Module):
         x = self.drop(x)
         present: KVCache = []
         for i, block in enumerate(self.blocks):
-            past = (cache, i, start_pos) if isinstance(cache, DecodeCache) else None if cache is None else cache[i]
+            if isinstance(cache, DecodeCache):
+                past = DecodeSlot(cache, i, start_pos)
+            else:
+                past = None if cache is None else cache[i]
             x, layer_cache = block(x, cos, sin, past)
             present.append(layer_cache)
-        return self.norm(x), cache if isinstance(cache, DecodeCache) else present
+        if isinstance(cache, DecodeCache):
+            return self.norm(x), cache  # updated in place
+        return self.norm(x), present
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         return self.head(self.hidden_states(idx)[0])

@@ -3,6 +3,10 @@ strip volatile metadata, render HTML with nbconvert.
 
 The notebook computes nothing a stage should own; it calls :func:`load_inputs` and the figure
 functions and displays the results. Re-running on unchanged inputs gives identical files.
+
+Longer than the ~300 lines STYLE.md suggests: one small function per table the notebook shows
+(verdicts, evidence, efficiency, peers, arms, GLUE), each a few lines of pandas, plus the
+definitions and deviations the report quotes; they share the loaders and the formatting helpers.
 """
 
 from __future__ import annotations

@@ -89,6 +89,7 @@ def run_sparsity(models: Iterable[tuple[RunKey, "TransformerLM"]], band: tuple[f
     frames, summary = [], {}
     for (arm, role, seed), model in models:
         stats = layer_statistics(model)
+        del model  # let it go before the generator loads the next checkpoint
         prefix = "" if arm is None else f"arm_{arm}_"
         for key, value in depth_summary(stats, band).items():
             summary[f"{prefix}{role}_seed_{seed}_{key}"] = value

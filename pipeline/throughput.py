@@ -2,7 +2,7 @@
 measured side by side on whatever device is present, with the training loop's own step function.
 
 ``python -m pipeline.throughput --arch paper`` measures the paper's 132M configuration;
-``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` one that runs in seconds (CI), ``--arch
+``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` the tests' model (runs in seconds), ``--arch
 cpu-study`` the CPU study profile's model (at its vocabulary cap). ``--compare-dropout`` measures each
 model twice in the same run, with torch's dropout and with :mod:`pipeline.dropout`'s (the before and
 after of the CPU study's speed-up). Inputs are random token ids: throughput does not depend on the
@@ -26,25 +26,21 @@ import torch
 from pipeline import dropout
 from pipeline.config import ArchConfig, OptimizerConfig, RoleModel
 from pipeline.model import TransformerLM
-from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
+from pipeline.paper import PAPER_VOCAB_SIZE
 from pipeline.profiles import read_profile
 from pipeline.distributed import device_name, resolve_device
 from pipeline.optim import lm_loss, make_optimizer, optimizer_step, seed_everything
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
-# name -> (architecture preset, vocabulary size): "paper" is the 132M configuration; "small" a model a
-# CPU trains in minutes; "tiny" runs in seconds (CI).
-ARCHS = {
-    "paper": (PAPER_ARCH, PAPER_VOCAB_SIZE),
-    "small": (ArchConfig.from_name("small"), 8192),
-    "tiny": (ArchConfig.from_name("tiny"), 1000),
-}
+# The vocabulary each --arch preset is measured with (pipeline/config.py ARCH_PRESETS holds the
+# shapes): "paper" the 132M configuration, "small" a model a CPU trains in minutes, "tiny" the tests'.
+ARCH_VOCAB = {"paper": PAPER_VOCAB_SIZE, "small": 8192, "tiny": 1000}
 
 
 def _arch(name: str) -> tuple[ArchConfig, int]:
-    if name in ARCHS:
-        return ARCHS[name]
+    if name in ARCH_VOCAB:
+        return ArchConfig.from_name(name), ARCH_VOCAB[name]
     profile = read_profile(name)  # a profile's model, at its vocabulary cap
     return ArchConfig(**profile["model"]["arch"]), profile["tokenizer"]["vocab_size"]
 
@@ -125,7 +121,7 @@ def run(arch_name: str, batch_size: int, steps: int, warmup: int, device: str, p
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description="Training throughput of the ternary model and its FP32 twin.")
-    parser.add_argument("--arch", default="paper", help=f"one of {sorted(ARCHS)} or a profile's name (its model)")
+    parser.add_argument("--arch", default="paper", help=f"one of {sorted(ARCH_VOCAB)} or a profile's name (its model)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=5)

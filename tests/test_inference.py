@@ -129,9 +129,25 @@ def test_decode_cache_writes_in_place_and_returns_the_filled_prefix():
     keys, values = cache.extend(0, torch.full((1, 2, 1, 4), 7.0), torch.full((1, 2, 1, 4), 8.0), start=3)
     assert keys.shape == (1, 2, 4, 4) and keys[0, 0, :, 0].tolist() == [1, 1, 1, 7] and values[0, 1, 3, 0] == 8
     assert prefill[0][0].shape == (1, 2, 3, 4)  # the prefill's own tensors are left alone
+    with pytest.raises(ValueError, match="layer 0 holds 4 positions; cannot decode position 3"):
+        cache.extend(0, torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4), start=3)  # a rewrite
+    with pytest.raises(ValueError, match="cannot decode position 6"):
+        cache.extend(0, torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4), start=6)  # a gap
     cache.extend(0, torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4), start=4)
     with pytest.raises(ValueError, match="past the cache's 5 positions"):
         cache.extend(0, torch.zeros(1, 2, 1, 4), torch.zeros(1, 2, 1, 4), start=5)
+    assert cache.lengths == [5]
+
+
+def test_a_multi_token_step_with_a_decode_cache_is_refused_before_anything_is_written(tmp_path):
+    model = _ternary()
+    ids = torch.randint(0, 300, (1, 12), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        _, prefill = model.forward_cached(ids[:, :8])
+        cache = DecodeCache(prefill, 12)
+        with pytest.raises(ValueError, match="one token at a time"):
+            model.forward_cached(ids[:, 8:10], cache, 8)
+    assert cache.lengths == [8] * ARCH.n_layers
 
 
 @pytest.mark.skipif(load_kernel() is None, reason="the C++ kernel did not build")
@@ -139,8 +155,8 @@ def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path):
     """kernel.decode_block against the same packed model decoding through the Python blocks (tuple
     cache), teacher-forced over 24 positions. Its attention sums in another order than torch's SDPA,
     and a rounding difference can move an int8 activation code by one, so the logits agree to a code
-    flip, not bit for bit (measured here: at most 0.07% of the largest logit, NLL equal to 1e-6, the
-    same argmax everywhere)."""
+    flip, not bit for bit. Bounds (measured): 0.2% of the largest logit (0.07%), NLL to 1e-5 relative
+    (7e-7), the same argmax at every position (yes)."""
     model = _ternary()
     export_packed(model, tmp_path / "m.safetensors", "2bit")
     packed, _ = load_packed(tmp_path / "m.safetensors")
@@ -157,7 +173,7 @@ def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path):
             logits, decode_cache = packed.forward_cached(step, decode_cache, position)
             fused.append(logits[0, -1])
     reference, fused, targets = torch.stack(reference), torch.stack(fused), ids[0, 9:32]
-    assert (fused - reference).abs().max() <= 0.005 * reference.abs().max()
+    assert (fused - reference).abs().max() <= 0.002 * reference.abs().max()
     nll = [torch.nn.functional.cross_entropy(logits, targets).item() for logits in (reference, fused)]
-    assert nll[1] == pytest.approx(nll[0], rel=1e-4)
-    assert (fused.argmax(-1) == reference.argmax(-1)).float().mean() >= 0.9
+    assert nll[1] == pytest.approx(nll[0], rel=1e-5)
+    assert torch.equal(fused.argmax(-1), reference.argmax(-1))

@@ -29,16 +29,20 @@ namespace {
 
 // Scalar dot of one packed row with the four activation planes; also finishes the vector loop's
 // tail. Partial sums of four bytes stay well inside int32 (|f * x| <= 3 * 128).
+// The four activation planes of one token, plane j at planes + j * plane_stride.
+struct Planes {
+  const int8_t* p[4];
+  Planes(const int8_t* planes, int64_t plane_stride)
+      : p{planes, planes + plane_stride, planes + 2 * plane_stride, planes + 3 * plane_stride} {}
+};
+
 inline int32_t dot_row_scalar(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
                               int64_t begin) {
-  const int8_t* p0 = planes;
-  const int8_t* p1 = planes + plane_stride;
-  const int8_t* p2 = planes + 2 * plane_stride;
-  const int8_t* p3 = planes + 3 * plane_stride;
+  const Planes x(planes, plane_stride);
   int32_t acc = 0;
   for (int64_t k = begin; k < n_bytes; ++k) {
     const int32_t b = row[k];
-    acc += (b & 3) * p0[k] + ((b >> 2) & 3) * p1[k] + ((b >> 4) & 3) * p2[k] + (b >> 6) * p3[k];
+    acc += (b & 3) * x.p[0][k] + ((b >> 2) & 3) * x.p[1][k] + ((b >> 4) & 3) * x.p[2][k] + (b >> 6) * x.p[3][k];
   }
   return acc;
 }
@@ -47,27 +51,29 @@ inline int32_t dot_row_scalar(const uint8_t* row, const int8_t* planes, int64_t 
 // 32 bytes (128 weights) per step. pmaddubsw sums pairs of u8 * s8 into int16: each pair is at most
 // 2 * 3 * 128 = 768 in magnitude and four of them (one per plane) 3072, so int16 never saturates;
 // pmaddwd with ones then widens to int32 before accumulating across the row.
-inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
-  const int8_t* p0 = planes;
-  const int8_t* p1 = planes + plane_stride;
-  const int8_t* p2 = planes + 2 * plane_stride;
-  const int8_t* p3 = planes + 3 * plane_stride;
+// The 32 fields-times-activations of one 32-byte step, summed to int32 lanes: the four fields of
+// each byte (16-bit shifts move bits across byte borders, but the mask keeps only each byte's own
+// field) times the four planes at the same bytes.
+inline __m256i dot_step(const __m256i w, const __m256i x[4]) {
   const __m256i mask = _mm256_set1_epi8(3);
-  const __m256i ones = _mm256_set1_epi16(1);
-  __m256i acc = _mm256_setzero_si256();
+  __m256i s = _mm256_maddubs_epi16(_mm256_and_si256(w, mask), x[0]);
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2), mask), x[1]));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), mask), x[2]));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 6), mask), x[3]));
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+}
+
+inline void load_planes(const Planes& planes, int64_t k, __m256i x[4]) {
+  for (int j = 0; j < 4; ++j) x[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(planes.p[j] + k));
+}
+
+inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
+  const Planes p(planes, plane_stride);
+  __m256i acc = _mm256_setzero_si256(), x[4];
   int64_t k = 0;
   for (; k + 32 <= n_bytes; k += 32) {
-    const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
-    // 16-bit shifts move bits across byte borders, but the mask keeps only each byte's own field.
-    const __m256i f0 = _mm256_and_si256(w, mask);
-    const __m256i f1 = _mm256_and_si256(_mm256_srli_epi16(w, 2), mask);
-    const __m256i f2 = _mm256_and_si256(_mm256_srli_epi16(w, 4), mask);
-    const __m256i f3 = _mm256_and_si256(_mm256_srli_epi16(w, 6), mask);
-    __m256i s = _mm256_maddubs_epi16(f0, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + k)));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f1, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + k))));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f2, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + k))));
-    s = _mm256_add_epi16(s, _mm256_maddubs_epi16(f3, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p3 + k))));
-    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(s, ones));
+    load_planes(p, k, x);
+    acc = _mm256_add_epi32(acc, dot_step(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k)), x));
   }
   __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
   sum = _mm_hadd_epi32(sum, sum);
@@ -81,26 +87,14 @@ inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes
 // the horizontal reduction cost as much as the multiplies; measured 1.4x on the 132M layers.
 inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
                       int32_t* out) {
-  const int8_t* p0 = planes;
-  const int8_t* p1 = planes + plane_stride;
-  const int8_t* p2 = planes + 2 * plane_stride;
-  const int8_t* p3 = planes + 3 * plane_stride;
-  const __m256i mask = _mm256_set1_epi8(3);
-  const __m256i ones = _mm256_set1_epi16(1);
+  const Planes p(planes, plane_stride);
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+  __m256i x[4];
   int64_t k = 0;
   for (; k + 32 <= n_bytes; k += 32) {
-    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p0 + k));
-    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p1 + k));
-    const __m256i x2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p2 + k));
-    const __m256i x3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p3 + k));
+    load_planes(p, k, x);
     for (int r = 0; r < 4; ++r) {
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * n_bytes + k));
-      __m256i s = _mm256_maddubs_epi16(_mm256_and_si256(w, mask), x0);
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 2), mask), x1));
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), mask), x2));
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 6), mask), x3));
-      acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
+      acc[r] = _mm256_add_epi32(acc[r], dot_step(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rows + r * n_bytes + k)), x));
     }
   }
   // hadd within 128-bit lanes twice leaves (row 0, 1, 2, 3) partial sums in each lane; add the lanes.
@@ -344,6 +338,18 @@ torch::Tensor rms_norm(const torch::Tensor& x_float, const torch::Tensor& weight
   return y;
 }
 
+namespace {
+
+// The rotary formula for one head vector: channel pairs (i, i + half) turned by (cos_i, sin_i).
+inline void rotate_pairs(const float* a, const float* c, const float* s, int64_t half, float* out) {
+  for (int64_t i = 0; i < half; ++i) {
+    out[i] = a[i] * c[i] - a[half + i] * s[i];
+    out[half + i] = a[i] * s[i] + a[half + i] * c[i];
+  }
+}
+
+}  // namespace
+
 // Rotary embedding of x (float32 (batch, heads, time, head_dim)) with tables cos, sin (time, head_dim / 2):
 // the half-split rotation of pipeline.model.apply_rotary, (a, b) -> (a cos - b sin, a sin + b cos).
 torch::Tensor rotary(const torch::Tensor& x_float, const torch::Tensor& cos, const torch::Tensor& sin) {
@@ -359,17 +365,65 @@ torch::Tensor rotary(const torch::Tensor& x_float, const torch::Tensor& cos, con
   float* yp = y.data_ptr<float>();
   for (int64_t o = 0; o < outer; ++o) {
     for (int64_t t = 0; t < time; ++t) {
-      const float* a = xp + (o * time + t) * 2 * half;
-      float* out = yp + (o * time + t) * 2 * half;
-      for (int64_t i = 0; i < half; ++i) {
-        const float ci = cp[t * half + i], si = sp[t * half + i];
-        out[i] = a[i] * ci - a[half + i] * si;
-        out[half + i] = a[i] * si + a[half + i] * ci;
-      }
+      rotate_pairs(xp + (o * time + t) * 2 * half, cp + t * half, sp + t * half, half, yp + (o * time + t) * 2 * half);
     }
   }
   return y;
 }
+
+namespace {
+
+// Single-query attention of one head over `length` cached positions (keys and values: (length,
+// head_dim) rows): softmax(q . k_j / sqrt(head_dim)) weighted sum of v_j, max-subtracted, in fp32.
+void attend_one_query(const float* q, const float* keys, const float* values, int64_t length, int64_t head_dim,
+                      float* out) {
+  std::vector<float> scores(static_cast<size_t>(length));
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
+  float top = -INFINITY;
+  for (int64_t j = 0; j < length; ++j) {
+    float dot = 0.0f;
+    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * keys[j * head_dim + d];
+    scores[j] = dot * scale;
+    top = std::max(top, scores[j]);
+  }
+  float total = 0.0f;
+  for (int64_t j = 0; j < length; ++j) total += (scores[j] = std::exp(scores[j] - top));
+  std::fill(out, out + head_dim, 0.0f);
+  for (int64_t j = 0; j < length; ++j) {
+    const float weight = scores[j] / total;
+    for (int64_t d = 0; d < head_dim; ++d) out[d] += weight * values[j * head_dim + d];
+  }
+}
+
+// Attention of the block's one token: rotate q and k of every head, write k and v at `position`
+// of this layer's cache (heads, max_len, head_dim) and attend over positions 0..position. qkv holds
+// q, k, v of head h at h * head_dim within each third. Returns the heads' outputs, (1, dim).
+torch::Tensor cached_attention(const float* qkv, const float* cos, const float* sin, torch::Tensor& keys,
+                               torch::Tensor& values, int64_t position) {
+  const int64_t heads = keys.size(0), max_len = keys.size(1), head_dim = keys.size(2), dim = heads * head_dim;
+  float* kp = keys.data_ptr<float>();
+  float* vp = values.data_ptr<float>();
+  std::vector<float> q(static_cast<size_t>(head_dim));
+  torch::Tensor attended = torch::empty({1, dim}, torch::kFloat32);
+  for (int64_t h = 0; h < heads; ++h) {
+    float* k_layer = kp + h * max_len * head_dim;
+    float* v_layer = vp + h * max_len * head_dim;
+    rotate_pairs(qkv + h * head_dim, cos, sin, head_dim / 2, q.data());
+    rotate_pairs(qkv + dim + h * head_dim, cos, sin, head_dim / 2, k_layer + position * head_dim);
+    std::memcpy(v_layer + position * head_dim, qkv + 2 * dim + h * head_dim, static_cast<size_t>(head_dim) * sizeof(float));
+    attend_one_query(q.data(), k_layer, v_layer, position + 1, head_dim, attended.data_ptr<float>() + h * head_dim);
+  }
+  return attended;
+}
+
+// residual += delta, elementwise (both (1, n) float32).
+void add_into(torch::Tensor& residual, const torch::Tensor& delta) {
+  float* rp = residual.data_ptr<float>();
+  const float* dp = delta.data_ptr<float>();
+  for (int64_t i = 0; i < residual.numel(); ++i) rp[i] += dp[i];
+}
+
+}  // namespace
 
 // One decoding step of one transformer block for one token (batch 1) in a single call: what
 // pipeline.model.Block computes in eval mode from the kernel's layers (the same functions: rms_norm,
@@ -379,83 +433,39 @@ torch::Tensor rotary(const torch::Tensor& x_float, const torch::Tensor& cos, con
 // x: float32 (1, dim). qkv (3 dim rows) and w13 (2 hidden rows) are stacked layers with one alpha
 // per row (qkv_rows, w13_rows); wo and w2 have one alpha each. cos, sin: (1, head_dim / 2).
 // keys, values: float32 (heads, max_len, head_dim), contiguous, written in place. Returns (1, dim).
-torch::Tensor decode_block(const torch::Tensor& x, const torch::Tensor& attn_norm, const torch::Tensor& mlp_norm,
-                           double norm_eps, const torch::Tensor& qkv, const torch::Tensor& qkv_rows,
-                           const torch::Tensor& wo, double wo_alpha, const torch::Tensor& w13,
-                           const torch::Tensor& w13_rows, const torch::Tensor& w2, double w2_alpha,
-                           const torch::Tensor& cos, const torch::Tensor& sin, torch::Tensor keys,
+torch::Tensor decode_block(const torch::Tensor& x, const torch::Tensor& attn_norm, double attn_eps,
+                           const torch::Tensor& mlp_norm, double mlp_eps, const torch::Tensor& qkv,
+                           const torch::Tensor& qkv_rows, const torch::Tensor& wo, double wo_alpha,
+                           const torch::Tensor& w13, const torch::Tensor& w13_rows, const torch::Tensor& w2,
+                           double w2_alpha, const torch::Tensor& cos, const torch::Tensor& sin, torch::Tensor keys,
                            torch::Tensor values, int64_t position, int64_t act_bits, double act_eps) {
   TORCH_CHECK(x.scalar_type() == torch::kFloat32 && x.dim() == 2 && x.size(0) == 1, "x must be float32 (1, dim)");
   TORCH_CHECK(keys.scalar_type() == torch::kFloat32 && keys.dim() == 3 && keys.is_contiguous() &&
               values.sizes() == keys.sizes() && values.scalar_type() == torch::kFloat32 && values.is_contiguous(),
               "keys and values must be contiguous float32 (heads, max_len, head_dim)");
-  const int64_t dim = x.size(1), heads = keys.size(0), max_len = keys.size(1), head_dim = keys.size(2);
-  const int64_t half = head_dim / 2, hidden = w13.size(0) / 2;
-  TORCH_CHECK(heads * head_dim == dim && head_dim % 2 == 0, "the cache's heads x head_dim must equal dim");
-  TORCH_CHECK(position >= 0 && position < max_len, "position ", position, " is outside the cache (", max_len, ")");
+  const int64_t dim = x.size(1), head_dim = keys.size(2), hidden = w13.size(0) / 2;
+  TORCH_CHECK(keys.size(0) * head_dim == dim && head_dim % 2 == 0, "the cache's heads x head_dim must equal dim");
+  TORCH_CHECK(position >= 0 && position < keys.size(1), "position ", position, " is outside the cache (",
+              keys.size(1), ")");
   TORCH_CHECK(qkv.size(0) == 3 * dim && w13.size(0) == 2 * hidden && w2.size(0) == dim, "layer shapes do not match dim");
-  TORCH_CHECK(cos.numel() == half && sin.numel() == half, "rotary tables must hold head_dim / 2 values");
+  TORCH_CHECK(cos.numel() == head_dim / 2 && sin.numel() == head_dim / 2, "rotary tables must hold head_dim / 2 values");
   const torch::Tensor no_rows = torch::empty({0}, torch::kFloat32);
-
-  const torch::Tensor qkv_out = ternary_linear_fused(rms_norm(x, attn_norm, norm_eps), qkv, dim, 0.0, qkv_rows,
-                                                     act_bits, act_eps);
-  const float* qp = qkv_out.data_ptr<float>();  // q, k, v of head h at h * head_dim within each third
   const torch::Tensor c = cos.to(torch::kFloat32).contiguous(), s = sin.to(torch::kFloat32).contiguous();
-  const float* cp = c.data_ptr<float>();
-  const float* sp = s.data_ptr<float>();
-  float* kp = keys.data_ptr<float>();
-  float* vp = values.data_ptr<float>();
-  std::vector<float> q(static_cast<size_t>(dim)), scores(static_cast<size_t>(position + 1));
-  torch::Tensor attended = torch::empty({1, dim}, torch::kFloat32);
-  float* ap = attended.data_ptr<float>();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  for (int64_t h = 0; h < heads; ++h) {
-    const float* qh = qp + h * head_dim;
-    const float* kh = qp + dim + h * head_dim;
-    const float* vh = qp + 2 * dim + h * head_dim;
-    float* k_row = kp + (h * max_len + position) * head_dim;
-    float* v_row = vp + (h * max_len + position) * head_dim;
-    for (int64_t i = 0; i < half; ++i) {  // rotate (i, i + half) pairs, as apply_rotary
-      q[h * head_dim + i] = qh[i] * cp[i] - qh[half + i] * sp[i];
-      q[h * head_dim + half + i] = qh[i] * sp[i] + qh[half + i] * cp[i];
-      k_row[i] = kh[i] * cp[i] - kh[half + i] * sp[i];
-      k_row[half + i] = kh[i] * sp[i] + kh[half + i] * cp[i];
-    }
-    std::memcpy(v_row, vh, static_cast<size_t>(head_dim) * sizeof(float));
-    float top = -INFINITY;
-    for (int64_t j = 0; j <= position; ++j) {
-      const float* kj = kp + (h * max_len + j) * head_dim;
-      float dot = 0.0f;
-      for (int64_t d = 0; d < head_dim; ++d) dot += q[h * head_dim + d] * kj[d];
-      scores[j] = dot * scale;
-      top = std::max(top, scores[j]);
-    }
-    float total = 0.0f;
-    for (int64_t j = 0; j <= position; ++j) total += (scores[j] = std::exp(scores[j] - top));
-    float* out = ap + h * head_dim;
-    std::fill(out, out + head_dim, 0.0f);
-    for (int64_t j = 0; j <= position; ++j) {
-      const float weight = scores[j] / total;
-      const float* vj = vp + (h * max_len + j) * head_dim;
-      for (int64_t d = 0; d < head_dim; ++d) out[d] += weight * vj[d];
-    }
-  }
 
+  const torch::Tensor q_k_v = ternary_linear_fused(rms_norm(x, attn_norm, attn_eps), qkv, dim, 0.0, qkv_rows,
+                                                   act_bits, act_eps);
+  const torch::Tensor attended = cached_attention(q_k_v.data_ptr<float>(), c.data_ptr<float>(), s.data_ptr<float>(),
+                                                  keys, values, position);
   torch::Tensor residual = x.contiguous().clone();
-  float* rp = residual.data_ptr<float>();
-  const torch::Tensor projected = ternary_linear_fused(attended, wo, dim, wo_alpha, no_rows, act_bits, act_eps);
-  const float* op = projected.data_ptr<float>();
-  for (int64_t i = 0; i < dim; ++i) rp[i] += op[i];
+  add_into(residual, ternary_linear_fused(attended, wo, dim, wo_alpha, no_rows, act_bits, act_eps));
 
-  const torch::Tensor gate_up = ternary_linear_fused(rms_norm(residual, mlp_norm, norm_eps), w13, dim, 0.0, w13_rows,
+  const torch::Tensor gate_up = ternary_linear_fused(rms_norm(residual, mlp_norm, mlp_eps), w13, dim, 0.0, w13_rows,
                                                      act_bits, act_eps);
   const float* gp = gate_up.data_ptr<float>();
   torch::Tensor gated = torch::empty({1, hidden}, torch::kFloat32);
   float* hp = gated.data_ptr<float>();
   for (int64_t i = 0; i < hidden; ++i) hp[i] = gp[i] / (1.0f + std::exp(-gp[i])) * gp[hidden + i];  // silu(gate) * up
-  const torch::Tensor down = ternary_linear_fused(gated, w2, hidden, w2_alpha, no_rows, act_bits, act_eps);
-  const float* dp = down.data_ptr<float>();
-  for (int64_t i = 0; i < dim; ++i) rp[i] += dp[i];
+  add_into(residual, ternary_linear_fused(gated, w2, hidden, w2_alpha, no_rows, act_bits, act_eps));
   return residual;
 }
 
