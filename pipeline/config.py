@@ -131,7 +131,7 @@ ARCH_PRESETS: dict[str, ArchConfig] = {
 }
 
 
-# The quantizer names pipeline/quant.py implements (tests/test_config.py checks they match), kept
+# The quantizer names pipeline/model/quant.py implements (tests/test_config.py checks they match), kept
 # here so the config is a leaf module that imports nothing of the pipeline.
 QuantName = Literal["ternary", "binary", "fp32"]
 Attention = Literal["causal", "bidirectional"]
@@ -286,7 +286,7 @@ class BenchmarkConfig(_Section):
     threads: PositiveInt
     paper_arch: bool  # also measure the paper's 132M architecture (random weights)
     head_dtype: Literal["fp32", "bf16"] = "bf16"  # embedding and head of the packed ternary model
-    peer_rounds: PositiveInt = 9  # interleaved rounds of the llama.cpp comparison (pipeline/peer.py)
+    peer_rounds: PositiveInt = 9  # interleaved rounds of the llama.cpp comparison (pipeline/bench/peer.py)
 
 
 class SparsityConfig(_Section):
@@ -302,7 +302,7 @@ class SparsityConfig(_Section):
 
 
 class ClaimsConfig(_Section):
-    """Every tolerance and threshold the verdicts use; pipeline/claims.py says how each is applied.
+    """Every tolerance and threshold the verdicts use; pipeline/analysis/claims.py says how each is applied.
     They are fixed before a run is judged: changing one after seeing results is tuning."""
 
     relative_tolerance: PositiveFloat  # single numbers and ratios: |ours / paper - 1| <= tol

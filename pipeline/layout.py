@@ -81,7 +81,7 @@ class Outputs:
 
     @property
     def benchmark_table(self) -> Path:
-        """The benchmark's tidy table (pipeline/benchtable.py)."""
+        """The benchmark's tidy table (pipeline/bench/table.py)."""
         return self.root / "metrics" / "benchmark.csv"
 
     @property

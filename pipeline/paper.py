@@ -18,7 +18,7 @@ PAPER_TRAIN_STORIES = 60_000
 
 # The figures the paper reports, each written once: arXiv 2602.07374 v1 (7 Feb 2026) and v2 (27 Mar
 # 2026) abstracts, and the README of the authors' repository (SST-2, CoLA, INT8 memory and every
-# latency appear in that README only). pipeline/claims.py says where each is printed and how it is
+# latency appear in that README only). pipeline/analysis/claims.py says where each is printed and how it is
 # judged; the report and the notebook read them from there.
 REPORTED = {
     "val_ppl": 58.42, "val_ppl_seed_std": 0.17,

@@ -1,6 +1,6 @@
 """DVC stage `benchmark`: weight memory per format and decode latency, studied vs FP32, one run."""
 
-from pipeline.bench import run_benchmark
+from pipeline.bench.benchmark import run_benchmark
 from pipeline.io import atomic_path, write_json
 from pipeline.paper import PAPER_ARCH
 from pipeline.layout import Outputs, RunPaths

@@ -1,8 +1,8 @@
 """DVC stage `glue_studied@seed` / `glue_baseline@seed`: fine-tune one checkpoint on every task."""
 
-from pipeline.finetune import finetune_all
+from pipeline.training.glue import finetune_all
 from pipeline.io import write_json
-from pipeline.distributed import resolve_device
+from pipeline.training.distributed import resolve_device
 from pipeline.layout import ROLES, Outputs, RunPaths
 from stages.common import main
 

@@ -1,10 +1,10 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
-from pipeline.checkpoint import load_model
+from pipeline.model.checkpoint import load_model
 from pipeline.io import atomic_path, write_json
 from pipeline.layout import ROLES, Outputs, RunPaths
-from pipeline.runsets import run_set_columns
-from pipeline.sparsity import run_sparsity, zero_pct_by_depth
+from pipeline.analysis.runsets import run_set_columns
+from pipeline.analysis.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pipeline.io import atomic_path, write_json
 from pipeline.layout import Outputs
-from pipeline.summarize import epoch_curves_table, epoch_curves_wide, glue_table, loss_curves_table, summarize
+from pipeline.analysis.summarize import epoch_curves_table, epoch_curves_wide, glue_table, loss_curves_table, summarize
 from stages.common import main
 
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from pipeline.layout import ROLES, RunPaths
-from pipeline.train import train_language_model
+from pipeline.training.train import train_language_model
 from stages.common import main
 
 TOKENS = Path("data/tokens")

@@ -144,10 +144,10 @@ def test_missing_glue_file_names_the_key(tmp_path):
 
 
 def test_a_plain_checkpoint_is_not_taken_for_a_packed_one(tmp_path):
-    from pipeline.checkpoint import save_model
+    from pipeline.model.checkpoint import save_model
     from pipeline.config import ArchConfig
-    from pipeline.inference import load_packed
-    from pipeline.model import TransformerLM
+    from pipeline.inference.packed import load_packed
+    from pipeline.model.transformer import TransformerLM
 
     path = tmp_path / "plain.safetensors"
     save_model(path, TransformerLM(ArchConfig.from_name("micro"), 32), {})
@@ -164,7 +164,7 @@ def _stage(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_stages_print_bad_params_in_one_line_without_traceback(tmp_path, name):
     text = next(case[1] for case in PARAMS_CASES if case[0] == name)
     (tmp_path / "params.yaml").write_text(text())
-    done = _stage(["stages.data"], tmp_path)
+    done = _stage(["stages.prepare"], tmp_path)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr and done.stderr.startswith("error: ")
     assert len(done.stderr.strip().splitlines()) == 1
@@ -177,7 +177,7 @@ def test_stages_print_a_bad_data_file_in_one_line(tmp_path):
         "tinystories_val": str(_write(tmp_path / "val.txt", CLEAN)), "glue_dir": str(tmp_path / "glue")}},
         "glue": {"tasks": ["sst2"]}})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
-    done = _stage(["stages.data"], tmp_path)
+    done = _stage(["stages.prepare"], tmp_path)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip()]
     assert "SST-2/train.tsv, row 2, column 2: label 2 is outside (0, 1)" in done.stderr

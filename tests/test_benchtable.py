@@ -1,9 +1,9 @@
-"""pipeline/benchtable.py and the load/round helpers of pipeline/peer.py."""
+"""pipeline/bench/table.py and the load/round helpers of pipeline/bench/peer.py."""
 
 import pytest
 
-from pipeline.benchtable import UNITS, BenchTable, metric_key, select
-from pipeline.peer import cpu_busy_fraction, interleaved_rounds, machine_load
+from pipeline.bench.table import UNITS, BenchTable, metric_key, select
+from pipeline.bench.peer import cpu_busy_fraction, interleaved_rounds, machine_load
 
 
 def test_flat_names_and_the_tidy_table_hold_the_same_values():

@@ -1,14 +1,14 @@
-"""pipeline/checkpoint.py: models round-trip with their role, resume files restore the exact state,
+"""pipeline/model/checkpoint.py: models round-trip with their role, resume files restore the exact state,
 and unreadable or foreign files are told apart (nothing is ever unpickled)."""
 
 import pytest
 import torch
 
-from pipeline.checkpoint import (CorruptCheckpointError, load_model, load_resume_state, read_model_meta,
-                                 save_model, save_resume_state, set_aside)
+from pipeline.model.checkpoint import load_model, read_model_meta, save_model
+from pipeline.training.resume import CorruptCheckpointError, load_resume_state, save_resume_state, set_aside
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import MissingInputError
-from pipeline.model import TransformerLM
+from pipeline.model.transformer import TransformerLM
 
 ARCH = ArchConfig.from_name("tiny", dropout=0.0, seq_len=8)
 

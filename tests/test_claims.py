@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from pipeline.claims import (CLAIM_IDS, CLAIMS, MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL,
+from pipeline.analysis.claims import (CLAIM_IDS, CLAIMS, MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL,
                              PAPER_TRAINING, REAL_DATA, VERDICTS, build_claims)
 from pipeline.config import ClaimsConfig
 from pipeline.metrics import classification_metrics, trivial_baselines

@@ -52,7 +52,7 @@ def test_quantizer_names_match_the_quantizers():
     from typing import get_args
 
     from pipeline.config import QuantName
-    from pipeline.quant import QUANTIZERS
+    from pipeline.model.quant import QUANTIZERS
 
     assert set(get_args(QuantName)) == set(QUANTIZERS)
 

@@ -96,7 +96,7 @@ def test_prepared_layout_reports_source_and_overlap(tiny_config, tmp_path):
 def test_hub_sources_fail_fast_offline_and_name_alternatives(tiny_config, monkeypatch):
     from pipeline.config import TokenizerConfig
     from pipeline.data.hub import HubUnavailableError, require_hub
-    from pipeline.tokenization import build_tokenizer
+    from pipeline.data.tokenize import build_tokenizer
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     hub_data = tiny_config.data.model_copy(update={"source": "hub"})

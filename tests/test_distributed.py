@@ -13,7 +13,7 @@ import yaml
 
 from pipeline.config import parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
-from pipeline.tokenization import tokenize_corpus
+from pipeline.data.tokenize import tokenize_corpus
 from tests.conftest import PROJECT_ROOT, tiny_raw_params
 
 

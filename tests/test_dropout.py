@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from pipeline import dropout as D
+from pipeline.model import dropout as D
 
 
 def test_keep_probability_is_rounded_to_a_sixteen_bit_level():

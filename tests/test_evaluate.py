@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.evaluate import IGNORE, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
+from pipeline.training.evaluate import IGNORE, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 
 
 def test_stream_windows_shift_targets_by_one():

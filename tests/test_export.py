@@ -1,4 +1,4 @@
-"""GGUF export (pipeline/export.py): what the file holds, read back with the gguf package's reader.
+"""GGUF export (pipeline/inference/export.py): what the file holds, read back with the gguf package's reader.
 Running the file in llama.cpp is tests/test_llamacpp.py (skipped without the optional binding)."""
 
 from pathlib import Path
@@ -11,12 +11,12 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordPiece
 from tokenizers.pre_tokenizers import BertPreTokenizer
 
-from pipeline.checkpoint import save_model
+from pipeline.model.checkpoint import save_model
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import InputError
-from pipeline.export import export_gguf, gguf_vocabulary, main, read_tensor_types
-from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
-from pipeline.quant import ternary_codes
+from pipeline.inference.export import export_gguf, gguf_vocabulary, main, read_tensor_types
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM
+from pipeline.model.quant import ternary_codes
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.bench import file_bits_per_ternary_weight, state_bytes
+from pipeline.bench.benchmark import file_bits_per_ternary_weight, state_bytes
 from pipeline.config import ArchConfig, RoleModel
-from pipeline.evaluate import StreamWindows, evaluate_lm
-from pipeline.inference import KernelDecodeBlock, PackedTernaryLinear, export_packed, load_packed, resident_weight_bytes
-from pipeline.kernels import load_kernel
-from pipeline.model import FP32_TWIN, PAPER_TERNARY, DecodeCache, TransformerLM
+from pipeline.training.evaluate import StreamWindows, evaluate_lm
+from pipeline.inference.packed import KernelDecodeBlock, PackedTernaryLinear, export_packed, load_packed, resident_weight_bytes
+from pipeline.inference.kernels import load_kernel
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, DecodeCache, TransformerLM
 
 ARCH = ArchConfig.from_name("tiny", dim=64, dropout=0.0)
 
@@ -106,8 +106,8 @@ def test_only_ternary_models_can_be_packed(tmp_path):
 
 
 def test_the_kernel_bf16_head_sums_bf16_products_in_fp32():
-    from pipeline.inference import HeadInDtype
-    from pipeline.kernels import load_kernel
+    from pipeline.inference.packed import HeadInDtype
+    from pipeline.inference.kernels import load_kernel
 
     if load_kernel() is None:
         pytest.skip("the C++ kernel did not build")

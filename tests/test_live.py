@@ -1,14 +1,14 @@
-"""pipeline/live.py: the DVCLive fallback writes what DVCLive itself writes, for what training logs."""
+"""pipeline/training/live.py: the DVCLive fallback writes what DVCLive itself writes, for what training logs."""
 
 from pathlib import Path
 
 import pytest
 
-from pipeline.live import PlainLive, open_live
+from pipeline.training.live import PlainLive, open_live
 
 
 def log_like_training(live, resumed: bool = False) -> None:
-    """What pipeline/train.py does: per-step train curves, per-epoch eval curves, summaries."""
+    """What pipeline/training/train.py does: per-step train curves, per-epoch eval curves, summaries."""
     for step in ((3, 4) if resumed else (1, 2)):
         live.step = step
         live.log_metric("train/loss", 5.0 - step / 4)

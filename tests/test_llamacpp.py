@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline import llamacpp
+from pipeline.inference import llamacpp
 from pipeline.config import ArchConfig, OptimizerConfig
-from pipeline.export import export_gguf, read_tensor_types
-from pipeline.inference import export_packed, load_packed
-from pipeline.model import PAPER_TERNARY, TransformerLM
-from pipeline.optim import lm_loss, make_optimizer, optimizer_step
+from pipeline.inference.export import export_gguf, read_tensor_types
+from pipeline.inference.packed import export_packed, load_packed
+from pipeline.model.transformer import PAPER_TERNARY, TransformerLM
+from pipeline.training.optim import lm_loss, make_optimizer, optimizer_step
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
-from pipeline.peer import ours_decoder, placeholder_vocabulary
+from pipeline.bench.peer import ours_decoder, placeholder_vocabulary
 from tests.test_export import write_tokenizer
 
 pytestmark = pytest.mark.skipif(not llamacpp.available(), reason="llama_cpp not installed "

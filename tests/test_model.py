@@ -4,9 +4,9 @@ notebook's maskless baseline that is not causal), KV-cache decoding, role settin
 import pytest
 import torch
 
-from pipeline.checkpoint import load_model, save_model
+from pipeline.model.checkpoint import load_model, save_model
 from pipeline.config import RoleModel
-from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM, count_parameters, mlp_hidden_size
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM, count_parameters, mlp_hidden_size
 from pipeline.paper import PAPER_ARCH, PAPER_PARAMETERS, PAPER_VOCAB_SIZE
 
 MASKLESS = RoleModel.resolve("fp32", attention="bidirectional", positions="learned")

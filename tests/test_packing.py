@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
-from pipeline.kernels import load_kernel, quantize_activations, ternary_linear
-from pipeline.packing import (PACKINGS, pack_ternary_2bit, pack_ternary_base3, ternary_matmul_reference,
+from pipeline.inference.kernels import load_kernel, quantize_activations, ternary_linear
+from pipeline.inference.packing import (PACKINGS, pack_ternary_2bit, pack_ternary_base3, ternary_matmul_reference,
                               unpack_ternary_2bit, unpack_ternary_base3)
-from pipeline.quant import fake_quantize_activations
+from pipeline.model.quant import fake_quantize_activations
 
 # Odd shapes on purpose: in_features not a multiple of 4 or 5, single elements, the model's MLP sizes.
 SHAPES = [(1, 1), (3, 7), (4, 20), (2, 9), (3, 11), (5, 2050), (2050, 768), (768, 2050)]
@@ -191,7 +191,7 @@ def test_stacked_layers_with_one_alpha_per_row_equal_the_separate_layers(use_ker
 
 
 def test_kernel_norm_and_rotary_agree_with_the_models(kernel):
-    from pipeline.model import apply_rotary, rotary_tables
+    from pipeline.model.transformer import apply_rotary, rotary_tables
 
     torch.manual_seed(0)
     norm = torch.nn.RMSNorm(96, eps=1e-6)

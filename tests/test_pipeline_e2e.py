@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.claims import CLAIM_IDS, VERDICTS
+from pipeline.analysis.claims import CLAIM_IDS, VERDICTS
 from tests.conftest import PROJECT_ROOT, tiny_raw_params
 
 pytestmark = pytest.mark.slow
@@ -138,8 +138,8 @@ def test_switching_back_restores_training_from_the_run_cache(project):
 
 
 def test_plots_render_to_a_self_contained_page(project):
-    _run([sys.executable, "-m", "pipeline.plots_html", "-o", "plots.html"], project)
-    _run([sys.executable, "-m", "pipeline.plots_html", "--diff", "HEAD", "-o", "diff.html"], project)
+    _run([sys.executable, "-m", "pipeline.analysis.plots_html", "-o", "plots.html"], project)
+    _run([sys.executable, "-m", "pipeline.analysis.plots_html", "--diff", "HEAD", "-o", "diff.html"], project)
     for name in ("plots.html", "diff.html"):
         page = (project / name).read_text()
         assert page.count("<svg") >= 4, name  # every declared plot drawn, no CDN needed

@@ -109,8 +109,8 @@ def test_paper_code_fixed_differs_only_in_the_fixes(params):
 
 @pytest.mark.parametrize("name", ["paper-code", "paper-code-fixed"])
 def test_run_context_labels_paper_training_only_on_the_full_recipe(params, name):
-    from pipeline.claims import PAPER_MODEL, PAPER_TRAINING
-    from pipeline.summarize import run_context
+    from pipeline.analysis.claims import PAPER_MODEL, PAPER_TRAINING
+    from pipeline.analysis.summarize import run_context
 
     cfg = parse_config(apply_profile(name, params))
     context = run_context(cfg, PAPER_TOKENS, {})
@@ -125,8 +125,8 @@ def test_run_context_labels_paper_training_only_on_the_full_recipe(params, name)
 
 
 def test_run_context_of_the_default_names_what_differs(params):
-    from pipeline.claims import PAPER_TRAINING, REAL_DATA
-    from pipeline.summarize import run_context
+    from pipeline.analysis.claims import PAPER_TRAINING, REAL_DATA
+    from pipeline.analysis.summarize import run_context
 
     cfg = parse_config(apply_profile("default", params))
     context = run_context(cfg, {"data_source": "synthetic", "vocab_size": 290, "train_stories": 3000}, {})

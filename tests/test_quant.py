@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pipeline.quant import QUANTIZERS, QuantLinear, absmean_scale, fake_quantize_activations, quantize_ternary
+from pipeline.model.quant import QUANTIZERS, QuantLinear, absmean_scale, fake_quantize_activations, quantize_ternary
 
 
 def test_ternary_values_are_minus_zero_plus_scale():

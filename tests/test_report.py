@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from pipeline.report import EvidenceSource, claim_details, value_text, verdicts_at_a_glance
+from pipeline.analysis.report import EvidenceSource, claim_details, value_text, verdicts_at_a_glance
 
 
 def _claims(rows):

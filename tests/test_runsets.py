@@ -2,8 +2,8 @@ import math
 
 import pandas as pd
 
-from pipeline.report import mean_std_table
-from pipeline.runsets import mean_std, run_set_columns, run_set_labels
+from pipeline.analysis.report import mean_std_table
+from pipeline.analysis.runsets import mean_std, run_set_columns, run_set_labels
 
 
 def test_mean_std_is_the_sample_std_over_seeds():

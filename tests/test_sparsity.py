@@ -1,4 +1,4 @@
-"""pipeline/sparsity.py: the zero fractions that feed the sparsity claims, on weights whose answer is known."""
+"""pipeline/analysis/sparsity.py: the zero fractions that feed the sparsity claims, on weights whose answer is known."""
 
 import math
 
@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from pipeline.config import ArchConfig
-from pipeline.model import PAPER_TERNARY, TransformerLM
+from pipeline.model.transformer import PAPER_TERNARY, TransformerLM
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION
-from pipeline.sparsity import (depth_summary, layer_statistics,
+from pipeline.analysis.sparsity import (depth_summary, layer_statistics,
                                middle_layers, run_sparsity, weighted_zero_pct)
 
 

@@ -1,5 +1,5 @@
-from pipeline.throughput import flops_per_token, main
-from pipeline.model import TransformerLM
+from pipeline.training.throughput import flops_per_token, main
+from pipeline.model.transformer import TransformerLM
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
 
 

@@ -1,6 +1,6 @@
 from pipeline.config import TokenizerConfig
 from pipeline.data import synthetic
-from pipeline.tokenization import build_tokenizer, encode_stream
+from pipeline.data.tokenize import build_tokenizer, encode_stream
 
 
 def _config(kind: str, vocab_file: str = "unused") -> TokenizerConfig:

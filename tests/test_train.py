@@ -6,9 +6,9 @@ import pytest
 
 from pipeline.config import parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
-from pipeline.tokenization import tokenize_corpus
+from pipeline.data.tokenize import tokenize_corpus
 from pipeline.layout import RunPaths
-from pipeline.train import NonFiniteLossError, train_language_model
+from pipeline.training.train import NonFiniteLossError, train_language_model
 from tests.conftest import tiny_raw_params
 
 

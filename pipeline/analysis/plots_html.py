@@ -4,9 +4,9 @@ DVC's own HTML loads vega from a CDN, so without network it is a blank page. Thi
 plot specs (``--json``: Vega-Lite with the data inlined), renders each to SVG with ``vl-convert``
 (which bundles Vega), and writes one HTML file with the SVGs inline: no script, no network.
 
-    python -m pipeline.plots_html                      # this workspace -> reports/plots.html
-    python -m pipeline.plots_html --diff HEAD~1        # workspace vs a revision, side by side
-    python -m pipeline.plots_html --diff rev1 rev2 -o cmp.html
+    python -m pipeline.analysis.plots_html                      # this workspace -> reports/plots.html
+    python -m pipeline.analysis.plots_html --diff HEAD~1        # workspace vs a revision, side by side
+    python -m pipeline.analysis.plots_html --diff rev1 rev2 -o cmp.html
 """
 
 from __future__ import annotations

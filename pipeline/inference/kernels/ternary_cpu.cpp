@@ -1,6 +1,6 @@
 // Integer matmul of int8 activations with 2-bit packed ternary weights, for batch-1 decoding on CPUs.
 //
-// Layout (pipeline/packing.py, "2bit"): row o of the weight is ceil(in / 4) bytes; byte k holds
+// Layout (pipeline/inference/packing.py, "2bit"): row o of the weight is ceil(in / 4) bytes; byte k holds
 // weights 4k..4k+3, weight 4k+j as the field f = code + 1 in {0, 1, 2} at bits 2j..2j+1.
 //
 // Method: on-the-fly unpacking, no lookup table. Per token the activations are split once into four
@@ -186,7 +186,7 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
 }
 
 // The whole float-in, float-out layer in one call, for decoding: per-token absmax quantization of x
-// to signed act_bits integers (the arithmetic of pipeline.quant.activation_codes: scale =
+// to signed act_bits integers (the arithmetic of pipeline.model.quant.activation_codes: scale =
 // max(absmax, eps) / qmax, code = clamp(round-half-even(x / scale), -qmax - 1, qmax)), the exact
 // integer matmul above, and the rescale y = int * (x_scale * alpha). alpha is the layer's scale, or
 // row_scale[o] when row_scale is not empty: one alpha per output row, so layers that share an input
@@ -351,7 +351,7 @@ inline void rotate_pairs(const float* a, const float* c, const float* s, int64_t
 }  // namespace
 
 // Rotary embedding of x (float32 (batch, heads, time, head_dim)) with tables cos, sin (time, head_dim / 2):
-// the half-split rotation of pipeline.model.apply_rotary, (a, b) -> (a cos - b sin, a sin + b cos).
+// the half-split rotation of pipeline.model.transformer.apply_rotary, (a, b) -> (a cos - b sin, a sin + b cos).
 torch::Tensor rotary(const torch::Tensor& x_float, const torch::Tensor& cos, const torch::Tensor& sin) {
   TORCH_CHECK(x_float.scalar_type() == torch::kFloat32 && x_float.dim() == 4, "x must be float32 (B, H, T, D)");
   const torch::Tensor x = x_float.contiguous();
@@ -426,7 +426,7 @@ void add_into(torch::Tensor& residual, const torch::Tensor& delta) {
 }  // namespace
 
 // One decoding step of one transformer block for one token (batch 1) in a single call: what
-// pipeline.model.Block computes in eval mode from the kernel's layers (the same functions: rms_norm,
+// pipeline.model.transformer.Block computes in eval mode from the kernel's layers (the same functions: rms_norm,
 // ternary_linear_fused, the rotary formula), with the new key and value written into this layer's
 // preallocated cache at `position` and single-query attention over positions 0..position. Decoding
 // from Python dispatched ~20 small torch ops per block besides the matmuls; this removes them.

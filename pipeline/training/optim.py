@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from pipeline.config import OptimizerConfig, TrainConfig
 from pipeline.errors import InputError
-from pipeline.evaluate import IGNORE
+from pipeline.training.evaluate import IGNORE
 
 
 def seed_everything(seed: int, threads: int) -> None:

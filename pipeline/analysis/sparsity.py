@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION, TWN_DELTA
-from pipeline.runsets import run_set_labels
+from pipeline.analysis.runsets import run_set_labels
 
 if TYPE_CHECKING:  # the statistics take a model; the tables below (the report's) need neither torch nor it
-    from pipeline.model import TransformerLM
+    from pipeline.model.transformer import TransformerLM
 
 RunKey = tuple[str | None, str, int]  # (arm, or None for the main runs; role; seed)
 

@@ -1,9 +1,10 @@
-"""Tokenizers (trained WordPiece, or bert-base-uncased from a vocab file or the hub) and the token
-arrays the language model trains on.
+"""The tokenize stage: build the tokenizer (trained WordPiece, or bert-base-uncased from a vocab file
+or the hub; its rules are ``pipeline/data/tokenizer.py``) and encode the token arrays the language
+model trains on.
 
 Stories are encoded without special tokens and joined into one stream, each story followed by
 ``[SEP]`` as its end-of-text marker, with every story's start offset beside it
-(``pipeline/tokens.py`` writes and reads the arrays).
+(``pipeline/data/tokens.py`` writes and reads the arrays).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordPiece
 from tqdm import tqdm
 
@@ -20,24 +21,8 @@ from pipeline.errors import MissingInputError
 from pipeline.config import TokenizerConfig
 from pipeline.data.hub import require_hub
 from pipeline.io import atomic_path
-from pipeline.tokens import save_tokens, token_dtype
-
-SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-END_OF_STORY = "[SEP]"
-
-
-def bert_uncased(vocab: dict[str, int]) -> Tokenizer:
-    """A WordPiece tokenizer over ``vocab`` with BERT's uncased rules, built from ``tokenizers``'
-    public components: BERT's normaliser (clean text, lower case, accents stripped), pre-tokenizer,
-    ``[CLS] ... [SEP]`` post-processor and ``##`` decoder, and the special tokens registered."""
-    tokenizer = Tokenizer(WordPiece(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True, strip_accents=None,
-                                                      lowercase=True)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.post_processor = processors.BertProcessing(("[SEP]", vocab["[SEP]"]), ("[CLS]", vocab["[CLS]"]))
-    tokenizer.decoder = decoders.WordPiece(prefix="##")
-    tokenizer.add_special_tokens([token for token in SPECIAL_TOKENS if token in vocab])
-    return tokenizer
+from pipeline.data.tokenizer import END_OF_STORY, PAD, SPECIAL_TOKENS, UNK, bert_uncased
+from pipeline.data.tokens import save_tokens, token_dtype
 
 
 def wordpiece_vocabulary(texts: list[str], vocab_size: int, min_frequency: int = 2) -> list[str]:
@@ -81,12 +66,6 @@ def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: 
     return Tokenizer.from_pretrained(cfg.hub_name)
 
 
-def load_tokenizer(path: str | Path) -> Tokenizer:
-    return Tokenizer.from_file(str(path))
-
-
-
-
 def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024
                   ) -> tuple[np.ndarray, np.ndarray]:
     """All ``texts`` as one token stream, each followed by the end-of-story token, and the offsets
@@ -101,12 +80,8 @@ def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", 
     return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)), starts
 
 
-
-
-
-
 def unknown_fraction(tokenizer: Tokenizer, tokens: np.ndarray) -> float:
-    unk = tokenizer.token_to_id("[UNK]")
+    unk = tokenizer.token_to_id(UNK)
     return float((np.asarray(tokens) == unk).mean()) if len(tokens) else 0.0
 
 
@@ -129,7 +104,7 @@ def tokenize_corpus(cfg: TokenizerConfig, data_dir: Path, out_dir: Path, project
     counts = {
         "tokenizer": cfg.kind,
         "vocab_size": tokenizer.get_vocab_size(),
-        "pad_id": tokenizer.token_to_id("[PAD]"),
+        "pad_id": tokenizer.token_to_id(PAD),
         "train_tokens": int(len(train)),
         "val_tokens": int(len(val)),
         "train_stories": len(train_texts),

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.claims import GLUE_CLAIM_ID
+from pipeline.analysis.claims import GLUE_CLAIM_ID
 from pipeline.config import Config
 from pipeline.io import read_json, write_text
 from pipeline.layout import ROLES, Outputs, RunPaths
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_PARAMETERS, README_BERT_BASE_GLUE, REPORTED as R
-from pipeline.runsets import mean_std
+from pipeline.analysis.runsets import mean_std
 
 DEFINITIONS = f"""
 * **Perplexity (ours)** = exp(mean negative log-likelihood per predicted token) on held-out text, in
@@ -116,7 +116,7 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
             for task, scores in read_json(paths.glue).items():
                 glue.append({"role": role, "seed": seed, "task": task, **scores})
             timing.append({"role": role, "seed": seed, **read_json(paths.timing)})
-    stage_names = ["data", "tokenize"] + [f"glue_{r}_seed_{s}" for r in ROLES for s in cfg.train.seeds] + \
+    stage_names = ["prepare", "tokenize"] + [f"glue_{r}_seed_{s}" for r in ROLES for s in cfg.train.seeds] + \
         ["benchmark", "sparsity"]
     seconds = [{"stage": f"train_{row['role']}_seed_{row['seed']}", "seconds": row["train_seconds"]} for row in timing]
     outputs = Outputs(root)
@@ -193,7 +193,7 @@ PEER_FORMATS = {
 
 
 def peer_table(bench_table: pd.DataFrame) -> pd.DataFrame:
-    """Decode speed of our formats and llama.cpp's (pipeline/peer.py), one run, interleaved rounds:
+    """Decode speed of our formats and llama.cpp's (pipeline/bench/peer.py), one run, interleaved rounds:
     medians, spread, and the speed-up over each FP32 implementation. Empty without the peer rows."""
     peer = bench_table[bench_table["scope"] == "peer"]
     if not len(peer):
@@ -363,7 +363,7 @@ def arm_findings(study: StudyInputs) -> list[str]:
 
 
 def archived_runs(root: Path = Path(".")) -> list[tuple[dict, pd.DataFrame]]:
-    """Runs kept under ``results/<name>/`` (see pipeline/archive.py): their description and claims."""
+    """Runs kept under ``results/<name>/`` (see pipeline/analysis/archive.py): their description and claims."""
     runs = []
     for meta_path in sorted((root / "results").glob("*/archive.json")):
         claims = pd.DataFrame(read_json(Outputs(meta_path.parent).claims))

@@ -22,17 +22,18 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from pipeline.checkpoint import CorruptCheckpointError, load_resume_state, save_model, save_resume_state, set_aside
+from pipeline.model.checkpoint import save_model
+from pipeline.training.resume import CorruptCheckpointError, load_resume_state, save_resume_state, set_aside
 from pipeline.config import ROLES, Config, TrainConfig
-from pipeline.distributed import DistContext, device_name, resolve_device
+from pipeline.training.distributed import DistContext, device_name, resolve_device
 from pipeline.layout import RunPaths
-from pipeline.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
+from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import read_json, write_json, write_text
-from pipeline.live import open_live
-from pipeline.model import TransformerLM, count_parameters
-from pipeline.optim import make_optimizer, make_scheduler, seed_everything, training_step
-from pipeline.tokens import load_tokens
+from pipeline.training.live import open_live
+from pipeline.model.transformer import TransformerLM, count_parameters
+from pipeline.training.optim import make_optimizer, make_scheduler, seed_everything, training_step
+from pipeline.data.tokens import load_tokens
 
 
 class NonFiniteLossError(InputError):

@@ -2,7 +2,7 @@
 
 from pipeline.io import write_json
 from pipeline.layout import Outputs
-from pipeline.tokenization import tokenize_corpus
+from pipeline.data.tokenize import tokenize_corpus
 from stages.common import main
 
 

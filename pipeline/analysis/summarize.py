@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.benchtable import metric_key
-from pipeline.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA,
+from pipeline.bench.table import metric_key
+from pipeline.analysis.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA,
                              build_claims)
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
-from pipeline.runsets import mean_std, run_set_columns, run_set_labels
+from pipeline.analysis.runsets import mean_std, run_set_columns, run_set_labels
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
@@ -36,7 +36,7 @@ def _add(summary: dict, key: str, values: list[float]) -> None:
 
 
 def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
-    """Which of the paper's conditions this run meets (see pipeline/claims.py), and a label for the
+    """Which of the paper's conditions this run meets (see pipeline/analysis/claims.py), and a label for the
     scale it was tested at. "Paper training" needs every key of the notebook's recipe
     (``pipeline.paper.recipe_mismatches``) and at least its 60,000 stories."""
     shape = ("dim", "n_layers", "n_heads", "mlp_ratio")

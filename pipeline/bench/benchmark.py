@@ -6,12 +6,12 @@ Definitions (quoted by the report; MB = 10^6 bytes):
   model's tensors (``state_bytes``). ``fp32``: the FP32 twin. ``int8``: PyTorch dynamic
   quantization of every linear layer of the FP32 twin (int8 weights, per-tensor scale; embedding
   and norms fp32). ``ternary_packed``: every block layer as 2-bit codes (4 per byte) plus one fp32
-  scale, embedding and head in ``benchmark.head_dtype``, norms fp32 (see ``pipeline/inference.py``).
+  scale, embedding and head in ``benchmark.head_dtype``, norms fp32 (see ``pipeline/inference/packed.py``).
 * **File size**: the safetensors checkpoint on disk, for fp32 and for both packings (2-bit, base-3);
   bits per ternary weight = (file bytes - full-precision tensor bytes) x 8 / ternary weights.
 * **Peak inference memory** (CPU): the highest resident set size of a fresh process during a
   batch-1 forward over one ``model.arch.seq_len`` sequence, minus the process's RSS after
-  ``import torch`` (``pipeline/memprobe.py``). On CUDA: ``torch.cuda.max_memory_allocated`` for
+  ``import torch`` (``pipeline/bench/memprobe.py``). On CUDA: ``torch.cuda.max_memory_allocated`` for
   the same forward, weights included.
 * **Latency**: batch-1 greedy decoding with a KV cache after a ``prompt_tokens`` prompt:
   milliseconds per generated token (median and interquartile range over ``repeats`` timed decodes
@@ -39,15 +39,15 @@ from torch.utils import benchmark as torch_benchmark
 
 from tqdm import tqdm
 
-from pipeline import llamacpp
-from pipeline.benchtable import BenchTable
-from pipeline.checkpoint import load_model, save_model
-from pipeline.inference import export_packed, greedy_decode, load_packed
-from pipeline.kernels import load_kernel
+from pipeline.inference import llamacpp
+from pipeline.bench.table import BenchTable
+from pipeline.model.checkpoint import load_model, save_model
+from pipeline.inference.packed import export_packed, greedy_decode, load_packed
+from pipeline.inference.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
-from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM
 from pipeline.paper import PAPER_VOCAB_SIZE
-from pipeline.peer import cpu_busy_fraction, machine_load, run_peer
+from pipeline.bench.peer import cpu_busy_fraction, machine_load, run_peer
 
 MB = 1e6
 _ITEMSIZE = {"F32": 4, "BF16": 2, "F16": 2, "U8": 1, "I8": 1, "I64": 8}  # safetensors dtype names
@@ -141,8 +141,8 @@ def file_bits_per_ternary_weight(path: Path, model: TransformerLM) -> float:
 
 
 def peak_rss(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]:
-    """Resident and peak memory of one model in a fresh process (``pipeline/memprobe.py``)."""
-    done = subprocess.run([sys.executable, "-m", "pipeline.memprobe", "--kind", kind, "--path", str(path),
+    """Resident and peak memory of one model in a fresh process (``pipeline/bench/memprobe.py``)."""
+    done = subprocess.run([sys.executable, "-m", "pipeline.bench.memprobe", "--kind", kind, "--path", str(path),
                            "--seq-len", str(seq_len), "--threads", str(threads)],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -243,7 +243,7 @@ def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig,
                                        "studied_quant": studied_meta["quant"],
                                        "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens,
                                        "repeats": cfg.repeats, "head_dtype": cfg.head_dtype,
-                                       "ternary_kernel": "C++ (pipeline/kernels)" if load_kernel() else "pure PyTorch"}
+                                       "ternary_kernel": "C++ (pipeline/inference/kernels)" if load_kernel() else "pure PyTorch"}
     table = BenchTable()
     busy_before = cpu_busy_fraction()
     with tempfile.TemporaryDirectory() as workdir:

@@ -1,4 +1,4 @@
-"""DVC stage `data`: gather the LM corpus and GLUE tasks from the configured source."""
+"""DVC stage `prepare`: gather the LM corpus and GLUE tasks from the configured source."""
 
 from pipeline.data.prepare import load_corpus, write_corpus
 from pipeline.io import write_json
@@ -13,4 +13,4 @@ def run(cfg, args) -> None:
 
 
 if __name__ == "__main__":
-    main(__doc__, run, timing_name=lambda args: "data")
+    main(__doc__, run, timing_name=lambda args: "prepare")

@@ -20,7 +20,7 @@ import torch
 from torch.nn import functional as F
 
 from pipeline.errors import InputError
-from pipeline.model import TransformerLM
+from pipeline.model.transformer import TransformerLM
 
 IGNORE = -100  # target id that F.cross_entropy skips (padding)
 

@@ -1,6 +1,6 @@
 """Our exported GGUF files in llama.cpp (the optional ``llama_cpp`` binding), and how closely they agree.
 
-``python -m pipeline.llamacpp models/studied/seed_0 --gguf model.gguf`` reads the validation tokens
+``python -m pipeline.inference.llamacpp models/studied/seed_0 --gguf model.gguf`` reads the validation tokens
 (``data/tokens/val.npy``), cuts them into ``model.arch.seq_len`` + 1 windows, and scores each window
 twice: in llama.cpp from the GGUF file, and in our packed model (the exact numerics the model was
 trained with, per-token int8 activations). It reports both perplexities, their relative difference,
@@ -28,7 +28,7 @@ import torch
 from torch.nn import functional as F
 
 from pipeline.errors import InputError, MissingInputError
-from pipeline.tokens import load_tokens
+from pipeline.data.tokens import load_tokens
 
 
 def available() -> bool:
@@ -109,14 +109,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Perplexity and top-1 agreement: a GGUF file in llama.cpp vs our "
                                                  "packed model, on the validation tokens.")
     parser.add_argument("checkpoint", type=Path, help="the trained model folder (models/studied/seed_0)")
-    parser.add_argument("--gguf", type=Path, required=True, help="its export (python -m pipeline.export)")
+    parser.add_argument("--gguf", type=Path, required=True, help="its export (python -m pipeline.inference.export)")
     parser.add_argument("--tokens", type=Path, default=Path("data/tokens/val.npy"))
     parser.add_argument("--windows", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    from pipeline.checkpoint import load_model
-    from pipeline.inference import export_packed, load_packed
+    from pipeline.model.checkpoint import load_model
+    from pipeline.inference.packed import export_packed, load_packed
 
     checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
     for path in (checkpoint, args.gguf, args.tokens):

@@ -1,6 +1,6 @@
 """Export a trained checkpoint as GGUF, the file llama.cpp (and what builds on it) runs.
 
-``python -m pipeline.export models/studied/seed_0 --out model.gguf`` writes the model under
+``python -m pipeline.inference.export models/studied/seed_0 --out model.gguf`` writes the model under
 llama.cpp's ``qwen2`` architecture, whose graph is ours: RMSNorm pre-norm, rotary attention with
 the half-split (NEOX) rotation, SwiGLU, an untied head with an optional ``output.bias``. qwen2
 always adds q/k/v biases, so those are written as zeros.
@@ -22,7 +22,7 @@ always adds q/k/v biases, so those are written as zeros.
 
 Our per-token int8 activations have no GGUF equivalent: llama.cpp quantizes activations per
 256-block (Q8_K) for TQ dot products, so logits agree closely but not bit for bit
-(:mod:`pipeline.llamacpp` measures how closely).
+(:mod:`pipeline.inference.llamacpp` measures how closely).
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ import numpy as np
 import torch
 from tokenizers import Tokenizer
 
-from pipeline.checkpoint import load_model
+from pipeline.model.checkpoint import load_model
 from pipeline.errors import InputError
 from pipeline.io import atomic_path
-from pipeline.model import TransformerLM, mlp_hidden_size
-from pipeline.quant import ternary_codes
-from pipeline.tokenization import load_tokenizer
+from pipeline.model.transformer import TransformerLM, mlp_hidden_size
+from pipeline.model.quant import ternary_codes
+from pipeline.data.tokenizer import CLS, MASK, PAD, SEP, UNK, load_tokenizer
 
 ARCHITECTURE = "qwen2"
 TQ_BLOCK = 256  # QK_K: elements per TQ1_0 / TQ2_0 block
@@ -150,7 +150,7 @@ def gguf_vocabulary(tokenizer: Tokenizer | Path) -> tuple[list[str], list[int], 
         tokens.append(token if special else token[2:] if token.startswith("##") else "\u2581" + token)
         types.append(int(gguf.TokenType.CONTROL if special else gguf.TokenType.NORMAL))
     specials = {name: vocab[token] for name, token in
-                (("bos", "[CLS]"), ("eos", "[SEP]"), ("unk", "[UNK]"), ("pad", "[PAD]"), ("mask", "[MASK]"))
+                (("bos", CLS), ("eos", SEP), ("unk", UNK), ("pad", PAD), ("mask", MASK))
                 if token in vocab}
     return tokens, types, specials
 
@@ -165,7 +165,7 @@ def _write_metadata(writer: gguf.GGUFWriter, model: TransformerLM, tokenizer: To
     writer.add_feed_forward_length(summary.ffn_hidden_padded)
     writer.add_head_count(arch.n_heads)
     writer.add_head_count_kv(arch.n_heads)
-    writer.add_rope_freq_base(10000.0)  # pipeline.model.rotary_tables' base
+    writer.add_rope_freq_base(10000.0)  # pipeline.model.transformer.rotary_tables' base
     writer.add_layer_norm_rms_eps(1e-6)  # the model's nn.RMSNorm eps
     writer.add_file_type(FILE_TYPES[summary.ternary_type])
     tokens, types, specials = gguf_vocabulary(tokenizer)

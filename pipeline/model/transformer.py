@@ -2,7 +2,7 @@
 
 Token embedding -> N x [RMSNorm -> causal self-attention with RoPE -> residual;
 RMSNorm -> SwiGLU MLP -> residual] -> RMSNorm -> untied linear head with bias.
-Every linear layer inside the blocks is a :class:`~pipeline.quant.QuantLinear`; the embedding and the
+Every linear layer inside the blocks is a :class:`~pipeline.model.quant.QuantLinear`; the embedding and the
 head stay full precision, as in the paper. A :class:`~pipeline.config.RoleModel` says what one
 role's model is (quantizer, scale, activation bits, init, masking, positions); the FP32 twin is the
 same code with ``quant="fp32"``, so both share every parameter name and shape. Two options exist only
@@ -19,8 +19,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from pipeline.config import ArchConfig, RoleModel
-from pipeline.dropout import Dropout, attention
-from pipeline.quant import QuantLinear
+from pipeline.model.dropout import Dropout, attention
+from pipeline.model.quant import QuantLinear
 
 KVCache = list[tuple[torch.Tensor, torch.Tensor]]
 
@@ -108,10 +108,10 @@ class Attention(nn.Module):
         self.wk = QuantLinear(arch.dim, arch.dim, **linear)
         self.wv = QuantLinear(arch.dim, arch.dim, **linear)
         self.wo = QuantLinear(arch.dim, arch.dim, **linear)
-        # For decoding, pipeline.inference may replace wq, wk and wv by one stacked layer (they share
+        # For decoding, pipeline.inference.packed may replace wq, wk and wv by one stacked layer (they share
         # their input, so the activations are quantized once and one matrix call does all three).
         self.wqkv: nn.Module | None = None
-        self.rotary = apply_rotary  # pipeline.inference may put the kernel's (same arithmetic) here
+        self.rotary = apply_rotary  # pipeline.inference.packed may put the kernel's (same arithmetic) here
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         batch, time, _ = x.shape

@@ -2,10 +2,10 @@
 a model that computes from the packed weights.
 
 On disk (safetensors, metadata ``format: ternarylm-packed``): every block linear layer as its
-ternary codes packed by ``pipeline.packing`` (``2bit`` or ``base3``) plus one fp32 scale alpha;
+ternary codes packed by ``pipeline.inference.packing`` (``2bit`` or ``base3``) plus one fp32 scale alpha;
 embedding and head in ``head_dtype`` (fp32 or bf16); norms in fp32. In memory every block layer is
 held as 2-bit codes (a base-3 file is repacked at load: 1.6 bits on disk, 2 bits resident) and
-multiplied by the C++ kernel (``pipeline.kernels``) with int8 per-token activations, the same
+multiplied by the C++ kernel (``pipeline.inference.kernels``) with int8 per-token activations, the same
 arithmetic the training model fake-quantizes; without the kernel, the pure-PyTorch path.
 """
 
@@ -22,10 +22,10 @@ from torch import nn
 from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.io import atomic_path
-from pipeline.kernels import load_kernel, ternary_linear
-from pipeline.model import DecodeCache, DecodeSlot, TransformerLM
-from pipeline.packing import PACKINGS, pack_ternary_2bit
-from pipeline.quant import EPS, ternary_codes
+from pipeline.inference.kernels import load_kernel, ternary_linear
+from pipeline.model.transformer import DecodeCache, DecodeSlot, TransformerLM
+from pipeline.inference.packing import PACKINGS, pack_ternary_2bit
+from pipeline.model.quant import EPS, ternary_codes
 
 FORMAT = "ternarylm-packed"
 HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -64,7 +64,7 @@ class PackedTernaryLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         scale = self.row_alpha if self.row_alpha is not None else self.alpha
         if not self.act_bits:  # full-precision activations: no integer path, unpack and multiply
-            from pipeline.packing import ternary_matmul_reference
+            from pipeline.inference.packing import ternary_matmul_reference
 
             if self.row_alpha is not None:
                 return (ternary_matmul_reference(x, self.packed, self.in_features, 1.0) * self.row_alpha).to(x.dtype)
@@ -109,7 +109,7 @@ def stack_shared_inputs(model: TransformerLM) -> None:
 
 
 class KernelDecodeBlock(nn.Module):
-    """A block (``inner``) whose one-token decoding step with a :class:`~pipeline.model.DecodeCache`
+    """A block (``inner``) whose one-token decoding step with a :class:`~pipeline.model.transformer.DecodeCache`
     runs as one C++ call (``decode_block``: the same layer functions, single-query attention over the
     cache written in place); the prefill and every other call run the block itself. Needs the block
     as :func:`stack_shared_inputs` and :func:`use_kernel_elementwise` leave it."""
@@ -212,7 +212,7 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
         header = handle.metadata() or {}
         if "pipeline_packed" not in header:
             raise InputError(f"{path} is not a packed TernaryLM checkpoint (no pipeline_packed header): write one "
-                             f"with pipeline.inference.export_packed")
+                             f"with pipeline.inference.packed.export_packed")
         meta = json.loads(header["pipeline_packed"])
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     if meta.get("format") != FORMAT:
@@ -251,7 +251,7 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
 def greedy_decode(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
     """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
 
-    Decoding writes into a :class:`~pipeline.model.DecodeCache` filled from the prefill's cache, which
+    Decoding writes into a :class:`~pipeline.model.transformer.DecodeCache` filled from the prefill's cache, which
     itself is not modified, so one prefill serves every timed repeat.
     """
     cache = DecodeCache(cache, start + n_tokens)

@@ -3,7 +3,7 @@
 ``load_kernel()`` compiles ``ternary_cpu.cpp`` with ``torch.utils.cpp_extension.load`` at first use
 (tens of seconds, once per machine; later processes load the cached build) and returns ``None``
 with a warning if that fails, so callers always have the reference path. ``ternary_linear`` is the
-float-in, float-out layer: int8 per-token activations (as ``pipeline.quant`` fake-quantizes them),
+float-in, float-out layer: int8 per-token activations (as ``pipeline.model.quant`` fake-quantizes them),
 an exact integer matmul, then one rescale. Inference only: nothing here records gradients.
 
 Environment: ``TERNARYLM_KERNEL_CACHE`` moves the build cache (default ``~/.cache/ternarylm_kernels``);
@@ -22,8 +22,8 @@ from types import ModuleType
 
 import torch
 
-from pipeline.packing import ternary_matmul_reference
-from pipeline.quant import EPS, activation_codes
+from pipeline.inference.packing import ternary_matmul_reference
+from pipeline.model.quant import EPS, activation_codes
 
 SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
 _NO_ROWS = torch.empty(0)  # "one alpha for the whole layer" for the fused kernel call
@@ -97,7 +97,7 @@ def load_kernel() -> ModuleType | None:
 
 
 def quantize_activations(x: torch.Tensor, bits: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-token absmax quantization, the same arithmetic as ``pipeline.quant.fake_quantize_activations``.
+    """Per-token absmax quantization, the same arithmetic as ``pipeline.model.quant.fake_quantize_activations``.
 
     Input: float (T, in). Outputs: int8 codes (T, in) in [-2**(bits-1), 2**(bits-1) - 1] and the
     float32 per-token scale (T, 1) = absmax / (2**(bits-1) - 1), so that x ~= codes * scale.
@@ -113,7 +113,7 @@ def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int
     """y = quantize(x) @ codes.T * weight_scale for 2-bit packed ternary weights.
 
     Inputs: x_float (..., in_features), typically (T, in); packed uint8 (out, ceil(in / 4)) from
-    ``pipeline.packing.pack_ternary_2bit``; weight_scale the per-tensor alpha, or a float32 vector
+    ``pipeline.inference.packing.pack_ternary_2bit``; weight_scale the per-tensor alpha, or a float32 vector
     (out,) of one alpha per output row (several layers that share an input, stacked); act_bits the
     activation precision. Output: float32 (..., out).
 

@@ -1,5 +1,5 @@
 """Token arrays on disk: ``.npy`` files read back as memory maps, so a corpus never becomes a Python
-list of ints. The tokenize stage writes them (``pipeline/tokenization.py``); training reads them.
+list of ints. The tokenize stage writes them (``pipeline/data/tokenize.py``); training reads them.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ same thread count everywhere:
 * ``ours_fp32``: the FP32 twin in PyTorch eager; ``ours_packed``: our packed ternary model
   (2-bit codes, the C++ kernel, per-token int8 activations as trained);
 * ``llamacpp_f32``: the FP32 twin as an F32 GGUF; ``llamacpp_tq2_0`` / ``llamacpp_tq1_0``: the
-  ternary model exported by :mod:`pipeline.export`.
+  ternary model exported by :mod:`pipeline.inference.export`.
 
 Equal conditions: bf16 embedding and head on both sides, and the SwiGLU width padded to 2304 (a
 multiple of 256, which TQ blocks need) on both sides, so both compute the same shapes. Each round
@@ -31,11 +31,12 @@ import torch
 from tokenizers import Tokenizer
 from tokenizers.models import WordPiece
 
-from pipeline.benchtable import BenchTable
+from pipeline.data.tokenizer import SPECIAL_TOKENS, UNK
+from pipeline.bench.table import BenchTable
 from pipeline.config import BenchmarkConfig
-from pipeline.inference import export_packed, greedy_decode, load_packed
-from pipeline.llamacpp import LlamaCppModel
-from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM, mlp_hidden_size
+from pipeline.inference.packed import export_packed, greedy_decode, load_packed
+from pipeline.inference.llamacpp import LlamaCppModel
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM, mlp_hidden_size
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
 
 # int(768 * 3.0) = 2304: the paper's 2050 hidden units padded to a multiple of 256, on both sides.
@@ -91,15 +92,14 @@ def interleaved_rounds(decoders: dict[str, Callable], prompt: list[int], n_token
 def placeholder_vocabulary(size: int) -> Tokenizer:
     """A WordPiece tokenizer of ``size`` entries (BERT's five specials, then ``[unused<i>]``) for files
     that are only timed: the weights are random, so no text is read or written with them."""
-    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = specials + [f"[unused{i}]" for i in range(size - len(specials))]
-    return Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token="[UNK]"))
+    vocab = SPECIAL_TOKENS + [f"[unused{i}]" for i in range(size - len(SPECIAL_TOKENS))]
+    return Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token=UNK))
 
 
 def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> tuple[TransformerLM, dict[str, Path]]:
     """Random-weight models of the peer shapes: the FP32 twin (in memory) and every other format's
     file (name -> path)."""
-    from pipeline.export import export_gguf
+    from pipeline.inference.export import export_gguf
 
     torch.manual_seed(0)
     studied = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, PAPER_TERNARY).eval()

@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from pipeline.benchtable import metric_key
+from pipeline.bench.table import metric_key
 from pipeline.config import ClaimsConfig
 from pipeline.metrics import GAUSSIAN_ZERO_FRACTION, HEADLINE_METRIC, TWN_DELTA
 from pipeline.paper import (NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, PAPER_TRAIN_STORIES, README_BERT_BASE_GLUE,
@@ -139,7 +139,7 @@ def _single(key: str, alt: str | None = None) -> Callable[[dict], Measured]:
 
 
 def _arch(fmt: str, metric: str) -> str:
-    """The summary key of one measurement of the 132M-shape benchmark (pipeline/benchtable.py)."""
+    """The summary key of one measurement of the 132M-shape benchmark (pipeline/bench/table.py)."""
     return metric_key("paper_arch", fmt, metric)
 
 

@@ -15,13 +15,13 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from pipeline.checkpoint import load_model
+from pipeline.model.checkpoint import load_model
 from pipeline.config import GlueConfig
 from pipeline.data.prepared import Example, read_glue_split
 from pipeline.metrics import HEADLINE_METRIC, classification_metrics, trivial_baselines
-from pipeline.model import TransformerLM
-from pipeline.optim import optimizer_step, seed_everything
-from pipeline.tokenization import load_tokenizer
+from pipeline.model.transformer import TransformerLM
+from pipeline.training.optim import optimizer_step, seed_everything
+from pipeline.data.tokenizer import PAD, load_tokenizer
 
 
 class SequenceClassifier(nn.Module):
@@ -41,7 +41,7 @@ class SequenceClassifier(nn.Module):
 def encode_examples(tokenizer, examples: list[Example], max_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Token ids (``[CLS] a [SEP] b [SEP]``, truncated to ``max_len``, right-padded), mask, labels."""
     tokenizer.enable_truncation(max_len)
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
+    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(PAD), pad_token=PAD)
     pairs = [(e.sentence1, e.sentence2) if e.sentence2 is not None else e.sentence1 for e in examples]
     encodings = tokenizer.encode_batch(pairs)
     tokenizer.no_padding()

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from pipeline.io import atomic_path  # noqa: E402
-from pipeline.sparsity import zero_pct_per_layer  # noqa: E402
+from pipeline.analysis.sparsity import zero_pct_per_layer  # noqa: E402
 
 ROLE_LABELS = {"studied": "studied model", "baseline": "FP32 baseline"}
 # Every figure draws in this style, whatever was drawn before it (no global theme).

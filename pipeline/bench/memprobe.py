@@ -1,6 +1,6 @@
 """Peak inference memory on a CPU, measured in a fresh process so nothing else is counted.
 
-``python -m pipeline.memprobe --kind fp32|int8|packed|packed_pytorch --path CHECKPOINT --seq-len N`` imports torch,
+``python -m pipeline.bench.memprobe --kind fp32|int8|packed|packed_pytorch --path CHECKPOINT --seq-len N`` imports torch,
 records the resident set size (RSS), loads the model, resets the kernel's high-water mark
 (``/proc/self/clear_refs``), runs a batch-1 forward over one sequence of N tokens, and prints JSON:
 
@@ -48,9 +48,9 @@ def _reset_peak() -> None:
 
 
 def _load(kind: str, path: Path):
-    from pipeline.bench import int8_dynamic
-    from pipeline.checkpoint import load_model
-    from pipeline.inference import load_packed
+    from pipeline.bench.benchmark import int8_dynamic
+    from pipeline.model.checkpoint import load_model
+    from pipeline.inference.packed import load_packed
 
     if kind in ("packed", "packed_pytorch"):
         return load_packed(path, use_kernel=kind == "packed")[0]
@@ -65,10 +65,10 @@ def _warm_up(kind: str, directory: Path) -> None:
     the runtime baseline rather than in the model's numbers."""
     import torch
 
-    from pipeline.checkpoint import save_model
+    from pipeline.model.checkpoint import save_model
     from pipeline.config import ArchConfig
-    from pipeline.inference import export_packed
-    from pipeline.model import FP32_TWIN, PAPER_TERNARY, TransformerLM
+    from pipeline.inference.packed import export_packed
+    from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM
 
     arch = ArchConfig.from_name("micro")
     packed = kind.startswith("packed")
@@ -87,7 +87,7 @@ def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]
 
     import torch
 
-    from pipeline.kernels import load_kernel
+    from pipeline.inference.kernels import load_kernel
 
     # The compiled kernel and everything the format's code path imports are loaded before the
     # baseline, so only the model itself is measured.

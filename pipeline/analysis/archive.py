@@ -2,7 +2,7 @@
 profile (real data on a CPU, the paper's recipe on a GPU) stays committed and readable after
 ``params.yaml`` goes back to the default.
 
-``python -m pipeline.archive NAME [--note TEXT]`` copies ``params.yaml``, ``dvc.lock``, ``metrics/``,
+``python -m pipeline.analysis.archive NAME [--note TEXT]`` copies ``params.yaml``, ``dvc.lock``, ``metrics/``,
 ``reports/claims.json``, ``reports/figures/`` and the per-run JSON/TSV files of the seeds and arms the
 params name; the main report pools each archive's verdicts and shows the CPU study's evidence.
 Nothing is recomputed; checkpoints stay in the DVC cache. The archive is assembled beside its target

@@ -1,10 +1,10 @@
 """Training throughput: tokens/s, step time and model FLOPs utilisation (MFU), ternary vs FP32 twin,
 measured side by side on whatever device is present, with the training loop's own step function.
 
-``python -m pipeline.throughput --arch paper`` measures the paper's 132M configuration;
+``python -m pipeline.training.throughput --arch paper`` measures the paper's 132M configuration;
 ``--arch small`` a 4-layer dim-256 model, ``--arch tiny`` the tests' model (runs in seconds), ``--arch
 cpu-study`` the CPU study profile's model (at its vocabulary cap). ``--compare-dropout`` measures each
-model twice in the same run, with torch's dropout and with :mod:`pipeline.dropout`'s (the before and
+model twice in the same run, with torch's dropout and with :mod:`pipeline.model.dropout`'s (the before and
 after of the CPU study's speed-up). Inputs are random token ids: throughput does not depend on the
 text. Each model gets ``--warmup`` untimed steps (compilation, allocator warm-up), then ``--steps``
 timed steps, synchronised once at the end.
@@ -23,13 +23,13 @@ import time
 
 import torch
 
-from pipeline import dropout
+from pipeline.model import dropout
 from pipeline.config import ArchConfig, OptimizerConfig, RoleModel
-from pipeline.model import TransformerLM
+from pipeline.model.transformer import TransformerLM
 from pipeline.paper import PAPER_VOCAB_SIZE
 from pipeline.profiles import read_profile
-from pipeline.distributed import device_name, resolve_device
-from pipeline.optim import lm_loss, make_optimizer, optimizer_step, seed_everything
+from pipeline.training.distributed import device_name, resolve_device
+from pipeline.training.optim import lm_loss, make_optimizer, optimizer_step, seed_everything
 
 # Peak dense bf16 tensor-core FLOP/s by device-name fragment (vendor datasheets, without sparsity).
 PEAK_BF16_FLOPS = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L4": 121e12, "T4": 65e12}
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--compare-dropout", action="store_true",
-                        help="measure each model with torch's dropout too (before/after pipeline.dropout)")
+                        help="measure each model with torch's dropout too (before/after pipeline.model.dropout)")
     parser.add_argument("--out", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     results = run(args.arch, args.batch_size, args.steps, args.warmup, args.device, args.precision, args.compile,

@@ -10,7 +10,7 @@ multiple of 1/65536 (p = 0.05 becomes 0.0499969, 3e-6 away). The stream comes fr
 generator, so ``torch.manual_seed`` makes it repeat.
 
 On CUDA, and under :func:`reference`, torch's own dropout runs (on the GPU its fused SDPA kernels
-apply attention dropout far faster than any explicit mask). ``python -m pipeline.throughput
+apply attention dropout far faster than any explicit mask). ``python -m pipeline.training.throughput
 --compare-dropout`` measures both in one run.
 """
 
