@@ -1,8 +1,12 @@
 """Training on CPU: deterministic, resumable, loud on a non-finite loss (tiny model, ~seconds)."""
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+
+import pipeline.io as pipeline_io
 
 from pipeline.config import parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
@@ -91,3 +95,73 @@ def test_resume_file_of_other_params_does_not_block_a_run(tiny_config, tokens_di
         _train(tiny_config, tokens_dir, tmp_path, on_step=interrupt)
     other = parse_config(tiny_raw_params(train={"optimizer": {"lr": 0.001, "betas": [0.9, 0.98], "weight_decay": 0.01}}))
     assert _train(other, tokens_dir, tmp_path / "fresh") == _train(other, tokens_dir, tmp_path)
+
+
+def _curves(paths: RunPaths) -> dict[str, str]:
+    """The run's DVCLive series (TSV files), by relative path."""
+    return {str(p.relative_to(paths.live_dir)): p.read_text() for p in sorted(paths.live_dir.rglob("*.tsv"))}
+
+
+def _as_dvc_would_rerun(paths: RunPaths) -> None:
+    """DVC deletes a stage's outputs before running it again: the model and every cache: false file."""
+    shutil.rmtree(paths.live_dir, ignore_errors=True)
+    for path in (paths.model, paths.metrics, paths.timing):
+        path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tokens_dir, tmp_path_factory):
+    cfg = parse_config(tiny_raw_params())
+    root = tmp_path_factory.mktemp("full")
+    metrics = _train(cfg, tokens_dir, root)
+    paths = RunPaths.for_run("studied", 0, root)
+    return metrics, _curves(paths), paths.model.read_bytes()
+
+
+@pytest.mark.parametrize("kill_at", [1, 3, 4, 5, 8, 12])  # around both checkpoints (4, 8) and the end
+def test_a_kill_after_any_step_leaves_the_uninterrupted_curves_and_weights(tiny_config, tokens_dir, tmp_path,
+                                                                           uninterrupted, kill_at):
+    def kill(step: int) -> None:
+        if step == kill_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _train(tiny_config, tokens_dir, tmp_path, on_step=kill)
+    paths = RunPaths.for_run("studied", 0, tmp_path)
+    _as_dvc_would_rerun(paths)
+    assert _train(tiny_config, tokens_dir, tmp_path) == uninterrupted[0]
+    assert _curves(paths) == uninterrupted[1]
+    assert paths.model.read_bytes() == uninterrupted[2]
+
+
+def _count_replaces(monkeypatch, kill_at: int | None) -> list[int]:
+    """Make the ``kill_at``-th atomic rename of a pipeline output raise (a kill at that instant)."""
+    calls, real = [0], os.replace
+
+    def replace(src, dst):
+        calls[0] += 1
+        if calls[0] == kill_at:
+            raise KeyboardInterrupt
+        real(src, dst)
+
+    monkeypatch.setattr(pipeline_io.os, "replace", replace)
+    return calls
+
+
+def test_a_kill_at_any_atomic_write_leaves_the_uninterrupted_curves_and_weights(tiny_config, tokens_dir, tmp_path,
+                                                                                uninterrupted, monkeypatch):
+    calls = _count_replaces(monkeypatch, None)
+    _train(tiny_config, tokens_dir, tmp_path / "count")
+    writes = calls[0]
+    assert writes >= 5  # resume files, the model, metrics, timing
+    for kill_at in range(1, writes + 1):
+        root = tmp_path / f"kill_{kill_at}"
+        _count_replaces(monkeypatch, kill_at)
+        with pytest.raises(KeyboardInterrupt):
+            _train(tiny_config, tokens_dir, root)
+        monkeypatch.setattr(pipeline_io.os, "replace", os.replace)
+        paths = RunPaths.for_run("studied", 0, root)
+        _as_dvc_would_rerun(paths)
+        assert _train(tiny_config, tokens_dir, root) == uninterrupted[0], kill_at
+        assert _curves(paths) == uninterrupted[1], kill_at
+        assert paths.model.read_bytes() == uninterrupted[2], kill_at

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -23,14 +22,15 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pipeline.model.checkpoint import save_model
-from pipeline.training.resume import CorruptCheckpointError, load_resume_state, save_resume_state, set_aside
+from pipeline.training.resume import (CorruptCheckpointError, ResumePoint, load_resume_state, save_resume_state,
+                                      set_aside)
 from pipeline.config import ROLES, Config, TrainConfig
 from pipeline.training.distributed import DistContext, device_name, resolve_device
 from pipeline.layout import RunPaths
 from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
-from pipeline.io import read_json, write_json, write_text
-from pipeline.training.live import open_live
+from pipeline.io import read_json, write_json
+from pipeline.training.live import CurveLogger, open_live, read_curves, restore_curves
 from pipeline.model.transformer import TransformerLM, count_parameters
 from pipeline.training.optim import make_optimizer, make_scheduler, seed_everything, training_step
 from pipeline.data.tokens import load_tokens
@@ -41,64 +41,34 @@ class NonFiniteLossError(InputError):
 
 
 def run_key(cfg: Config, role: str, seed: int, tokens_meta: dict) -> str:
-    """Identifies what a run depends on, so a resume file from other params is never resumed."""
+    """Identifies everything a run depends on (model, training recipe, role, seed, tokenizer and the
+    token arrays' counts and fingerprint), so a resume file from other params or data is never
+    resumed. Only what cannot change the result is left out: the seed list and the thread count."""
     payload = {"model": cfg.model.model_dump(), "train": cfg.train.model_dump(exclude={"seeds", "threads"}),
-               "role": role, "seed": seed, "tokens": tokens_meta.get("train_fingerprint")}
+               "tokenizer": cfg.tokenizer.model_dump(), "role": role, "seed": seed, "tokens": tokens_meta}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _truncate_live_logs(live_dir: Path, last_step: int) -> None:
-    """Drop DVCLive rows logged after the checkpoint we resume from (they will be logged again)."""
-    for tsv in (live_dir / "plots").rglob("*.tsv") if (live_dir / "plots").exists() else []:
-        lines = tsv.read_text().splitlines()
-        step_col = lines[0].split("\t").index("step")
-        kept = [lines[0]] + [ln for ln in lines[1:] if int(ln.split("\t")[step_col]) <= last_step]
-        write_text(tsv, "\n".join(kept) + "\n")
-
-
-def _live_snapshot(paths: RunPaths) -> Path:
-    """Where a copy of the curves sits beside the resume file. DVC deletes a stage's ``cache: false``
-    outputs (the DVCLive folder among them) before re-running it, so after a kill the curves logged
-    before the checkpoint would be lost; the copy lives outside every DVC output."""
-    return paths.resume.parent / "live"
-
-
-def _save_live_snapshot(paths: RunPaths) -> None:
-    snapshot = _live_snapshot(paths)
-    staging = snapshot.with_name("live.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(paths.live_dir, staging)
-    shutil.rmtree(snapshot, ignore_errors=True)
-    staging.rename(snapshot)
-
-
-def _restore_live_snapshot(paths: RunPaths) -> None:
-    snapshot = _live_snapshot(paths)
-    if snapshot.is_dir():
-        shutil.rmtree(paths.live_dir, ignore_errors=True)
-        shutil.copytree(snapshot, paths.live_dir)
-
-
-@dataclass
+@dataclass(frozen=True, kw_only=True)
 class _Run:
     """What the loop needs, built once by :func:`_setup`."""
 
     role: str
     seed: int
     model: TransformerLM
-    forward: Callable
+    forward: Callable[..., torch.Tensor]  # the model, wrapped for DDP and torch.compile where enabled
     optimizer: torch.optim.Optimizer
-    scheduler: object
+    scheduler: torch.optim.lr_scheduler.LRScheduler
     train: Sequences
     val: Sequences
     steps_per_epoch: int
     total_steps: int
     start_step: int
-    key: str
+    key: str  # run_key: which params and data a resume file must come from
     paths: RunPaths
     device: str
     ctx: DistContext
-    live: object
+    live: CurveLogger | None  # None on every process but the main one
 
 
 def load_sequences(tokens_dir: Path, split: str, tc: TrainConfig, seq_len: int) -> Sequences:
@@ -130,21 +100,28 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     optimizer = make_optimizer(model, tc.optimizer, device)
     scheduler = make_scheduler(optimizer, tc, total_steps)
     key = run_key(cfg, role, seed, tokens_meta)
-    try:
-        start_step = load_resume_state(paths.resume, model, optimizer, scheduler, key) or 0
-    except CorruptCheckpointError as exc:
-        aside = set_aside(paths.resume)
-        print(f"warning: {exc}; set it aside as {aside} and starting {role} seed {seed} from step 0", file=sys.stderr)
-        start_step = 0
-    if start_step and ctx.is_main:
-        _restore_live_snapshot(paths)
-        _truncate_live_logs(paths.live_dir, start_step)
-    live = open_live(paths.live_dir, resume=bool(start_step)) if ctx.is_main else None
+    resumed = _resume(paths, model, optimizer, scheduler, key, f"{role} seed {seed}")
+    if resumed is not None and ctx.is_main:
+        restore_curves(paths.live_dir, resumed.curves, resumed.step)
+    live = open_live(paths.live_dir, resume=resumed is not None) if ctx.is_main else None
     model.train()
     forward = DistributedDataParallel(model) if ctx.enabled else model
     forward = torch.compile(forward) if tc.compile else forward
-    return _Run(role, seed, model, forward, optimizer, scheduler, train, val, steps_per_epoch, total_steps,
-                start_step, key, paths, device, ctx, live)
+    return _Run(role=role, seed=seed, model=model, forward=forward, optimizer=optimizer, scheduler=scheduler,
+                train=train, val=val, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+                start_step=resumed.step if resumed else 0, key=key, paths=paths, device=device, ctx=ctx, live=live)
+
+
+def _resume(paths: RunPaths, model: TransformerLM, optimizer: torch.optim.Optimizer,
+            scheduler: torch.optim.lr_scheduler.LRScheduler, key: str, name: str) -> ResumePoint | None:
+    """The run's resume point, if its resume file is this run's; a file that cannot be read or does
+    not fit the model is set aside with a one-line warning and the run starts over."""
+    try:
+        return load_resume_state(paths.resume, model, optimizer, scheduler, key)
+    except CorruptCheckpointError as exc:
+        aside = set_aside(paths.resume)
+        print(f"warning: {exc}; set it aside as {aside} and starting {name} from step 0", file=sys.stderr)
+        return None
 
 
 def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
@@ -202,8 +179,8 @@ def _loop(run: _Run, cfg: Config, on_step: Callable[[int], None] | None) -> floa
         if run.live is not None and done % tc.log_every == 0:
             run.live.make_summary()
         if done % tc.checkpoint_every == 0 and done < run.total_steps and run.ctx.is_main:
-            save_resume_state(run.paths.resume, run.model, run.optimizer, run.scheduler, done, run.key)
-            _save_live_snapshot(run.paths)
+            save_resume_state(run.paths.resume, run.model, run.optimizer, run.scheduler, done, run.key,
+                              read_curves(run.paths.live_dir))
         if on_step is not None:
             on_step(done)
     progress.close()
@@ -244,7 +221,6 @@ def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_sec
                               "tokens_per_second": (run.total_steps - run.start_step) * tc.batch_size * seq_len
                               / train_seconds if train_seconds > 0 else None, "resumed_from_step": run.start_step})
     paths.resume.unlink(missing_ok=True)  # finished: nothing left to resume
-    shutil.rmtree(_live_snapshot(paths), ignore_errors=True)
     run.ctx.close()
     return metrics
 
