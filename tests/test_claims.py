@@ -7,7 +7,7 @@ import math
 import pytest
 
 from pipeline.analysis.claims import (CLAIM_IDS, CLAIMS, MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL,
-                             PAPER_TRAINING, REAL_DATA, VERDICTS, build_claims)
+                                      PAPER_TRAINING, REAL_DATA, VERDICTS, Kind, build_claims)
 from pipeline.config import ClaimsConfig
 from pipeline.metrics import classification_metrics, trivial_baselines
 from tests.conftest import raw_params
@@ -230,7 +230,7 @@ def test_references_say_what_would_test_them():
 
 
 def test_absolute_model_claims_need_the_papers_scale():
-    absolute = [c for c in CLAIMS if c.kind == "absolute" and set(c.requires) == set(MODEL_SCALE)]
+    absolute = [c for c in CLAIMS if c.kind is Kind.ABSOLUTE and set(c.requires) == set(MODEL_SCALE)]
     assert {c.id for c in absolute} >= {"val_ppl", "mrpc_f1", "sparsity_middle_pct"}
 
 

@@ -32,19 +32,29 @@ Rules (numbers from ``claims`` in params.yaml, fixed before a run is judged):
 * ``at_least``: ours >= the entry's threshold (direction claims; the threshold is a claims param).
 * ``contrast``: FP32 ratio minus ternary ratio, paired by seed: its sign must be settled (mean > 2 SE)
   and it must remove at least ``contrast_min_gap_fraction`` of the FP32 twin's gap (ratio - 1).
+* ``system``: one system has both halves: memory reduction within ``relative_tolerance`` of the paper's
+  and latency ratio within ``parity_tolerance`` of 1.
+* ``at_most_tolerance``: ours <= ``smooth_loss_tolerance`` (the largest rise of the training loss
+  between tenths of training).
+* ``none``: a reference row, or a claim no run here can test: its precondition says which run would.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from typing import Any, Callable, ClassVar, NamedTuple
 
 from pipeline.bench.table import metric_key
 from pipeline.config import ClaimsConfig
 from pipeline.metrics import GAUSSIAN_ZERO_FRACTION, HEADLINE_METRIC, TWN_DELTA
 from pipeline.paper import (NOTEBOOK_EPOCHS, NOTEBOOK_TRAIN_TOKENS, PAPER_TRAIN_STORIES, README_BERT_BASE_GLUE,
                            REPORTED as R)
+
+# Past ~300 lines for a reason: the claims table is the one definition of every claim, beside the rules
+# it names (one class each) and the preconditions its entries carry (one function each).
 
 # Conditions of the paper's scale that a run may meet (summarize.run_context decides them).
 REAL_DATA, PAPER_MODEL, PAPER_TRAINING, PAPER_DEVICE, PAPER_ARCH_BENCH = (
@@ -64,12 +74,6 @@ VERDICTS = ("reproduced", "not reproduced", "uninformative", "not testable here"
 # SST-2, CoLA, INT8 memory and all latencies appear in that README only.
 README_GLUE = "README 'Downstream Transfer (GLUE)' table"
 GLUE_CLAIM_ID = {"mrpc": "mrpc_f1", "sst2": "sst2_acc", "cola": "cola_mcc"}  # also the keys of paper.REPORTED
-
-
-def _span(key: str) -> str:
-    """A reported range as the paper prints it: ``60-62``."""
-    low, high = R[key]
-    return f"{low:g}-{high:g}"
 # Reference figures of other models, each with its source.
 DISTILBERT_MRPC = 87.5  # Sanh et al. 2019 (arXiv 1910.01108), Table 1: GLUE dev, median of 5 seeds
 DISTILBERT_SOURCE = ("DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, GLUE dev set, MRPC 87.5, median of "
@@ -80,6 +84,13 @@ DISTILBERT_SOURCE = ("DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, G
 BERT_CORPUS_WORDS = 3.3e9
 # The real GLUE dev sets' label counts (positive, negative), for the paper's own trivial baselines.
 GLUE_DEV_LABELS = {"mrpc": (279, 129), "sst2": (444, 428), "cola": (721, 322)}
+WRITINGPROMPTS_RUN = ("WritingPrompts is on the Hugging Face hub only: with network, `dvc exp run -S data.source=hub "
+                      "-S data.hub.tinystories=euclaise/writingprompts -S data.hub.text_field=story` trains on it")
+
+
+# --- what a rule receives and returns ----------------------------------------------------------------
+
+PaperValue = float | tuple[float, float] | None  # a figure, a (low, high) range, or none (reference rows)
 
 
 @dataclass(frozen=True)
@@ -94,37 +105,291 @@ class Measured:
 
     @property
     def se(self) -> float | None:
+        """Standard error of the mean over ``n`` seeds; None below 2 seeds or without a spread."""
         if self.std is None or self.n is None or self.n < 2 or math.isnan(self.std):
             return None
         return self.std / math.sqrt(self.n)
 
 
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    description: str
-    paper_value: float | tuple[float, float] | None
-    paper_source: str
-    units: str
-    definition: str
-    kind: str  # absolute | direction | architecture | reference
-    rule: str
-    measure: Callable[[dict], Measured]
-    requires: tuple[str, ...] = ()
-    # extra checks before the rule: each returns (verdict, reason) or None
-    checks: tuple[Callable[[dict, "Claim", Measured, ClaimsConfig], tuple[str, str] | None], ...] = field(default=())
-    threshold: Callable[[ClaimsConfig], float] | None = None  # the at_least rule's bar
-    alt_label: str = ""
+class Outcome(NamedTuple):
+    """A verdict, its one-line reason, and the margin: > 0 means inside the tolerance by that much
+    (None when no rule ran)."""
 
+    verdict: str
+    reason: str
+    margin: float | None
+
+
+def _held(holds: bool, detail: str, margin: float) -> Outcome:
+    """The two-way verdict of a rule whose measurement can decide."""
+    return Outcome("reproduced" if holds else "not reproduced", detail, margin)
+
+
+# --- rules: one class each, named as claims.json prints them -------------------------------------------
+
+class Rule(ABC):
+    """How one kind of claim is held against the paper's value under the ``claims`` tolerances. A new rule
+    is one subclass, added to ``RULES`` and to the module docstring's list."""
+
+    name: ClassVar[str]  # the entry's ``rule`` in claims.json
+
+    @abstractmethod
+    def text(self, paper: PaperValue, tol: ClaimsConfig) -> str:
+        """The rule with its numbers filled in: the table's ``tolerance`` column."""
+
+    @abstractmethod
+    def decide(self, paper: PaperValue, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        """The verdict of ``ours`` (whose value is measured) against ``paper``."""
+
+
+class BandWidth(Enum):
+    """What a band's half-width is: a share of the paper's value, or points of a score printed x 100."""
+
+    RELATIVE = "relative"  # relative_tolerance x |paper|
+    POINTS = "points"  # glue_points_tolerance points (GLUE scores)
+
+
+@dataclass(frozen=True)
+class Band(Rule):
+    """|our mean - paper| <= the band; ``uninformative`` when the SE over seeds is wider than the band,
+    since noise cannot widen a pass."""
+
+    name: ClassVar[str] = "band"
+    width: BandWidth
+
+    def half_width(self, paper: float, tol: ClaimsConfig) -> float:
+        """The band around ``paper``, in the claim's units."""
+        return tol.glue_points_tolerance if self.width is BandWidth.POINTS else tol.relative_tolerance * abs(paper)
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        band = (f"{tol.glue_points_tolerance:g} points" if self.width is BandWidth.POINTS
+                else f"{tol.relative_tolerance:.0%} of paper")
+        return f"|mean - paper| <= {band}; SE over seeds within the band"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        band, gap = self.half_width(paper, tol), abs(ours.value - paper)
+        if ours.se is not None and ours.se > band:
+            return Outcome("uninformative", (f"too noisy to decide: the standard error over {ours.n} seeds "
+                                             f"({ours.se:.3g}) is wider than the band ({band:.3g})"), band - ours.se)
+        return _held(gap <= band, f"|{ours.value:.4g} - {paper:g}| = {gap:.3g} vs band {band:.3g}", band - gap)
+
+
+@dataclass(frozen=True)
+class Factor(Rule):
+    """paper / F <= ours <= paper x F, F = ``std_factor``: a spread from a few seeds is itself noisy."""
+
+    name: ClassVar[str] = "factor"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"paper / {tol.std_factor:g} <= ours <= paper x {tol.std_factor:g}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        value, low, high = ours.value, paper / tol.std_factor, paper * tol.std_factor
+        return _held(low <= value <= high, f"{value:.3g} vs [{low:.3g}, {high:.3g}]", min(value - low, high - value))
+
+
+@dataclass(frozen=True)
+class AtMostFactor(Rule):
+    """ours <= paper x ``std_factor``: being steadier than the paper still holds."""
+
+    name: ClassVar[str] = "at_most_factor"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"ours <= paper x {tol.std_factor:g}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        bar = paper * tol.std_factor
+        return _held(ours.value <= bar, f"{ours.value:.3g} vs at most {bar:.3g}", bar - ours.value)
+
+
+@dataclass(frozen=True)
+class Relative(Rule):
+    """|ours / paper - 1| <= ``relative_tolerance``: single measurements."""
+
+    name: ClassVar[str] = "relative"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"|ours / paper - 1| <= {tol.relative_tolerance:.0%}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        off = abs(ours.value / paper - 1.0)
+        return _held(off <= tol.relative_tolerance,
+                     f"{ours.value:.4g} is {off:.1%} from {paper:g} (tolerance {tol.relative_tolerance:.0%})",
+                     tol.relative_tolerance - off)
+
+
+@dataclass(frozen=True)
+class Parity(Rule):
+    """|ours - 1| <= ``parity_tolerance``, two-sided: a 3x speed-up is not parity."""
+
+    name: ClassVar[str] = "parity"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"|ours - 1| <= {tol.parity_tolerance:g} (two-sided)"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        off = abs(ours.value - 1.0)
+        return _held(off <= tol.parity_tolerance,
+                     f"ratio {ours.value:.3f}: {off:.1%} from parity (tolerance {tol.parity_tolerance:.0%}, two-sided)",
+                     tol.parity_tolerance - off)
+
+
+@dataclass(frozen=True)
+class Range(Rule):
+    """ours in [low - t, high + t] of the paper's (low, high), t = ``sparsity_points_tolerance``."""
+
+    name: ClassVar[str] = "range"
+
+    def text(self, paper: tuple[float, float], tol: ClaimsConfig) -> str:
+        t = tol.sparsity_points_tolerance
+        return f"ours within [low - {t:g}, high + {t:g}]"
+
+    def decide(self, paper: tuple[float, float], ours: Measured, tol: ClaimsConfig) -> Outcome:
+        (low, high), t, value = paper, tol.sparsity_points_tolerance, ours.value
+        return _held(low - t <= value <= high + t, f"{value:.1f} vs [{low - t:g}, {high + t:g}]",
+                     min(value - (low - t), (high + t) - value))
+
+
+@dataclass(frozen=True)
+class AtLeast(Rule):
+    """ours >= the entry's bar (direction claims); ``uninformative`` within 2 SE of the bar."""
+
+    name: ClassVar[str] = "at_least"
+    bar: Callable[[ClaimsConfig], float]  # a claims param, or a published figure
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"ours >= {self.bar(tol):g}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        bar, value = self.bar(tol), ours.value
+        if ours.se is not None and abs(value - bar) < 2 * ours.se:
+            return Outcome("uninformative", (f"{value:.3g} is within 2 standard errors ({2 * ours.se:.3g}) of the bar "
+                                             f"{bar:g}: the seeds do not settle it"), value - bar)
+        return _held(value >= bar, f"{value:.3g} vs at least {bar:g}", value - bar)
+
+
+@dataclass(frozen=True)
+class Contrast(Rule):
+    """FP32 ratio minus ternary ratio, paired by seed (value), and the share of the twin's gap that
+    ternary removes (alt): the sign must be settled (> 2 SE) and the share >= ``contrast_min_gap_fraction``."""
+
+    name: ClassVar[str] = "contrast"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"mean > 2 SE and gap share >= {tol.contrast_min_gap_fraction:g}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        diff, se, share, bar = ours.value, ours.se, ours.alt, tol.contrast_min_gap_fraction
+        if se is None or abs(diff) <= 2 * se:
+            two_se = 2 * (se or float("nan"))
+            return Outcome("uninformative", (f"FP32 minus ternary ratio {diff:+.3f} is within 2 standard errors "
+                                             f"({two_se:.3f}): the seeds do not settle its sign"), None)
+        if diff < 0:
+            return Outcome("not reproduced", (f"the ternary model overfits more: its ratio is {-diff:.3f} above the "
+                                              f"twin's (paired over {ours.n} seeds)"), share - bar)
+        holds = share >= bar
+        return _held(holds, (f"ternary lowers the ratio by {diff:.3f} (> 2 SE), removing {share:.0%} of the twin's gap "
+                             f"({'at least' if holds else 'less than'} {bar:.0%})"), share - bar)
+
+
+@dataclass(frozen=True)
+class System(Rule):
+    """One system has both halves: memory reduction (value) within ``relative_tolerance`` of the paper's,
+    and latency ratio (alt) within ``parity_tolerance`` of 1."""
+
+    name: ClassVar[str] = "system"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return (f"|reduction / {paper:g} - 1| <= {tol.relative_tolerance:.0%} and |latency ratio - 1| <= "
+                f"{tol.parity_tolerance:g}")
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        reduction_off, parity_off = abs(ours.value / paper - 1.0), abs(ours.alt - 1.0)
+        memory_ok, latency_ok = reduction_off <= tol.relative_tolerance, parity_off <= tol.parity_tolerance
+        detail = (f"memory {ours.value:.3f}x ({reduction_off:.1%} from {paper:g}, {'ok' if memory_ok else 'outside'}), "
+                  f"latency ratio {ours.alt:.3f} ({parity_off:.1%} from parity, {'ok' if latency_ok else 'outside'})")
+        return _held(memory_ok and latency_ok, detail,
+                     min(tol.relative_tolerance - reduction_off, tol.parity_tolerance - parity_off))
+
+
+@dataclass(frozen=True)
+class AtMostTolerance(Rule):
+    """ours <= ``smooth_loss_tolerance``: the largest rise of the training loss between tenths."""
+
+    name: ClassVar[str] = "at_most_tolerance"
+
+    def text(self, paper: float, tol: ClaimsConfig) -> str:
+        return f"ours <= {tol.smooth_loss_tolerance:g}"
+
+    def decide(self, paper: float, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        bar = tol.smooth_loss_tolerance
+        return _held(ours.value <= bar, f"largest rise {ours.value:.3g} vs at most {bar:g}", bar - ours.value)
+
+
+@dataclass(frozen=True)
+class NoRule(Rule):
+    """Reference rows and claims no run here can test: a precondition decides them, never this rule."""
+
+    name: ClassVar[str] = "none"
+
+    def text(self, paper: PaperValue, tol: ClaimsConfig) -> str:
+        return "-"
+
+    def decide(self, paper: PaperValue, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        raise ValueError("a claim without a rule must be decided by one of its preconditions")
+
+
+RULES: dict[str, type[Rule]] = {rule.name: rule for rule in (
+    Band, Factor, AtMostFactor, Relative, Parity, Range, AtLeast, Contrast, System, AtMostTolerance, NoRule)}
+
+
+# --- the claim entry -----------------------------------------------------------------------------------
+
+class Kind(StrEnum):
+    """What a claim is about, which decides the scale it needs (see the module docstring)."""
+
+    ABSOLUTE = "absolute"  # a figure: judged at the paper's scale only
+    DIRECTION = "direction"  # a direction or ratio: judged on real data
+    ARCHITECTURE = "architecture"  # decided by the benchmark of the 132M shapes
+    REFERENCE = "reference"  # decided by published figures only
+
+
+# An entry's check before its rule: (verdict, reason) when it does not hold, else None.
+Precondition = Callable[[dict[str, Any], Measured, ClaimsConfig], tuple[str, str] | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claim:
+    """One claim of the paper, how we measure it, and how it is judged."""
+
+    id: str
+    paper_value: PaperValue
+    rule: Rule
+    measure: Callable[[dict[str, Any]], Measured]
+    kind: Kind
+    requires: tuple[str, ...] = ()  # conditions of the paper's scale (REASONS) the rule needs
+    preconditions: tuple[Precondition, ...] = ()  # checked first, in order: they also say why a value is missing
+    # replaces the rule's arithmetic as the reason of a "not reproduced" (claims judged on published figures)
+    failure_reason: Callable[[Measured], str] | None = None
+    note: Callable[[dict[str, Any], ClaimsConfig], str] | None = None  # appended to the rule's reason
+    description: str
+    paper_source: str
+    units: str  # how ours and the paper's value are printed
+    definition: str
+    alt_label: str = ""  # what ``ours_alt`` is
+
+
+# --- measurements -----------------------------------------------------------------------------------------
 
 def _get(summary: dict, key: str) -> float | None:
+    """A summary value as a float; None when absent or NaN."""
     value = summary.get(key)
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str | None = None
             ) -> Callable[[dict], Measured]:
-    """Our mean (and sample std over ``n_seeds``) of a summary key, in paper units."""
+    """Our mean (and sample std over ``n_seeds``) of a summary key, times ``scale`` into paper units."""
     def measure(summary: dict) -> Measured:
         value, std = _get(summary, key), _get(summary, f"{key}_std")
         scaled = lambda x: None if x is None else x * scale  # noqa: E731
@@ -135,6 +400,7 @@ def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str 
 
 
 def _single(key: str, alt: str | None = None) -> Callable[[dict], Measured]:
+    """One measurement (no seeds) of a summary key, with another key beside it."""
     return lambda summary: Measured(_get(summary, key), alt=_get(summary, alt) if alt else None)
 
 
@@ -144,56 +410,9 @@ def _arch(fmt: str, metric: str) -> str:
 
 
 def _constant(value: float | None) -> Callable[[dict], Measured]:
+    """A figure that does not depend on the run (a published number), or None for nothing measured."""
     return lambda summary: Measured(value)
 
-
-# --- checks that run before the rule ---------------------------------------------------------------
-
-def _beats_trivial(summary, claim, ours, tol):
-    if ours.baseline is None or ours.value is None:
-        return None
-    if ours.value < ours.baseline + tol.trivial_margin_points:
-        return "uninformative", (f"{ours.value:.2f} does not beat the constant predictor's {ours.baseline:.2f} by "
-                                 f"{tol.trivial_margin_points:g} points: the classifier has learned nothing measurable")
-    return None
-
-
-def _twin_overfits(prefix: str):
-    def check(summary, claim, ours, tol):
-        ratio = _get(summary, f"{prefix}baseline_train_val_ratio")
-        if ratio is None:
-            return "not testable here", "no FP32 twin in this run"
-        if ratio < tol.overfit_threshold:
-            return "not testable here", (f"no overfitting: the FP32 twin's val/train PPL ratio is {ratio:.3f} < "
-                                         f"{tol.overfit_threshold:g}, so there is no gap for ternary weights to close")
-        if (ours.n or 0) < 2:
-            return "not testable here", "needs at least 2 seeds to pair"
-        return None
-    return check
-
-
-def _twin_beats_trivial(task: str):
-    def check(summary, claim, ours, tol):
-        metric = HEADLINE_METRIC[task]
-        twin, trivial = _get(summary, f"baseline_{task}_{metric}"), _get(summary, f"baseline_{task}_trivial_{metric}")
-        if twin is None or trivial is None:
-            return "not testable here", f"{task} was not fine-tuned in this run"
-        if (twin - trivial) * 100 < tol.trivial_margin_points:
-            return "not testable here", (f"the FP32 twin's {100 * twin:.2f} does not beat the constant predictor "
-                                         f"({100 * trivial:.2f}): there is no quality to keep")
-        return None
-    return check
-
-
-def gaussian_note(summary: dict, tol: ClaimsConfig) -> str:
-    """", the weights still at the Gaussian level (31.0%)" when training has not moved the zero fraction."""
-    zeros, gaussian = _get(summary, "studied_zero_pct_all"), _get(summary, "gaussian_reference_zero_pct")
-    if zeros is None or gaussian is None or abs(zeros - gaussian) >= tol.gaussian_shift_points:
-        return ""
-    return f"; the ternary weights are still at the Gaussian level ({zeros:.1f}% zeros vs {gaussian:.1f}%)"
-
-
-# --- measurements that combine keys -----------------------------------------------------------------
 
 def _glue_retained(task: str) -> Callable[[dict], Measured]:
     """(ternary - trivial) / (FP32 twin - trivial): the share of the twin's gain over a constant
@@ -220,6 +439,7 @@ def _paper_retained(task: str) -> float:
 
 
 def _contrast(prefix: str) -> Callable[[dict], Measured]:
+    """The paired regularization contrast of the main runs (``prefix`` "") or an arm, with its gap share beside."""
     def measure(summary: dict) -> Measured:
         key = f"{prefix}regularization_contrast"
         return Measured(_get(summary, key), _get(summary, f"{key}_std"), summary.get(f"{key}_n"),
@@ -228,6 +448,7 @@ def _contrast(prefix: str) -> Callable[[dict], Measured]:
 
 
 def _seed_cv(summary: dict) -> Measured:
+    """std / mean over seeds, in %, of the notebook-defined PPL; beside it the same of our true PPL."""
     mean, std = _get(summary, "studied_val_ppl_smoothed"), _get(summary, "studied_val_ppl_smoothed_std")
     if mean is None or std is None:
         return Measured(None)
@@ -244,9 +465,73 @@ def _system(summary: dict) -> Measured:
 
 
 def _data_ratio(summary: dict) -> Measured:
+    """BERT's corpus over the notebook's unique tokens; beside it over the tokens its epochs saw."""
     return Measured(BERT_CORPUS_WORDS / NOTEBOOK_TRAIN_TOKENS,
                     alt=BERT_CORPUS_WORDS / (NOTEBOOK_TRAIN_TOKENS * NOTEBOOK_EPOCHS))
 
+
+# --- preconditions, checked before the rule -----------------------------------------------------------
+
+def _beats_trivial(summary: dict, ours: Measured, tol: ClaimsConfig) -> tuple[str, str] | None:
+    """A GLUE score must beat its constant predictor, or the classifier has learned nothing to judge."""
+    if ours.baseline is None or ours.value is None:
+        return None
+    if ours.value < ours.baseline + tol.trivial_margin_points:
+        return "uninformative", (f"{ours.value:.2f} does not beat the constant predictor's {ours.baseline:.2f} by "
+                                 f"{tol.trivial_margin_points:g} points: the classifier has learned nothing measurable")
+    return None
+
+
+def _twin_overfits(prefix: str) -> Precondition:
+    """The regularization contrast needs an FP32 twin that overfits, and seeds to pair."""
+    def check(summary: dict, ours: Measured, tol: ClaimsConfig) -> tuple[str, str] | None:
+        ratio = _get(summary, f"{prefix}baseline_train_val_ratio")
+        if ratio is None:
+            return "not testable here", "no FP32 twin in this run"
+        if ratio < tol.overfit_threshold:
+            return "not testable here", (f"no overfitting: the FP32 twin's val/train PPL ratio is {ratio:.3f} < "
+                                         f"{tol.overfit_threshold:g}, so there is no gap for ternary weights to close")
+        if (ours.n or 0) < 2:
+            return "not testable here", "needs at least 2 seeds to pair"
+        return None
+    return check
+
+
+def _twin_beats_trivial(task: str) -> Precondition:
+    """Keeping the twin's GLUE quality needs a twin with quality: above its constant predictor."""
+    def check(summary: dict, ours: Measured, tol: ClaimsConfig) -> tuple[str, str] | None:
+        metric = HEADLINE_METRIC[task]
+        twin, trivial = _get(summary, f"baseline_{task}_{metric}"), _get(summary, f"baseline_{task}_trivial_{metric}")
+        if twin is None or trivial is None:
+            return "not testable here", f"{task} was not fine-tuned in this run"
+        if (twin - trivial) * 100 < tol.trivial_margin_points:
+            return "not testable here", (f"the FP32 twin's {100 * twin:.2f} does not beat the constant predictor "
+                                         f"({100 * trivial:.2f}): there is no quality to keep")
+        return None
+    return check
+
+
+def _min_seeds(n: int) -> Precondition:
+    """A spread over seeds needs at least ``n`` of them."""
+    def check(summary: dict, ours: Measured, tol: ClaimsConfig) -> tuple[str, str] | None:
+        return ("not testable here", f"needs {n} or more seeds") if (ours.n or 0) < n else None
+    return check
+
+
+def _untestable(reason: str) -> Precondition:
+    """A claim no run of this pipeline tests here; ``reason`` says what would."""
+    return lambda summary, ours, tol: ("not testable here", reason)
+
+
+def gaussian_note(summary: dict, tol: ClaimsConfig) -> str:
+    """", the weights still at the Gaussian level (31.0%)" when training has not moved the zero fraction."""
+    zeros, gaussian = _get(summary, "studied_zero_pct_all"), _get(summary, "gaussian_reference_zero_pct")
+    if zeros is None or gaussian is None or abs(zeros - gaussian) >= tol.gaussian_shift_points:
+        return ""
+    return f"; the ternary weights are still at the Gaussian level ({zeros:.1f}% zeros vs {gaussian:.1f}%)"
+
+
+# --- the claims table -----------------------------------------------------------------------------------
 
 _PPL_DEF = ("the notebook's 'perplexity': exp(label-smoothed cross-entropy, smoothing train.label_smoothing) on held-out "
             "TinyStories validation text, eval mode, mean over seeds; beside it our true perplexity (no smoothing)")
@@ -255,296 +540,281 @@ _RATIO_DEF = ("validation perplexity / training perplexity at the end of trainin
 _MEM_DEF = ("resident weight bytes of the paper's 132M architecture (MB = 10^6 bytes) under the paper's conditions: "
             "embedding and head in full precision (fp32)")
 _LAT_DEF = "batch-1 greedy decode with KV cache, median ms per generated token, paper's 132M architecture, this CPU"
+_LAT_SOURCE = "README 'Per-Token Latency' (device not stated)"
 _GLUE_DEF = "{metric} on the dev set (scikit-learn), mean over seeds; beside it the best constant predictor on that dev set"
 _SPARSE_DEF = ("zero fraction of round(w / mean|w|) ternary codes, weighted by weight count, mean over seeds; "
                f"a Gaussian weight gives {100 * GAUSSIAN_ZERO_FRACTION:.1f}%")
+_TWN_LABEL = f"TWN {TWN_DELTA} mean|w| rule"
 
 
-def _glue_claim(task: str, name: str) -> Claim:
-    metric = HEADLINE_METRIC[task]
-    return Claim(GLUE_CLAIM_ID[task], f"{name} after fine-tuning TernaryLM", R[GLUE_CLAIM_ID[task]],
-                 "abstract (v1, v2); " + README_GLUE if task == "mrpc" else README_GLUE, f"{metric} x 100",
-                 _GLUE_DEF.format(metric=metric), "absolute", "band",
-                 _seeded(f"studied_{task}_{metric}", 100.0, baseline=f"studied_{task}_trivial_{metric}"),
-                 MODEL_SCALE, (_beats_trivial,))
-
-
-def _retained_claim(task: str) -> Claim:
-    return Claim(f"{task}_retained_vs_twin", f"TernaryLM keeps most of its FP32 twin's {task.upper()} quality",
-                 round(_paper_retained(task), 3), f"{README_GLUE} (TernaryLM vs BERT-Base, not a twin)", "share",
-                 "(ternary - constant predictor) / (FP32 twin - constant predictor) of the headline metric, means over "
-                 "seeds; the paper's value uses its TernaryLM and BERT-Base rows over the real dev set's constant "
-                 "predictor", "direction", "at_least", _glue_retained(task), (REAL_DATA,), (_twin_beats_trivial(task),),
-                 threshold=lambda tol: tol.glue_retained_min)
+def _span(key: str) -> str:
+    """A reported range as the paper prints it: ``60-62``."""
+    low, high = R[key]
+    return f"{low:g}-{high:g}"
 
 
 def _contrast_claim(claim_id: str, prefix: str, where: str) -> Claim:
-    return Claim(claim_id, f"ternary weights prevent overfitting on a small corpus ({where})", round(R["train_val_ratio_fp32"] - R["train_val_ratio_ternary"], 2),
-                 f"abstract (v2): {R['train_val_ratio_ternary']}x ternary vs {R['train_val_ratio_fp32']}x FP32",
-                 "ratio difference",
-                 "FP32 twin's val/train PPL ratio minus the ternary model's, paired by seed (mean, sample std); beside "
-                 "it the share of the twin's gap (ratio - 1) that ternary removes (paper: 0.98)",
-                 "direction", "contrast", _contrast(prefix), (REAL_DATA,), (_twin_overfits(prefix),))
+    """Ternary weights close the FP32 twin's overfitting gap, in the main runs or one arm."""
+    return Claim(
+        id=claim_id, paper_value=round(R["train_val_ratio_fp32"] - R["train_val_ratio_ternary"], 2), rule=Contrast(),
+        measure=_contrast(prefix), kind=Kind.DIRECTION, requires=(REAL_DATA,), preconditions=(_twin_overfits(prefix),),
+        description=f"ternary weights prevent overfitting on a small corpus ({where})",
+        paper_source=f"abstract (v2): {R['train_val_ratio_ternary']}x ternary vs {R['train_val_ratio_fp32']}x FP32",
+        units="ratio difference",
+        definition=("FP32 twin's val/train PPL ratio minus the ternary model's, paired by seed (mean, sample std); "
+                    "beside it the share of the twin's gap (ratio - 1) that ternary removes (paper: 0.98)"))
+
+
+def _glue_claim(task: str, name: str, source: str = README_GLUE) -> Claim:
+    """The paper's GLUE score of one task, held in points against ours once ours beats the constant predictor."""
+    metric = HEADLINE_METRIC[task]
+    return Claim(
+        id=GLUE_CLAIM_ID[task], paper_value=R[GLUE_CLAIM_ID[task]], rule=Band(BandWidth.POINTS),
+        measure=_seeded(f"studied_{task}_{metric}", scale=100.0, baseline=f"studied_{task}_trivial_{metric}"),
+        kind=Kind.ABSOLUTE, requires=MODEL_SCALE, preconditions=(_beats_trivial,),
+        description=f"{name} after fine-tuning TernaryLM", paper_source=source, units=f"{metric} x 100",
+        definition=_GLUE_DEF.format(metric=metric))
+
+
+def _retained_claim(task: str) -> Claim:
+    """Ternary keeps most of its FP32 twin's gain over the constant predictor on one GLUE task."""
+    return Claim(
+        id=f"{task}_retained_vs_twin", paper_value=round(_paper_retained(task), 3),
+        rule=AtLeast(lambda tol: tol.glue_retained_min), measure=_glue_retained(task), kind=Kind.DIRECTION,
+        requires=(REAL_DATA,), preconditions=(_twin_beats_trivial(task),),
+        description=f"TernaryLM keeps most of its FP32 twin's {task.upper()} quality",
+        paper_source=f"{README_GLUE} (TernaryLM vs BERT-Base, not a twin)", units="share",
+        definition=("(ternary - constant predictor) / (FP32 twin - constant predictor) of the headline metric, means "
+                    "over seeds; the paper's value uses its TernaryLM and BERT-Base rows over the real dev set's "
+                    "constant predictor"))
 
 
 CLAIMS: tuple[Claim, ...] = (
-    Claim("val_ppl", "TinyStories validation perplexity of TernaryLM", R["val_ppl"], "abstract (v1 and v2)", "perplexity",
-          _PPL_DEF, "absolute", "band", _seeded("studied_val_ppl_smoothed", alt="studied_val_ppl"), MODEL_SCALE,
-          alt_label="true PPL"),
-    Claim("val_ppl_seed_std", "spread of that perplexity across seeds", R["val_ppl_seed_std"],
-          "abstract (v2): cross-seed standard deviation", "perplexity",
-          "sample standard deviation over seeds of the perplexity above", "absolute", "factor",
-          _seeded("studied_val_ppl_smoothed_std"), MODEL_SCALE),
-    Claim("val_ppl_seed_cv", "training is stable across seeds: spread small relative to the mean", round(100 * R["val_ppl_seed_std"] / R["val_ppl"], 3),
-          f"abstract (v2): {R['val_ppl']} +/- {R['val_ppl_seed_std']}", "% of mean",
-          "sample std / mean over seeds of the notebook-defined validation perplexity, in %; beside it the same for "
-          "our true perplexity; needs 3 or more seeds", "direction", "at_most_factor", _seed_cv, (REAL_DATA,),
-          (lambda s, c, o, t: ("not testable here", "needs 3 or more seeds") if (o.n or 0) < 3 else None,),
-          alt_label="true PPL"),
-    Claim("train_val_ratio_ternary", "train/val generalization ratio of TernaryLM", R["train_val_ratio_ternary"], "abstract (v2)", "ratio",
-          _RATIO_DEF, "absolute", "band", _seeded("studied_train_val_ratio"), MODEL_SCALE),
-    Claim("train_val_ratio_fp32", "train/val generalization ratio of the FP32 model", R["train_val_ratio_fp32"],
-          "abstract (v2): FP32 baseline", "ratio", _RATIO_DEF, "absolute", "band", _seeded("baseline_train_val_ratio"),
-          MODEL_SCALE),
+    # --- perplexity and its spread over seeds ---------------------------------------------------------
+    Claim(id="val_ppl", paper_value=R["val_ppl"], rule=Band(BandWidth.RELATIVE),
+          kind=Kind.ABSOLUTE, requires=MODEL_SCALE,
+          measure=_seeded("studied_val_ppl_smoothed", alt="studied_val_ppl"), alt_label="true PPL",
+          description="TinyStories validation perplexity of TernaryLM", paper_source="abstract (v1 and v2)",
+          units="perplexity", definition=_PPL_DEF),
+    Claim(id="val_ppl_seed_std", paper_value=R["val_ppl_seed_std"], rule=Factor(), kind=Kind.ABSOLUTE,
+          requires=MODEL_SCALE, measure=_seeded("studied_val_ppl_smoothed_std"),
+          description="spread of that perplexity across seeds",
+          paper_source="abstract (v2): cross-seed standard deviation", units="perplexity",
+          definition="sample standard deviation over seeds of the perplexity above"),
+    Claim(id="val_ppl_seed_cv", paper_value=round(100 * R["val_ppl_seed_std"] / R["val_ppl"], 3), rule=AtMostFactor(),
+          kind=Kind.DIRECTION, requires=(REAL_DATA,), preconditions=(_min_seeds(3),),
+          measure=_seed_cv, alt_label="true PPL",
+          description="training is stable across seeds: spread small relative to the mean",
+          paper_source=f"abstract (v2): {R['val_ppl']} +/- {R['val_ppl_seed_std']}", units="% of mean",
+          definition=("sample std / mean over seeds of the notebook-defined validation perplexity, in %; beside it "
+                      "the same for our true perplexity; needs 3 or more seeds")),
+    # --- overfitting: the absolute ratios, and the contrast that says ternary regularizes ---------------
+    Claim(id="train_val_ratio_ternary", paper_value=R["train_val_ratio_ternary"], rule=Band(BandWidth.RELATIVE),
+          kind=Kind.ABSOLUTE, requires=MODEL_SCALE, measure=_seeded("studied_train_val_ratio"),
+          description="train/val generalization ratio of TernaryLM", paper_source="abstract (v2)", units="ratio",
+          definition=_RATIO_DEF),
+    Claim(id="train_val_ratio_fp32", paper_value=R["train_val_ratio_fp32"], rule=Band(BandWidth.RELATIVE),
+          kind=Kind.ABSOLUTE, requires=MODEL_SCALE, measure=_seeded("baseline_train_val_ratio"),
+          description="train/val generalization ratio of the FP32 model", paper_source="abstract (v2): FP32 baseline",
+          units="ratio", definition=_RATIO_DEF),
     _contrast_claim("regularization_contrast", "", "the main runs"),
     _contrast_claim("regularization_contrast_medium", "arm_medium_training_", "the medium_training arm"),
     _contrast_claim("regularization_contrast_long", "arm_long_training_", "the long_training arm: towards memorising"),
-    _glue_claim("mrpc", "MRPC F1"),
+    # --- GLUE: the paper's scores, and the share of the FP32 twin's quality ternary keeps ---------------
+    _glue_claim("mrpc", "MRPC F1", source="abstract (v1, v2); " + README_GLUE),
     _glue_claim("sst2", "SST-2 accuracy"),
     _glue_claim("cola", "CoLA Matthews correlation"),
     _retained_claim("mrpc"),
     _retained_claim("sst2"),
     _retained_claim("cola"),
-    Claim("mrpc_above_distilbert", f"{R['mrpc_f1']} MRPC F1 surpasses DistilBERT", DISTILBERT_MRPC,
-          "abstract (v2): 'surpassing DistilBERT'", "MRPC x 100",
-          f"the paper's own MRPC F1 ({R['mrpc_f1']}) held against {DISTILBERT_SOURCE}", "reference", "at_least",
-          _constant(R["mrpc_f1"]), threshold=lambda tol: DISTILBERT_MRPC),
-    Claim("pretraining_data_ratio", f"with {R['pretraining_data_ratio']:g}x less pre-training data than DistilBERT", R["pretraining_data_ratio"],
-          "abstract (v2)", "x",
-          "BERT's (and DistilBERT's) corpus, 3.3B words (BooksCorpus 800M + Wikipedia 2,500M; Devlin et al. 2019, "
-          f"section 3.1) / the notebook's {NOTEBOOK_TRAIN_TOKENS:,} TinyStories tokens ({PAPER_TRAIN_STORIES:,} stories); beside "
-          f"it the same over {NOTEBOOK_EPOCHS} epochs of tokens seen", "reference", "relative", _data_ratio,
-          alt_label=f"over {NOTEBOOK_EPOCHS} epochs"),
-    Claim("bert_base_reference", "README GLUE row for BERT-Base: " + " / ".join(f"{README_BERT_BASE_GLUE[t]}" for t in HEADLINE_METRIC)
-          + " (MRPC F1 / SST-2 acc / CoLA MCC)",
-          None, "README 'Downstream Transfer (GLUE)' table, BERT-Base row", "-",
-          "a reference row the README prints beside TernaryLM; shown in the GLUE table", "reference", "none",
-          _constant(None)),
-    Claim("memory_ternary_mb", "inference memory of TernaryLM", R["memory_ternary_mb"], "abstract (v1, v2); README 'Inference Memory (GPU)'",
-          "MB", _MEM_DEF + "; ternary block layers packed at 2 bits per weight; beside it our packed model with a "
-          "bf16 embedding and head", "architecture", "relative",
-          _single(_arch("ternary_pytorch", "weights_mb"), alt=_arch("ternary_packed", "weights_mb")),
-          (PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head"),
-    Claim("memory_fp32_mb", "inference memory of the FP32 model", R["memory_fp32_mb"],
-          "abstract (v2: FP32 of identical architecture); README labels it BERT-Base FP32", "MB", _MEM_DEF + "; fp32",
-          "architecture", "relative", _single(_arch("fp32", "weights_mb"), alt=_arch("fp32", "peak_mb")),
-          (PAPER_ARCH_BENCH,), alt_label="peak RSS"),
-    Claim("memory_int8_mb", "inference memory of the INT8 model", R["memory_int8_mb"], "README 'Inference Memory (GPU)' (BERT-Base INT8)",
-          "MB", _MEM_DEF + "; PyTorch dynamic int8 linear layers", "architecture", "relative",
-          _single(_arch("int8", "weights_mb"), alt=_arch("int8", "peak_mb")), (PAPER_ARCH_BENCH,),
-          alt_label="peak RSS"),
-    Claim("memory_reduction", "inference memory reduction FP32 / ternary", R["memory_reduction"], "abstract (v1, v2)", "x",
-          "FP32 weight memory / packed ternary weight memory (fp32 embedding and head) of the 132M architecture; "
-          "beside it the same with a bf16 embedding and head", "architecture", "relative",
-          _single(_arch("ternary_pytorch", "weight_reduction"), alt=_arch("ternary_packed", "weight_reduction")),
-          (PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head"),
-    Claim("latency_ternary_ms", "per-token latency of TernaryLM", R["latency_ternary_ms"], "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; packed ternary, pure PyTorch", "architecture", "relative",
-          _single(_arch("ternary_pytorch", "ms_per_token"), alt=_arch("ternary_packed", "ms_per_token")),
-          (PAPER_DEVICE,), alt_label="C++ kernel"),
-    Claim("latency_fp32_ms", "per-token latency of the FP32 model", R["latency_fp32_ms"], "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; fp32", "architecture", "relative", _single(_arch("fp32", "ms_per_token")), (PAPER_DEVICE,)),
-    Claim("latency_int8_ms", "per-token latency of the INT8 model", R["latency_int8_ms"], "README 'Per-Token Latency' (device not stated)",
-          "ms/token", _LAT_DEF + "; dynamic int8", "architecture", "relative", _single(_arch("int8", "ms_per_token")),
-          (PAPER_DEVICE,)),
-    Claim("latency_ratio", "latency parity without specialized ternary kernels: ternary / FP32 ms per token",
-          round(R["latency_ternary_ms"] / R["latency_fp32_ms"], 4),
-          f"README 'Per-Token Latency' ({R['latency_ternary_ms']} / {R['latency_fp32_ms']})", "ratio",
-          "packed ternary model on the pure-PyTorch path (no custom kernel) / FP32, ms per token, 132M architecture, "
-          "same run; beside it our C++ kernel's ratio (a specialized kernel: our result, not the paper's system)",
-          "architecture", "parity",
-          _single(_arch("ternary_pytorch", "latency_over_fp32"), alt=_arch("ternary_packed", "latency_over_fp32")),
-          (PAPER_ARCH_BENCH,), alt_label="C++ kernel"),
-    Claim("memory_latency_system", f"{R['memory_reduction']}x less memory at near-parity latency, without specialized "
-          "ternary kernels", R["memory_reduction"],
-          "abstract (v1, v2)", "x",
-          "one system with both properties, measured against FP32 in one run: the packed model on the pure-PyTorch "
-          f"path (fp32 embedding and head); memory reduction within relative_tolerance of {R['memory_reduction']} and latency ratio "
-          "(beside) within parity_tolerance of 1", "architecture", "system", _system, (PAPER_ARCH_BENCH,),
-          alt_label="latency ratio"),
-    Claim("sparsity_middle_pct", "zero weights in the middle layers (L5-L9 of 12)", R["sparsity_middle_pct"], "abstract (v2): L5-L9",
-          "% zeros", _SPARSE_DEF + "; layers in sparsity.middle_band", "absolute", "range",
-          _seeded("studied_zero_pct_middle", alt="studied_twn_zero_pct_middle"), MODEL_SCALE,
-          alt_label=f"TWN {TWN_DELTA} mean|w| rule"),
-    Claim("sparsity_boundary_pct", "zero weights in the boundary layers", R["sparsity_boundary_pct"], "abstract (v2)", "% zeros",
-          _SPARSE_DEF + "; the layers outside the middle band", "absolute", "range",
-          _seeded("studied_zero_pct_boundary", alt="studied_twn_zero_pct_boundary"), MODEL_SCALE,
-          alt_label=f"TWN {TWN_DELTA} mean|w| rule"),
-    Claim("sparsity_middle_vs_boundary", "middle layers are sparser than boundary layers",
-          sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
-          f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% (midpoints)", "points",
-          "middle minus boundary zero percentage of the ternary codes, mean over seeds (the reason says when the "
-          "weights are still at the Gaussian level, where no layer is sparser)", "direction", "at_least",
-          _seeded("studied_zero_pct_middle_minus_boundary"), (REAL_DATA,),
-          threshold=lambda tol: tol.sparsity_contrast_points),
-    Claim("sparsity_above_gaussian", "training makes ternary weights sparser than a Gaussian weight",
-          sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
-          f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% zeros in every layer, vs "
-          f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the same rule", "points",
-          "zero percentage of all ternary codes minus the Gaussian 31.0%, mean over seeds", "direction", "at_least",
-          _seeded("studied_zero_pct_all_minus_gaussian"), (REAL_DATA,),
-          threshold=lambda tol: tol.gaussian_shift_points),
-    Claim("stable_training", "stable training: smooth, monotonic loss decay (TinyStories)", 0.0,
-          "README 'stable training dynamics across diverse corpora'", "relative rise",
-          "largest rise of the mean training loss from one tenth of training to the next, over every run of both "
-          "models (0 = monotonic); must stay within smooth_loss_tolerance; runs must end finite", "direction",
-          "at_most_tolerance", _single("max_loss_rise_between_tenths"), (REAL_DATA,)),
-    Claim("stable_training_writingprompts", "stable training on WritingPrompts too", None,
-          "README 'stable training dynamics across diverse corpora'", "-",
-          "the same smoothness rule on a WritingPrompts run", "reference", "none", _constant(None)),
+    # --- decided by published figures: the paper's comparisons with other models -------------------------
+    Claim(id="mrpc_above_distilbert", paper_value=DISTILBERT_MRPC, rule=AtLeast(lambda tol: DISTILBERT_MRPC),
+          kind=Kind.REFERENCE, measure=_constant(R["mrpc_f1"]),
+          failure_reason=lambda ours: (f"as printed: the paper's {R['mrpc_f1']} is below DistilBERT's published "
+                                       f"{DISTILBERT_MRPC}"),
+          description=f"{R['mrpc_f1']} MRPC F1 surpasses DistilBERT",
+          paper_source="abstract (v2): 'surpassing DistilBERT'", units="MRPC x 100",
+          definition=f"the paper's own MRPC F1 ({R['mrpc_f1']}) held against {DISTILBERT_SOURCE}"),
+    Claim(id="pretraining_data_ratio", paper_value=R["pretraining_data_ratio"], rule=Relative(), kind=Kind.REFERENCE,
+          measure=_data_ratio, alt_label=f"over {NOTEBOOK_EPOCHS} epochs",
+          failure_reason=lambda ours: (f"no cited count gives {R['pretraining_data_ratio']:g}x: {ours.value:.0f}x over "
+                                       f"unique tokens, {ours.alt:.0f}x over the {NOTEBOOK_EPOCHS} epochs' tokens seen "
+                                       "(words vs WordPiece tokens aside)"),
+          description=f"with {R['pretraining_data_ratio']:g}x less pre-training data than DistilBERT",
+          paper_source="abstract (v2)", units="x",
+          definition=("BERT's (and DistilBERT's) corpus, 3.3B words (BooksCorpus 800M + Wikipedia 2,500M; Devlin et "
+                      f"al. 2019, section 3.1) / the notebook's {NOTEBOOK_TRAIN_TOKENS:,} TinyStories tokens "
+                      f"({PAPER_TRAIN_STORIES:,} stories); beside it the same over {NOTEBOOK_EPOCHS} epochs of tokens "
+                      "seen")),
+    Claim(id="bert_base_reference", paper_value=None, rule=NoRule(), kind=Kind.REFERENCE, measure=_constant(None),
+          preconditions=(_untestable("a reference row: this pipeline fine-tunes no BERT-Base; the report's GLUE "
+                                     "table shows it beside ours"),),
+          description=("README GLUE row for BERT-Base: "
+                       + " / ".join(f"{README_BERT_BASE_GLUE[t]}" for t in HEADLINE_METRIC)
+                       + " (MRPC F1 / SST-2 acc / CoLA MCC)"),
+          paper_source="README 'Downstream Transfer (GLUE)' table, BERT-Base row", units="-",
+          definition="a reference row the README prints beside TernaryLM; shown in the GLUE table"),
+    # --- memory of the 132M architecture ----------------------------------------------------------------
+    Claim(id="memory_ternary_mb", paper_value=R["memory_ternary_mb"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head",
+          measure=_single(_arch("ternary_pytorch", "weights_mb"), alt=_arch("ternary_packed", "weights_mb")),
+          description="inference memory of TernaryLM",
+          paper_source="abstract (v1, v2); README 'Inference Memory (GPU)'", units="MB",
+          definition=(_MEM_DEF + "; ternary block layers packed at 2 bits per weight; beside it our packed model "
+                      "with a bf16 embedding and head")),
+    Claim(id="memory_fp32_mb", paper_value=R["memory_fp32_mb"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_ARCH_BENCH,), alt_label="peak RSS",
+          measure=_single(_arch("fp32", "weights_mb"), alt=_arch("fp32", "peak_mb")),
+          description="inference memory of the FP32 model",
+          paper_source="abstract (v2: FP32 of identical architecture); README labels it BERT-Base FP32", units="MB",
+          definition=_MEM_DEF + "; fp32"),
+    Claim(id="memory_int8_mb", paper_value=R["memory_int8_mb"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_ARCH_BENCH,), alt_label="peak RSS",
+          measure=_single(_arch("int8", "weights_mb"), alt=_arch("int8", "peak_mb")),
+          description="inference memory of the INT8 model",
+          paper_source="README 'Inference Memory (GPU)' (BERT-Base INT8)", units="MB",
+          definition=_MEM_DEF + "; PyTorch dynamic int8 linear layers"),
+    Claim(id="memory_reduction", paper_value=R["memory_reduction"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_ARCH_BENCH,), alt_label="bf16 embedding/head",
+          measure=_single(_arch("ternary_pytorch", "weight_reduction"),
+                          alt=_arch("ternary_packed", "weight_reduction")),
+          description="inference memory reduction FP32 / ternary", paper_source="abstract (v1, v2)", units="x",
+          definition=("FP32 weight memory / packed ternary weight memory (fp32 embedding and head) of the 132M "
+                      "architecture; beside it the same with a bf16 embedding and head")),
+    # --- latency of the 132M architecture -------------------------------------------------------------
+    Claim(id="latency_ternary_ms", paper_value=R["latency_ternary_ms"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_DEVICE,), alt_label="C++ kernel",
+          measure=_single(_arch("ternary_pytorch", "ms_per_token"), alt=_arch("ternary_packed", "ms_per_token")),
+          description="per-token latency of TernaryLM", paper_source=_LAT_SOURCE, units="ms/token",
+          definition=_LAT_DEF + "; packed ternary, pure PyTorch"),
+    Claim(id="latency_fp32_ms", paper_value=R["latency_fp32_ms"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_DEVICE,), measure=_single(_arch("fp32", "ms_per_token")),
+          description="per-token latency of the FP32 model", paper_source=_LAT_SOURCE, units="ms/token",
+          definition=_LAT_DEF + "; fp32"),
+    Claim(id="latency_int8_ms", paper_value=R["latency_int8_ms"], rule=Relative(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_DEVICE,), measure=_single(_arch("int8", "ms_per_token")),
+          description="per-token latency of the INT8 model", paper_source=_LAT_SOURCE, units="ms/token",
+          definition=_LAT_DEF + "; dynamic int8"),
+    Claim(id="latency_ratio", paper_value=round(R["latency_ternary_ms"] / R["latency_fp32_ms"], 4), rule=Parity(),
+          kind=Kind.ARCHITECTURE, requires=(PAPER_ARCH_BENCH,), alt_label="C++ kernel",
+          measure=_single(_arch("ternary_pytorch", "latency_over_fp32"),
+                          alt=_arch("ternary_packed", "latency_over_fp32")),
+          description="latency parity without specialized ternary kernels: ternary / FP32 ms per token",
+          paper_source=f"README 'Per-Token Latency' ({R['latency_ternary_ms']} / {R['latency_fp32_ms']})",
+          units="ratio",
+          definition=("packed ternary model on the pure-PyTorch path (no custom kernel) / FP32, ms per token, 132M "
+                      "architecture, same run; beside it our C++ kernel's ratio (a specialized kernel: our result, not "
+                      "the paper's system)")),
+    Claim(id="memory_latency_system", paper_value=R["memory_reduction"], rule=System(), kind=Kind.ARCHITECTURE,
+          requires=(PAPER_ARCH_BENCH,), measure=_system, alt_label="latency ratio",
+          description=(f"{R['memory_reduction']}x less memory at near-parity latency, without specialized ternary "
+                       "kernels"),
+          paper_source="abstract (v1, v2)", units="x",
+          definition=("one system with both properties, measured against FP32 in one run: the packed model on the "
+                      "pure-PyTorch path (fp32 embedding and head); memory reduction within relative_tolerance of "
+                      f"{R['memory_reduction']} and latency ratio (beside) within parity_tolerance of 1")),
+    # --- layer-wise sparsity: absolute ranges, then directions (each notes weights at the Gaussian level)
+    Claim(id="sparsity_middle_pct", paper_value=R["sparsity_middle_pct"], rule=Range(), kind=Kind.ABSOLUTE,
+          requires=MODEL_SCALE, note=gaussian_note, alt_label=_TWN_LABEL,
+          measure=_seeded("studied_zero_pct_middle", alt="studied_twn_zero_pct_middle"),
+          description="zero weights in the middle layers (L5-L9 of 12)", paper_source="abstract (v2): L5-L9",
+          units="% zeros", definition=_SPARSE_DEF + "; layers in sparsity.middle_band"),
+    Claim(id="sparsity_boundary_pct", paper_value=R["sparsity_boundary_pct"], rule=Range(), kind=Kind.ABSOLUTE,
+          requires=MODEL_SCALE, note=gaussian_note, alt_label=_TWN_LABEL,
+          measure=_seeded("studied_zero_pct_boundary", alt="studied_twn_zero_pct_boundary"),
+          description="zero weights in the boundary layers", paper_source="abstract (v2)",
+          units="% zeros", definition=_SPARSE_DEF + "; the layers outside the middle band"),
+    Claim(id="sparsity_middle_vs_boundary",
+          paper_value=sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
+          rule=AtLeast(lambda tol: tol.sparsity_contrast_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
+          note=gaussian_note, measure=_seeded("studied_zero_pct_middle_minus_boundary"),
+          description="middle layers are sparser than boundary layers",
+          paper_source=(f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% "
+                        "(midpoints)"),
+          units="points",
+          definition=("middle minus boundary zero percentage of the ternary codes, mean over seeds (the reason says "
+                      "when the weights are still at the Gaussian level, where no layer is sparser)")),
+    Claim(id="sparsity_above_gaussian",
+          paper_value=sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
+          rule=AtLeast(lambda tol: tol.gaussian_shift_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
+          note=gaussian_note, measure=_seeded("studied_zero_pct_all_minus_gaussian"),
+          description="training makes ternary weights sparser than a Gaussian weight",
+          paper_source=(f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% zeros in "
+                        f"every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the same rule"),
+          units="points", definition="zero percentage of all ternary codes minus the Gaussian 31.0%, mean over seeds"),
+    # --- training dynamics ----------------------------------------------------------------------------
+    Claim(id="stable_training", paper_value=0.0, rule=AtMostTolerance(), kind=Kind.DIRECTION, requires=(REAL_DATA,),
+          measure=_single("max_loss_rise_between_tenths"),
+          description="stable training: smooth, monotonic loss decay (TinyStories)",
+          paper_source="README 'stable training dynamics across diverse corpora'", units="relative rise",
+          definition=("largest rise of the mean training loss from one tenth of training to the next, over every run "
+                      "of both models (0 = monotonic); must stay within smooth_loss_tolerance; runs must end finite")),
+    Claim(id="stable_training_writingprompts", paper_value=None, rule=NoRule(), kind=Kind.REFERENCE,
+          measure=_constant(None), preconditions=(_untestable(WRITINGPROMPTS_RUN),),
+          description="stable training on WritingPrompts too",
+          paper_source="README 'stable training dynamics across diverse corpora'", units="-",
+          definition="the same smoothness rule on a WritingPrompts run"),
 )
 CLAIM_IDS = tuple(claim.id for claim in CLAIMS)
 
-WRITINGPROMPTS_RUN = ("WritingPrompts is on the Hugging Face hub only: with network, `dvc exp run -S data.source=hub "
-                      "-S data.hub.tinystories=euclaise/writingprompts -S data.hub.text_field=story` trains on it")
+
+# --- judging -----------------------------------------------------------------------------------------------
+
+_TESTED_AT = {Kind.ARCHITECTURE: "architecture benchmark (132M shapes)", Kind.REFERENCE: "published figures"}
 
 
 def rule_text(claim: Claim, tol: ClaimsConfig) -> str:
-    return {
-        "band": (f"|mean - paper| <= {tol.relative_tolerance:.0%} of paper" if "x 100" not in claim.units
-                 else f"|mean - paper| <= {tol.glue_points_tolerance:g} points") + "; SE over seeds within the band",
-        "factor": f"paper / {tol.std_factor:g} <= ours <= paper x {tol.std_factor:g}",
-        "at_most_factor": f"ours <= paper x {tol.std_factor:g}",
-        "relative": f"|ours / paper - 1| <= {tol.relative_tolerance:.0%}",
-        "parity": f"|ours - 1| <= {tol.parity_tolerance:g} (two-sided)",
-        "range": f"ours within [low - {tol.sparsity_points_tolerance:g}, high + {tol.sparsity_points_tolerance:g}]",
-        "at_least": f"ours >= {claim.threshold(tol):g}" if claim.threshold else "",
-        "contrast": f"mean > 2 SE and gap share >= {tol.contrast_min_gap_fraction:g}",
-        "system": f"|reduction / {R['memory_reduction']:g} - 1| <= {tol.relative_tolerance:.0%} and |latency ratio - 1| <= {tol.parity_tolerance:g}",
-        "at_most_tolerance": f"ours <= {tol.smooth_loss_tolerance:g}",
-        "none": "-",
-    }[claim.rule]
+    """The entry's rule with its numbers: the table's ``tolerance`` column."""
+    return claim.rule.text(claim.paper_value, tol)
 
 
-def _band(claim: Claim, tol: ClaimsConfig) -> float:
-    return tol.glue_points_tolerance if "x 100" in claim.units else tol.relative_tolerance * abs(claim.paper_value)
-
-
-def apply_rule(claim: Claim, ours: Measured, tol: ClaimsConfig) -> tuple[str, str, float | None]:
-    """(verdict, reason, margin) of the rule itself; margin > 0 means inside the tolerance by that much."""
-    paper, value = claim.paper_value, ours.value
-    if claim.rule == "contrast":
-        return _contrast_verdict(ours, tol)
-    if claim.rule == "band":
-        band, gap = _band(claim, tol), abs(value - paper)
-        if ours.se is not None and ours.se > band:
-            return "uninformative", (f"too noisy to decide: the standard error over {ours.n} seeds ({ours.se:.3g}) is "
-                                     f"wider than the band ({band:.3g})"), band - ours.se
-        holds, detail, margin = gap <= band, f"|{value:.4g} - {paper:g}| = {gap:.3g} vs band {band:.3g}", band - gap
-    elif claim.rule == "factor":
-        low, high = paper / tol.std_factor, paper * tol.std_factor
-        holds, detail, margin = low <= value <= high, f"{value:.3g} vs [{low:.3g}, {high:.3g}]", min(value - low, high - value)
-    elif claim.rule == "at_most_factor":
-        bar = paper * tol.std_factor
-        holds, detail, margin = value <= bar, f"{value:.3g} vs at most {bar:.3g}", bar - value
-    elif claim.rule == "relative":
-        off = abs(value / paper - 1.0)
-        holds, margin = off <= tol.relative_tolerance, tol.relative_tolerance - off
-        detail = f"{value:.4g} is {off:.1%} from {paper:g} (tolerance {tol.relative_tolerance:.0%})"
-    elif claim.rule == "parity":
-        off = abs(value - 1.0)
-        holds, margin = off <= tol.parity_tolerance, tol.parity_tolerance - off
-        detail = f"ratio {value:.3f}: {off:.1%} from parity (tolerance {tol.parity_tolerance:.0%}, two-sided)"
-    elif claim.rule == "range":
-        (low, high), t = paper, tol.sparsity_points_tolerance
-        holds, margin = low - t <= value <= high + t, min(value - (low - t), (high + t) - value)
-        detail = f"{value:.1f} vs [{low - t:g}, {high + t:g}]"
-    elif claim.rule == "at_least":
-        bar = claim.threshold(tol)
-        if ours.se is not None and abs(value - bar) < 2 * ours.se:
-            return "uninformative", (f"{value:.3g} is within 2 standard errors ({2 * ours.se:.3g}) of the bar "
-                                     f"{bar:g}: the seeds do not settle it"), value - bar
-        holds, detail, margin = value >= bar, f"{value:.3g} vs at least {bar:g}", value - bar
-    elif claim.rule == "at_most_tolerance":
-        holds, margin = value <= tol.smooth_loss_tolerance, tol.smooth_loss_tolerance - value
-        detail = f"largest rise {value:.3g} vs at most {tol.smooth_loss_tolerance:g}"
-    elif claim.rule == "system":
-        reduction_off, parity_off = abs(value / paper - 1.0), abs(ours.alt - 1.0)
-        memory_ok, latency_ok = reduction_off <= tol.relative_tolerance, parity_off <= tol.parity_tolerance
-        holds = memory_ok and latency_ok
-        margin = min(tol.relative_tolerance - reduction_off, tol.parity_tolerance - parity_off)
-        detail = (f"memory {value:.3f}x ({reduction_off:.1%} from {paper:g}, {'ok' if memory_ok else 'outside'}), latency "
-                  f"ratio {ours.alt:.3f} ({parity_off:.1%} from parity, {'ok' if latency_ok else 'outside'})")
-    else:
-        raise ValueError(f"unknown rule {claim.rule!r}")
-    return ("reproduced" if holds else "not reproduced"), detail, margin
-
-
-def _contrast_verdict(ours: Measured, tol: ClaimsConfig) -> tuple[str, str, float | None]:
-    diff, se, share = ours.value, ours.se, ours.alt
-    if se is None or abs(diff) <= 2 * se:
-        return "uninformative", (f"FP32 minus ternary ratio {diff:+.3f} is within 2 standard errors "
-                                 f"({2 * (se or float('nan')):.3f}): the seeds do not settle its sign"), None
-    if diff < 0:
-        return "not reproduced", (f"the ternary model overfits more: its ratio is {-diff:.3f} above the twin's "
-                                  f"(paired over {ours.n} seeds)"), share - tol.contrast_min_gap_fraction
-    holds = share >= tol.contrast_min_gap_fraction
-    return ("reproduced" if holds else "not reproduced"), (
-        f"ternary lowers the ratio by {diff:.3f} (> 2 SE), removing {share:.0%} of the twin's gap "
-        f"({'at least' if holds else 'less than'} {tol.contrast_min_gap_fraction:.0%})"), share - tol.contrast_min_gap_fraction
-
-
-def tested_at(claim: Claim, context: dict[str, bool]) -> str:
-    if claim.kind == "architecture":
-        return "architecture benchmark (132M shapes)"
-    if claim.kind == "reference":
-        return "published figures"
+def tested_at(claim: Claim, context: dict[str, Any]) -> str:
+    """The scale a claim is judged at: the benchmark or published figures by kind, else the run's scale."""
+    if claim.kind in _TESTED_AT:
+        return _TESTED_AT[claim.kind]
     if all(context.get(need, False) for need in MODEL_SCALE):
         return "paper scale"
     return context.get("scale_label", "this run")
 
 
-def judge(claim: Claim, summary: dict, context: dict[str, bool], tol: ClaimsConfig) -> dict[str, Any]:
+def _decide(claim: Claim, ours: Measured, summary: dict[str, Any], context: dict[str, Any],
+            tol: ClaimsConfig) -> Outcome:
+    """Preconditions first (they also say why a value is missing), then the paper's scale, then the rule,
+    whose reason the entry may replace (a failure on published figures) or extend (a note)."""
+    for precondition in claim.preconditions:
+        unmet = precondition(summary, ours, tol)
+        if unmet is not None:
+            return Outcome(*unmet, None)
+    missing = [REASONS[need] for need in claim.requires if not context.get(need, False)]
+    if ours.value is None:
+        return Outcome("not testable here", "not measured in this run" + (f": {'; '.join(missing)}" if missing else ""),
+                       None)
+    if missing:
+        return Outcome("not comparable", "; ".join(missing), None)
+    verdict, reason, margin = claim.rule.decide(claim.paper_value, ours, tol)
+    if verdict == "not reproduced" and claim.failure_reason is not None:
+        reason = claim.failure_reason(ours)
+    if claim.note is not None:
+        reason += claim.note(summary, tol)
+    return Outcome(verdict, reason, margin)
+
+
+def judge(claim: Claim, summary: dict, context: dict[str, Any], tol: ClaimsConfig) -> dict[str, Any]:
     """One claims-table entry: our measurement, the verdict and its one-line reason."""
     ours = claim.measure(summary)
     verdict, reason, margin = _decide(claim, ours, summary, context, tol)
     paper = claim.paper_value
     return {
-        "id": claim.id, "description": claim.description, "kind": claim.kind,
+        "id": claim.id, "description": claim.description, "kind": claim.kind.value,
         "paper_value": list(paper) if isinstance(paper, tuple) else paper, "paper_source": claim.paper_source,
         "ours": ours.value, "ours_std": ours.std, "n_seeds": ours.n, "ours_se": ours.se,
         "ours_alt": ours.alt, "alt_label": claim.alt_label, "trivial_baseline": ours.baseline,
-        "units": claim.units, "definition": claim.definition, "rule": claim.rule, "tolerance": rule_text(claim, tol),
+        "units": claim.units, "definition": claim.definition, "rule": claim.rule.name,
+        "tolerance": rule_text(claim, tol),
         "margin": margin, "verdict": verdict, "reason": reason, "tested_at": tested_at(claim, context),
     }
 
 
-def _decide(claim, ours, summary, context, tol) -> tuple[str, str, float | None]:
-    if claim.id == "stable_training_writingprompts":
-        return "not testable here", WRITINGPROMPTS_RUN, None
-    if claim.id == "bert_base_reference":
-        return "not testable here", ("a reference row: this pipeline fine-tunes no BERT-Base; the report's GLUE "
-                                     "table shows it beside ours"), None
-    for check in claim.checks:  # preconditions first: they say why a value is missing, too
-        found = check(summary, claim, ours, tol)
-        if found is not None:
-            return (*found, None)
-    unmet = [REASONS[need] for need in claim.requires if not context.get(need, False)]
-    if ours.value is None:
-        return "not testable here", "not measured in this run" + (f": {'; '.join(unmet)}" if unmet else ""), None
-    if unmet:
-        return "not comparable", "; ".join(unmet), None
-    verdict, reason, margin = apply_rule(claim, ours, tol)
-    if claim.id == "mrpc_above_distilbert" and verdict == "not reproduced":
-        reason = f"as printed: the paper's {R['mrpc_f1']} is below DistilBERT's published {DISTILBERT_MRPC}"
-    if claim.id.startswith("sparsity_"):
-        reason += gaussian_note(summary, tol)
-    if claim.id == "pretraining_data_ratio" and verdict == "not reproduced":
-        reason = (f"no cited count gives {claim.paper_value:g}x: {ours.value:.0f}x over unique tokens, {ours.alt:.0f}x over "
-                  f"the {NOTEBOOK_EPOCHS} epochs' tokens seen (words vs WordPiece tokens aside)")
-    return verdict, reason, margin
-
-
-def build_claims(summary: dict[str, Any], context: dict[str, bool], tol: ClaimsConfig) -> list[dict[str, Any]]:
+def build_claims(summary: dict[str, Any], context: dict[str, Any], tol: ClaimsConfig) -> list[dict[str, Any]]:
     """One entry per claim from our summary metrics and the run's context (which conditions hold)."""
     return [judge(claim, summary, context, tol) for claim in CLAIMS]
