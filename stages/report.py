@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from pipeline.layout import Outputs
-from pipeline.analysis.report import render_report
+from pipeline.analysis.report.render import render_report
 from stages.common import main
 
 

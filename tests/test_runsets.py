@@ -1,9 +1,10 @@
 import math
 
 import pandas as pd
+import pytest
 
-from pipeline.analysis.report import mean_std_table
-from pipeline.analysis.runsets import mean_std, run_set_columns, run_set_labels
+from pipeline.analysis.runsets import (MeanStd, aggregate_key, arm_prefix, glue_metric, mean_std, run_set_columns,
+                                       run_set_labels, std_key)
 
 
 def test_mean_std_is_the_sample_std_over_seeds():
@@ -12,11 +13,23 @@ def test_mean_std_is_the_sample_std_over_seeds():
     assert mean == 58.0 and math.isnan(std)
 
 
-def test_the_report_table_uses_the_same_definition():
-    frame = pd.DataFrame({"role": ["studied"] * 3 + ["baseline"], "val_ppl": [1.0, 2.0, 3.0, 5.0]})
-    table = mean_std_table(frame, ["role"], ["val_ppl"])
-    assert table.loc["studied", "val_ppl"] == "2 ± 1" and table.loc["studied", "seeds"] == 3
-    assert table.loc["baseline", "val_ppl"] == "5"  # one seed: no spread to show
+def test_aggregate_keys_are_spelled_as_summary_json_holds_them():
+    assert aggregate_key("studied", "val_ppl") == "studied_val_ppl"
+    assert aggregate_key("baseline", glue_metric("mrpc", "f1")) == "baseline_mrpc_f1"
+    assert aggregate_key("studied", "val_ppl", "notebook_init") == "arm_notebook_init_studied_val_ppl"
+    assert aggregate_key("studied", "val_ppl", "notebook_init", beside=True) == "arm_notebook_init_main_studied_val_ppl"
+    assert std_key("studied_val_ppl") == "studied_val_ppl_std"
+    assert arm_prefix() == "" and arm_prefix("long_training") == "arm_long_training_"
+
+
+def test_mean_std_reads_an_aggregate_and_its_spread():
+    aggregates = {"studied_val_ppl": 58.4, "studied_val_ppl_std": 0.17, "baseline_val_ppl": 60.0,
+                  "baseline_val_ppl_std": None}
+    assert MeanStd.read(aggregates, "studied_val_ppl") == MeanStd(58.4, 0.17)
+    assert MeanStd.read(aggregates, "baseline_val_ppl") == MeanStd(60.0, None)  # one seed: null std
+    assert MeanStd.get(aggregates, "arm_x_main_studied_val_ppl") == MeanStd(None, None)
+    with pytest.raises(KeyError):
+        MeanStd.read(aggregates, "arm_x_main_studied_val_ppl")
 
 
 def test_run_set_labels_and_columns():

@@ -21,18 +21,16 @@ from pipeline.analysis.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVIC
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
-from pipeline.analysis.runsets import mean_std, run_set_columns, run_set_labels
+from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, aggregate_key, arm_prefix, glue_metric, mean_std,
+                                       run_set_columns, run_set_labels, std_key)
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
 
-RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
-               "train_val_loss_ratio")
-GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
-
 
 def _add(summary: dict, key: str, values: list[float]) -> None:
-    summary[key], summary[f"{key}_std"] = mean_std(values)
+    """Mean and sample std of ``values`` at ``key`` and its :func:`std_key`."""
+    summary[key], summary[std_key(key)] = mean_std(values)
 
 
 def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
@@ -118,8 +116,9 @@ def max_loss_rise(curves: list[pd.Series]) -> float:
     return float(worst)
 
 
-def _pair_contrast(summary: dict, prefix: str, studied: list[dict], baseline: list[dict]) -> None:
+def _pair_contrast(summary: dict, studied: list[dict], baseline: list[dict], arm: str | None = None) -> None:
     """FP32 minus ternary val/train ratio, paired by seed; and the share of the FP32 gap it removes."""
+    prefix = arm_prefix(arm)
     diffs = [b["train_val_ratio"] - s["train_val_ratio"] for s, b in zip(studied, baseline)]
     _add(summary, f"{prefix}regularization_contrast", diffs)
     summary[f"{prefix}regularization_contrast_n"] = len(diffs)
@@ -127,20 +126,24 @@ def _pair_contrast(summary: dict, prefix: str, studied: list[dict], baseline: li
     summary[f"{prefix}regularization_gap_fraction"] = statistics.fmean(diffs) / gap if gap > 0 else float("nan")
 
 
-def _role_summary(summary: dict, prefix: str, runs: list[dict]) -> None:
+def _role_summary(summary: dict, runs: list[dict], role: str, arm: str | None = None, beside: bool = False) -> None:
+    """Mean and std over ``runs`` (one role's metrics.json files) of every run metric."""
     for name in RUN_METRICS:
-        _add(summary, f"{prefix}{name}", [run[name] for run in runs])
+        _add(summary, aggregate_key(role, name, arm, beside), [run[name] for run in runs])
 
 
-def _sparsity_summary(summary: dict, prefix: str, sparsity: dict, role: str, seeds: list[int]) -> None:
+def _sparsity_summary(summary: dict, sparsity: dict, role: str, seeds: list[int], arm: str | None = None) -> None:
+    """Mean and std over seeds of the sparsity stage's per-run zero percentages (both rules; middle,
+    boundary, all), of the middle-minus-boundary difference and of the distance to the Gaussian level."""
+    prefix = arm_prefix(arm)
     for part in ("middle", "boundary", "all"):
         for rule in ("", "twn_"):
-            _add(summary, f"{prefix}{role}_{rule}zero_pct_{part}",
+            _add(summary, aggregate_key(role, f"{rule}zero_pct_{part}", arm),
                  [sparsity[f"{prefix}{role}_seed_{seed}_{rule}zero_pct_{part}"] for seed in seeds])
-    _add(summary, f"{prefix}{role}_zero_pct_middle_minus_boundary",
+    _add(summary, aggregate_key(role, "zero_pct_middle_minus_boundary", arm),
          [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_middle"] - sparsity[f"{prefix}{role}_seed_{s}_zero_pct_boundary"]
           for s in seeds])
-    _add(summary, f"{prefix}{role}_zero_pct_all_minus_gaussian",
+    _add(summary, aggregate_key(role, "zero_pct_all_minus_gaussian", arm),
          [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_all"] - sparsity["gaussian_reference_zero_pct"] for s in seeds])
 
 
@@ -148,18 +151,18 @@ def arms_summary(cfg: Config, root: Path, sparsity: dict) -> dict[str, Any]:
     """Each arm's metrics (mean and std over arms.seeds) beside the main runs' on the same seeds."""
     arms: dict[str, Any] = {}
     for arm in cfg.arms.run:
-        prefix, roles = f"arm_{arm}_", cfg.arms.defs[arm].roles
+        roles = cfg.arms.defs[arm].roles
         runs = {role: [read_json(RunPaths.for_run(role, seed, root, arm).metrics) for seed in cfg.arms.seeds]
                 for role in roles}
         for role, role_runs in runs.items():
-            _role_summary(arms, f"{prefix}{role}_", role_runs)
+            _role_summary(arms, role_runs, role, arm)
             main = [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.arms.seeds
                     if seed in cfg.train.seeds]
             if main:
-                _role_summary(arms, f"{prefix}main_{role}_", main)
-            _sparsity_summary(arms, prefix, sparsity, role, cfg.arms.seeds)
+                _role_summary(arms, main, role, arm, beside=True)
+            _sparsity_summary(arms, sparsity, role, cfg.arms.seeds, arm)
         if set(roles) == set(ROLES):
-            _pair_contrast(arms, prefix, runs["studied"], runs["baseline"])
+            _pair_contrast(arms, runs["studied"], runs["baseline"], arm)
     return arms
 
 
@@ -173,13 +176,13 @@ def summarize(cfg: Config, root: Path, tokens_path: Path, benchmark_path: Path, 
                                "gaussian_reference_zero_pct": sparsity["gaussian_reference_zero_pct"]}
     runs = {role: [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.train.seeds] for role in ROLES}
     for role in ROLES:
-        _role_summary(summary, f"{role}_", runs[role])
+        _role_summary(summary, runs[role], role)
         glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds]
         for task in cfg.glue.tasks:
             for metric in GLUE_METRICS:
-                _add(summary, f"{role}_{task}_{metric}", [run[task][metric] for run in glue])
-        _sparsity_summary(summary, "", sparsity, role, cfg.train.seeds)
-    _pair_contrast(summary, "", runs["studied"], runs["baseline"])
+                _add(summary, aggregate_key(role, glue_metric(task, metric)), [run[task][metric] for run in glue])
+        _sparsity_summary(summary, sparsity, role, cfg.train.seeds)
+    _pair_contrast(summary, runs["studied"], runs["baseline"])
     summary["max_loss_rise_between_tenths"] = max_loss_rise(
         [pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")["loss"]
          for role in ROLES for seed in cfg.train.seeds])
@@ -196,6 +199,8 @@ def glue_table(cfg: Config, summary: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for task in cfg.glue.tasks:
         metric = HEADLINE_METRIC[task]
-        rows += [{"run": f"{task} {role}", "score": summary[f"{role}_{task}_{metric}"]} for role in ROLES]
-        rows.append({"run": f"{task} constant predictor", "score": summary[f"baseline_{task}_trivial_{metric}"]})
+        rows += [{"run": f"{task} {role}", "score": summary[aggregate_key(role, glue_metric(task, metric))]}
+                 for role in ROLES]
+        rows.append({"run": f"{task} constant predictor",
+                     "score": summary[aggregate_key("baseline", glue_metric(task, f"trivial_{metric}"))]})
     return pd.DataFrame(rows)

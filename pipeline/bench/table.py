@@ -33,6 +33,34 @@ UNITS = {
 }
 
 
+# Every format the benchmark measures, with the label tables and figures give it: the one list.
+FORMAT_LABELS = {
+    "fp32": "FP32 twin",
+    "int8": "INT8 (PyTorch dynamic)",
+    "ternary_pytorch": "packed ternary, fp32 embedding/head, pure PyTorch (the paper's conditions)",
+    "ternary_packed": "packed ternary, C++ kernel (ours)",
+    "ternary_fakequant": "FP32 latent weights fake-quantized per call (the released code)",
+    "ternary_2bit": "packed ternary file, 2 bits per weight",
+    "ternary_base3": "packed ternary file, base-3 (1.6 bits per weight)",
+    "cuda_fp32": "CUDA fp32",
+    "cuda_ternary_dense": "CUDA ternary (dense)",
+    "ours_fp32": "ours: FP32 twin (PyTorch eager)",
+    "ours_packed": "ours: packed ternary, C++ kernel",
+    "llamacpp_f32": "llama.cpp: F32",
+    "llamacpp_tq2_0": "llama.cpp: TQ2_0",
+    "llamacpp_tq1_0": "llama.cpp: TQ1_0",
+}
+# ternary_packed: our packed model (2-bit codes, C++ kernel, embedding/head in benchmark.head_dtype).
+# ternary_pytorch: the same packed weights with a full-precision (fp32) embedding and head, on the
+# pure-PyTorch path (no custom kernel): the paper's conditions, the one system its memory and latency
+# claims are judged on. ternary_fakequant: what the released code runs at inference (FP32 latent
+# weights, quantized on every call): no memory saved.
+TERNARY_FORMATS = ("ternary_packed", "ternary_pytorch", "ternary_fakequant")
+EFFICIENCY_FORMATS = ("fp32", "int8", "ternary_pytorch", "ternary_packed", "ternary_fakequant")  # table order
+DEVICE_FORMATS = ("cuda_fp32", "cuda_ternary_dense")  # measured only where CUDA is present
+PEER_FORMATS = ("ours_fp32", "ours_packed", "llamacpp_f32", "llamacpp_tq2_0", "llamacpp_tq1_0")
+
+
 def metric_key(scope: str, fmt: str, metric: str) -> str:
     """The flat name of one measurement: ``paper_arch_ternary_packed_weights_mb``."""
     if metric not in UNITS:

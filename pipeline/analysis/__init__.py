@@ -1,0 +1,1 @@
+"""What the runs say: sparsity, aggregation over seeds, claims and verdicts, the report, figures, the plots page, archives."""

@@ -1,0 +1,249 @@
+"""What the report reads, as typed structures: this run's stage outputs (:func:`load_inputs`), the
+runs archived under ``results/`` (:func:`archived_runs`, :func:`evidence_sources`) and the archived
+CPU study's evidence (:func:`load_study`).
+
+Paths come from :mod:`pipeline.layout`, aggregate keys from :mod:`pipeline.analysis.runsets`, so a
+file the stages write is spelled in one place. Nothing is averaged here: means over seeds are read
+from summarize's outputs; the per-seed frames feed the figures and the per-run tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from pipeline.analysis.runsets import GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, glue_metric
+from pipeline.config import Config
+from pipeline.io import read_json
+from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.metrics import HEADLINE_METRIC
+
+STUDY_ARCHIVE = "cpu-study"
+META = "archive.json"  # written last by pipeline/analysis/archive.py: a folder holding it is a complete archive
+ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl")  # what the report compares between an arm and the main runs
+
+
+@dataclass(frozen=True)
+class SeedAggregates:
+    """summary.json's means and sample stds over the run's seeds, as summarize wrote them: per role
+    (``runs[role][metric]``, the run metrics) and per task and role (``glue[(task, role)][metric]``,
+    the GLUE metrics and ``headline``, the task's headline metric)."""
+
+    seeds: int
+    runs: dict[str, dict[str, MeanStd]]
+    glue: dict[tuple[str, str], dict[str, MeanStd]]
+
+
+def seed_aggregates(summary: dict[str, Any], tasks: list[str]) -> SeedAggregates:
+    """Read the run and GLUE aggregates of every role and task out of ``summary`` (summary.json)."""
+    runs = {role: {metric: MeanStd.read(summary, aggregate_key(role, metric)) for metric in RUN_METRICS}
+            for role in ROLES}
+    glue = {}
+    for task in tasks:
+        for role in ROLES:
+            scores = {metric: MeanStd.read(summary, aggregate_key(role, glue_metric(task, metric)))
+                      for metric in GLUE_METRICS}
+            glue[(task, role)] = {"headline": scores[HEADLINE_METRIC[task]], **scores}
+    return SeedAggregates(seeds=summary["n_seeds"], runs=runs, glue=glue)
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """Everything the report shows of this run. ``summary`` is summary.json as written (its ``run_*``
+    facts choose the banner); ``aggregates`` its means over seeds, typed. The frames hold one row per
+    run (``ppl``, ``glue``, ``timing``), per logged step (``curves``) or per layer and module of the
+    main runs (``layers``)."""
+
+    claims: pd.DataFrame
+    summary: dict
+    aggregates: SeedAggregates
+    curves: pd.DataFrame
+    ppl: pd.DataFrame
+    glue: pd.DataFrame
+    layers: pd.DataFrame
+    sparsity: dict
+    benchmark: dict
+    bench_table: pd.DataFrame
+    data: dict
+    tokens: dict
+    timing: pd.DataFrame
+    stage_seconds: pd.DataFrame
+
+
+def _main_runs(cfg: Config, root: Path) -> list[tuple[str, int, RunPaths]]:
+    """(role, seed, paths) of exactly the main runs the params name, role by role."""
+    return [(role, seed, RunPaths.for_run(role, seed, root)) for role in ROLES for seed in cfg.train.seeds]
+
+
+def _glue_frame(runs: list[tuple[str, int, RunPaths]]) -> pd.DataFrame:
+    """One row per run and task: the run's glue.json scores."""
+    return pd.DataFrame([{"role": role, "seed": seed, "task": task, **scores}
+                         for role, seed, paths in runs for task, scores in read_json(paths.glue).items()])
+
+
+def _stage_seconds(cfg: Config, timing: pd.DataFrame, outputs: Outputs) -> pd.DataFrame:
+    """Wall-clock seconds of every stage of the run: the training runs (their timing.json), then the
+    stages that record metrics/timing/<stage>.json, in pipeline order."""
+    names = ["prepare", "tokenize", *(f"glue_{role}_seed_{seed}" for role in ROLES for seed in cfg.train.seeds),
+             "benchmark", "sparsity"]
+    rows = [{"stage": f"train_{row.role}_seed_{row.seed}", "seconds": row.train_seconds} for row in timing.itertuples()]
+    rows += [{"stage": name, "seconds": read_json(outputs.timing(name))["seconds"]} for name in names]
+    return pd.DataFrame(rows)
+
+
+def _main_layers(layers: pd.DataFrame) -> pd.DataFrame:
+    """The main runs' rows of the sparsity stage's per-layer table (the arms are the study's)."""
+    return layers[layers["arm"] == "main"] if "arm" in layers else layers
+
+
+def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
+    """Everything the report shows, read from stage outputs for exactly the seeds in the params."""
+    runs, outputs = _main_runs(cfg, root), Outputs(root)
+    timing = pd.DataFrame([{"role": role, "seed": seed, **read_json(paths.timing)} for role, seed, paths in runs])
+    summary = read_json(outputs.metrics("summary"))
+    curves = [pd.read_csv(paths.loss_curve, sep="\t")[["step", "loss"]].assign(role=role, seed=seed)
+              for role, seed, paths in runs]
+    return ReportInputs(
+        claims=pd.DataFrame(read_json(outputs.claims)), summary=summary,
+        aggregates=seed_aggregates(summary, cfg.glue.tasks), curves=pd.concat(curves, ignore_index=True),
+        ppl=pd.DataFrame([{"role": role, "seed": seed, **read_json(paths.metrics)} for role, seed, paths in runs]),
+        glue=_glue_frame(runs), layers=_main_layers(pd.read_csv(outputs.sparsity_layers)),
+        sparsity=read_json(outputs.metrics("sparsity")), benchmark=read_json(outputs.metrics("benchmark")),
+        bench_table=pd.read_csv(outputs.benchmark_table), data=read_json(outputs.metrics("data")),
+        tokens=read_json(outputs.metrics("tokens")), timing=timing,
+        stage_seconds=_stage_seconds(cfg, timing, outputs))
+
+
+@dataclass(frozen=True)
+class ArchivedRun:
+    """One run kept under ``results/<name>/`` (pipeline/analysis/archive.py): its archive.json and
+    its claims table."""
+
+    name: str
+    profile: str
+    data_source: str
+    seeds: list[int]
+    note: str
+    claims: pd.DataFrame
+
+
+def archive_folders(results: Path) -> list[Path]:
+    """The archives under ``results`` (folders holding archive.json), by name. Hidden folders are left
+    out: ``.NAME.partial`` and ``.NAME.old`` are what an interrupted or finishing archive run leaves,
+    whose claims would otherwise be pooled twice or half-written."""
+    if not results.is_dir():
+        return []
+    return sorted(path for path in results.iterdir() if not path.name.startswith(".") and (path / META).is_file())
+
+
+def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
+    """The runs archived under ``root/results`` (:func:`archive_folders`): description and claims."""
+    runs = []
+    for folder in archive_folders(root / "results"):
+        meta = read_json(folder / META)
+        runs.append(ArchivedRun(name=meta["name"], profile=meta["profile"], data_source=meta["data_source"],
+                                seeds=meta["seeds"], note=meta["note"],
+                                claims=pd.DataFrame(read_json(Outputs(folder).claims))))
+    return runs
+
+
+def current_schema(claims: pd.DataFrame) -> bool:
+    """Whether a claims table was judged by the current rules (it has their columns); older archives
+    are listed in the report but not pooled."""
+    return {"tested_at", "ours_alt", "margin"} <= set(claims.columns)
+
+
+@dataclass(frozen=True)
+class EvidenceSource:
+    """One run's claims table: this run, or an archive under results/."""
+
+    name: str
+    claims: pd.DataFrame
+
+
+def evidence_sources(current: pd.DataFrame, root: Path = Path(".")) -> list[EvidenceSource]:
+    """This run's claims, then every archive's whose claims table has the current schema (archives
+    judged by older rules are listed in the report but not pooled)."""
+    return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{run.name}", run.claims)
+                                                    for run in archived_runs(root) if current_schema(run.claims)]
+
+
+@dataclass(frozen=True)
+class ArmRole:
+    """One role of an arm beside the main runs on the arm's seeds (arms.json): ``arm`` and ``main``
+    map each of :data:`ARM_METRICS` to its aggregate; ``zero_pct`` is the arm's zero-code percentage."""
+
+    role: str
+    arm: dict[str, MeanStd]
+    main: dict[str, MeanStd]
+    zero_pct: MeanStd
+
+
+@dataclass(frozen=True)
+class ArmResult:
+    """What one arm of the study measured: each role it trained and, where it trained both roles,
+    the paired regularization contrast (FP32 minus ternary val/train ratio) and its gap share."""
+
+    name: str
+    note: str
+    roles: list[ArmRole]
+    contrast: MeanStd | None
+    gap_fraction: float
+
+
+def _arm_role(arms: dict[str, Any], arm: str, role: str) -> ArmRole:
+    """One role of ``arm`` and the main runs beside it, from arms.json; absent aggregates stay empty."""
+    return ArmRole(role=role,
+                   arm={metric: MeanStd.get(arms, aggregate_key(role, metric, arm)) for metric in ARM_METRICS},
+                   main={metric: MeanStd.get(arms, aggregate_key(role, metric, arm, beside=True))
+                         for metric in ARM_METRICS},
+                   zero_pct=MeanStd.get(arms, aggregate_key(role, "zero_pct_all", arm)))
+
+
+def arm_results(params: dict, arms: dict[str, Any]) -> list[ArmResult]:
+    """The arms the study's ``params`` ran, in order, read from its arms.json (``arms``)."""
+    results = []
+    for name in params["arms"]["run"]:
+        spec, contrast = params["arms"]["defs"][name], f"{arm_prefix(name)}regularization_contrast"
+        gap = arms.get(f"{arm_prefix(name)}regularization_gap_fraction")
+        results.append(ArmResult(
+            name=name, note=spec["note"], roles=[_arm_role(arms, name, role) for role in spec["roles"]],
+            contrast=MeanStd.read(arms, contrast) if contrast in arms else None,
+            gap_fraction=float("nan") if gap is None else gap))
+    return results
+
+
+@dataclass(frozen=True)
+class StudyInputs:
+    """What an archived CPU study (results/<name>/) holds for the report's evidence section: its
+    archive.json (``meta``), claims, summary.json and arms.json as written, the per-epoch curves and
+    per-depth sparsity plot tables, sparsity.json, params.yaml, and its arms typed (``arm_results``)."""
+
+    meta: dict
+    claims: pd.DataFrame
+    summary: dict
+    arms: dict
+    epochs: pd.DataFrame
+    depth: pd.DataFrame
+    sparsity: dict
+    params: dict
+    arm_results: list[ArmResult]
+
+
+def load_study(root: Path = Path("."), name: str = STUDY_ARCHIVE) -> StudyInputs | None:
+    """The archived study ``results/<name>``; None when it is absent or predates the epoch curves."""
+    base = root / "results" / name
+    outputs = Outputs(base)
+    if not (base / META).is_file() or not outputs.plot("epoch_curves").is_file():
+        return None
+    params, arms = yaml.safe_load((base / "params.yaml").read_text()), read_json(outputs.metrics("arms"))
+    return StudyInputs(meta=read_json(base / META), claims=pd.DataFrame(read_json(outputs.claims)),
+                       summary=read_json(outputs.metrics("summary")), arms=arms,
+                       epochs=pd.read_csv(outputs.plot("epoch_curves")),
+                       depth=pd.read_csv(outputs.plot("sparsity_by_depth")),
+                       sparsity=read_json(outputs.metrics("sparsity")), params=params,
+                       arm_results=arm_results(params, arms))

@@ -1,0 +1,1 @@
+"""The language model: the transformer, its ternary layers and quantizers, dropout, and model checkpoints."""
