@@ -12,7 +12,20 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ROLES", "Outputs", "RunPaths", "arm_dir", "run_name"]
+__all__ = ["ARCHIVE_META", "ROLES", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name"]
+
+
+ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive
+
+
+def list_archives(results: Path) -> list[Path]:
+    """The archives under ``results`` (folders holding :data:`ARCHIVE_META`), by name. Hidden folders
+    are left out: ``.NAME.partial`` and ``.NAME.old`` are an interrupted or finishing swap, whose
+    verdicts would otherwise be pooled twice or half-written."""
+    if not results.is_dir():
+        return []
+    return sorted(path for path in results.iterdir()
+                  if not path.name.startswith(".") and (path / ARCHIVE_META).is_file())
 
 
 def run_name(role: str, seed: int, arm: str | None = None) -> str:
@@ -94,6 +107,11 @@ class Outputs:
 
     def timing(self, stage: str) -> Path:
         return self.root / "metrics" / "timing" / f"{stage}.json"
+
+    @property
+    def params_check(self) -> Path:
+        """The validate stage's gate file: constant for every valid params.yaml (stages/validate.py)."""
+        return self.root / "metrics" / "params_check.json"
 
     @property
     def claims(self) -> Path:

@@ -2,63 +2,159 @@
 profile (real data on a CPU, the paper's recipe on a GPU) stays committed and readable after
 ``params.yaml`` goes back to the default.
 
-``python -m pipeline.analysis.archive NAME [--note TEXT]`` copies ``params.yaml``, ``dvc.lock``, ``metrics/``,
-``reports/claims.json``, ``reports/figures/`` and the per-run JSON/TSV files of the seeds and arms the
-params name; the main report pools each archive's verdicts and shows the CPU study's evidence.
-Nothing is recomputed; checkpoints stay in the DVC cache. The archive is assembled beside its target
-and swapped in at the end, so an interrupted archive leaves the previous one intact.
+``python -m pipeline.analysis.archive NAME [--note TEXT] [--root DIR]`` copies ``params.yaml``, ``dvc.lock``,
+``metrics/``, ``reports/claims.json``, ``reports/figures/`` and the per-run JSON/TSV files of the seeds and
+arms the params name; the main report pools each archive's verdicts and shows the CPU study's evidence.
+Nothing is recomputed; checkpoints stay in the DVC cache.
+
+Nothing is lost: NAME must be a plain folder name, and an existing ``results/NAME`` is replaced only
+if it is an archive (it holds ``archive.json``). The new archive is assembled in ``.NAME.partial``;
+the old one is renamed to ``.NAME.old``, the new one renamed in, and only then is the old one deleted.
+A kill at any point leaves the previous archive at its name or at ``.NAME.old``, and every archive
+run first renames such an orphaned ``.NAME.old`` back, then deletes what interrupted runs left.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
+import os
+import re
 import shutil
+import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
-from pipeline.config import load_config
+from pipeline.config import Config, load_config
+from pipeline.errors import InputError, MissingInputError
 from pipeline.io import write_json
-from pipeline.layout import ROLES, RunPaths, arm_dir
+from pipeline.layout import ARCHIVE_META, ROLES, RunPaths, arm_dir
 
 RESULTS_DIR = Path("results")
+META = ARCHIVE_META
+_NAME = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"
+_LEFTOVER = re.compile(rf"\.(?P<name>{_NAME})\.(?P<kind>partial|old)")
 
 
-def _assemble(root: Path, staging: Path, name: str, note: str) -> None:
-    cfg = load_config(root / "params.yaml")
+def _check_name(name: str) -> None:
+    """Refuse anything but a plain folder name, before anything is touched: ``.``, ``""`` or a path
+    would make the target ``results/`` itself or a folder outside it, which the swap would delete."""
+    if not re.fullmatch(_NAME, name):
+        raise InputError(f"archive NAME {name!r} is not a plain folder name: use letters, digits, '-', '_' "
+                         "and '.' (not leading, no '/' or '\\'), e.g. python -m pipeline.analysis.archive cpu-study")
+
+
+def _check_target(target: Path) -> Path:
+    """``target`` if it is free or an archive the new one may replace; a link (which could point out
+    of ``results/``) or a folder or file that is not an archive is refused untouched."""
+    if target.is_symlink() or (target.exists() and not (target / META).is_file()):
+        raise InputError(f"archive NAME {target.name!r}: {target} exists and is not an archive (no {META}): "
+                         "pick another NAME, or move it out of the way first")
+    return target
+
+
+@contextmanager
+def _locked(results: Path) -> Iterator[None]:
+    """Hold ``results/`` for this run alone: recovery renames and deletes every name's leftovers, so a
+    second archive run at the same time must not undo this one's swap halfway."""
+    handle = os.open(results, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InputError(f"another archive run is writing into {results}: wait for it to finish, then "
+                             "run this one again") from None
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
+def _recover(results: Path) -> None:
+    """Finish what interrupted runs left. First an orphaned ``.NAME.old`` (killed between the two
+    renames) goes back to ``NAME``; only then are the remaining ``.NAME.partial`` (an unfinished
+    assembly) and ``.NAME.old`` (its replacement is in place) deleted, so no copies pile up."""
+    leftovers = sorted((path, match) for path in results.iterdir() if (match := _LEFTOVER.fullmatch(path.name)))
+    for path, match in leftovers:
+        home = results / match["name"]
+        if match["kind"] == "old" and not (home.exists() or home.is_symlink()):
+            path.rename(home)
+    for path, _ in leftovers:
+        if path.exists():
+            shutil.rmtree(path)
+
+
+def _run_dirs(root: Path, cfg: Config) -> list[Path]:
+    """The per-run folders the params name (main seeds, then arms), checked before anything is
+    touched so that an unfinished run fails with a fix rather than halfway through the copy."""
+    dirs = [RunPaths.for_run(role, seed, root).metrics.parent for role in ROLES for seed in cfg.train.seeds]
+    dirs += [arm_dir("runs", arm, seed, root) for arm in cfg.arms.run for seed in cfg.arms.seeds]
+    missing = [path for path in dirs if not path.is_dir()]
+    if missing:
+        raise MissingInputError(f"{missing[0]} not found ({len(missing)} run folders missing): finish the run "
+                                "first (dvc repro), or fetch the arms' folders (dvc pull)")
+    return dirs
+
+
+def _assemble(root: Path, cfg: Config, run_dirs: list[Path], staging: Path, name: str, note: str) -> None:
+    """Copy the run's small outputs into ``staging``; ``archive.json`` last, so a folder holding it is complete."""
     for relative in ("params.yaml", "dvc.lock", "reports/claims.json"):
         if (root / relative).is_file():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / relative, staging / relative)
-    for folder in ("metrics", "reports/figures"):
+    for folder in ("metrics", "reports/figures", *(str(run_dir.relative_to(root)) for run_dir in run_dirs)):
         if (root / folder).is_dir():
             shutil.copytree(root / folder, staging / folder)
-    run_dirs = [RunPaths.for_run(role, seed, root).metrics.parent for role in ROLES for seed in cfg.train.seeds]
-    run_dirs += [arm_dir("runs", arm, seed, root) for arm in cfg.arms.run for seed in cfg.arms.seeds]
-    for run_dir in run_dirs:
-        shutil.copytree(run_dir, staging / run_dir.relative_to(root))
-    write_json(staging / "archive.json", {"name": name, "profile": cfg.profile, "note": note,
-                                          "seeds": cfg.train.seeds, "data_source": cfg.data.source})
+    write_json(staging / META, {"name": name, "profile": cfg.profile, "note": note,
+                                "seeds": cfg.train.seeds, "data_source": cfg.data.source})
 
 
-def archive_run(name: str, root: Path = Path("."), note: str = "") -> Path:
-    target = root / RESULTS_DIR / name
-    staging, old = target.with_name(f".{name}.partial"), target.with_name(f".{name}.old")
-    for leftover in (staging, old):
-        shutil.rmtree(leftover, ignore_errors=True)
-    staging.mkdir(parents=True)
-    _assemble(root, staging, name, note)
+def _swap_in(staging: Path, target: Path) -> None:
+    """Put the assembled archive at ``target``. At every instant a whole archive is at ``target``, or
+    the previous one is whole at ``.NAME.old`` (which :func:`_recover` renames back): the old one is
+    deleted only once the new one is in place."""
+    old = target.with_name(f".{target.name}.old")
     if target.exists():
         target.rename(old)
     staging.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def archive_run(name: str, root: Path = Path("."), note: str = "") -> Path:
+    """Archive the finished run in ``root`` to ``root/results/name`` and return that folder. Bad input
+    (a name that is not a plain folder name, a non-archive in the way, an unfinished run, a
+    concurrent archive run) raises :class:`InputError` with nothing under ``results/`` changed."""
+    _check_name(name)
+    if not (root / "params.yaml").is_file():  # load_config's own message points at --params, which is not ours
+        raise MissingInputError(f"{root / 'params.yaml'} not found: run from the project root, or pass --root DIR")
+    cfg = load_config(root / "params.yaml")
+    run_dirs = _run_dirs(root, cfg)
+    results = root / RESULTS_DIR
+    results.mkdir(exist_ok=True)
+    with _locked(results):
+        target = _check_target(results / name)
+        _recover(results)
+        staging = results / f".{name}.partial"
+        staging.mkdir()
+        _assemble(root, cfg, run_dirs, staging, name, note)
+        _swap_in(staging, target)
     return target
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The command line; bad input exits non-zero with a one-line ``error: ...`` (as the stages do)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("name")
+    parser.add_argument("name", help="the archive's folder under results/, e.g. cpu-study")
     parser.add_argument("--note", default="", help="what this run is (device, command, wall time)")
-    args = parser.parse_args()
-    print(f"archived to {archive_run(args.name, note=args.note)}")
+    parser.add_argument("--root", type=Path, default=Path("."),
+                        help="project folder holding params.yaml and results/ (default: the current folder)")
+    args = parser.parse_args(argv)
+    try:
+        target = archive_run(args.name, root=args.root, note=args.note)
+    except InputError as exc:  # bad input: say what and where, in one line
+        sys.exit("error: " + " ".join(str(exc).split()))
+    print(f"archived to {target}")
 
 
 if __name__ == "__main__":

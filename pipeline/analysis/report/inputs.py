@@ -19,11 +19,11 @@ import yaml
 from pipeline.analysis.runsets import GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, glue_metric
 from pipeline.config import Config
 from pipeline.io import read_json
-from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.layout import ARCHIVE_META, ROLES, Outputs, RunPaths, list_archives
 from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
-META = "archive.json"  # written last by pipeline/analysis/archive.py: a folder holding it is a complete archive
+META = ARCHIVE_META
 ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl")  # what the report compares between an arm and the main runs
 
 
@@ -131,19 +131,10 @@ class ArchivedRun:
     claims: pd.DataFrame
 
 
-def archive_folders(results: Path) -> list[Path]:
-    """The archives under ``results`` (folders holding archive.json), by name. Hidden folders are left
-    out: ``.NAME.partial`` and ``.NAME.old`` are what an interrupted or finishing archive run leaves,
-    whose claims would otherwise be pooled twice or half-written."""
-    if not results.is_dir():
-        return []
-    return sorted(path for path in results.iterdir() if not path.name.startswith(".") and (path / META).is_file())
-
-
 def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
-    """The runs archived under ``root/results`` (:func:`archive_folders`): description and claims."""
+    """The runs archived under ``root/results`` (:func:`pipeline.layout.list_archives`): description and claims."""
     runs = []
-    for folder in archive_folders(root / "results"):
+    for folder in list_archives(root / "results"):
         meta = read_json(folder / META)
         runs.append(ArchivedRun(name=meta["name"], profile=meta["profile"], data_source=meta["data_source"],
                                 seeds=meta["seeds"], note=meta["note"],

@@ -1,0 +1,281 @@
+"""The archive tool cannot destroy: bad names are refused with nothing touched, a kill at any step of
+the swap leaves the previous archive at its name or restorable (and the next run restores it), and
+the archive listing skips what an interrupted swap leaves. Real files in tmp folders, never results/."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import yaml
+
+from pipeline.analysis import archive
+from pipeline.errors import InputError, MissingInputError
+from pipeline.layout import list_archives
+from tests.conftest import PROJECT_ROOT, tiny_raw_params
+
+NAME = "study"
+RUN_DIRS = ("runs/studied/seed_0", "runs/studied/seed_1", "runs/baseline/seed_0", "runs/baseline/seed_1",
+            "runs/arms/notebook_init/seed_0/studied")
+
+
+class Killed(BaseException):
+    """A stand-in for kill -9: no ``except Exception`` (nor the code's own cleanup) can catch it."""
+
+
+def write_outputs(root: Path, version: str) -> None:
+    """The small outputs of a finished run, each file marked with ``version`` so archives differ."""
+    files = {"dvc.lock": f"schema: '2.0'\n# {version}\n", "metrics/summary.json": f'{{"v": "{version}"}}\n',
+             "metrics/plots/epoch_curves.csv": f"step,loss\n1,{version}\n", "reports/claims.json": f'[["{version}"]]\n',
+             "reports/figures/loss.svg": f"<svg>{version}</svg>\n",
+             "models/studied/seed_0/model.safetensors": "checkpoints stay in the DVC cache\n"}
+    for run_dir in RUN_DIRS:
+        files[f"{run_dir}/metrics.json"] = f'{{"v": "{version}"}}\n'
+        files[f"{run_dir}/live/plots/metrics/train/loss.tsv"] = f"step\tloss\n1\t{version}\n"
+    for relative, text in files.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text)
+
+
+def make_project(root: Path) -> Path:
+    """A project laid out as the archive reads it (two seeds, one arm), with results/ holding a README
+    and another archive that every test checks is left alone."""
+    params = tiny_raw_params(train={"seeds": [0, 1]}, arms={"seeds": [0], "run": ["notebook_init"]})
+    root.mkdir(parents=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    write_outputs(root, "v1")
+    (root / "results" / "cpu-study" / "metrics").mkdir(parents=True)
+    (root / "results" / "README.md").write_text("# Archived runs\n")
+    (root / "results" / "cpu-study" / "archive.json").write_text('{"name": "cpu-study"}\n')
+    (root / "results" / "cpu-study" / "metrics" / "summary.json").write_text("{}\n")
+    return root
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` (hidden ones included) by relative path, with its content's hash."""
+    return {str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+ALL_STEPS = ("rename", "rmtree", "copytree", "copy2")
+SWAP_STEPS = ("rename", "rmtree")
+
+
+@contextmanager
+def kill_at(k: int, kinds: tuple[str, ...] = ALL_STEPS) -> Iterator[list[str]]:
+    """Within the block, the ``k``-th call of one of ``kinds`` (Path.rename, shutil.rmtree, copytree,
+    copy2) raises :class:`Killed` (``k=0``: never). A killed rmtree first deletes one file (if any), as
+    a kill halfway through a deletion would. Yields the kinds of the counted calls made so far."""
+    calls: list[str] = []
+    inside: list[str] = []  # copytree calls itself for each subfolder: count the outer call only
+
+    def wrap(kind: str, original):
+        def op(*args, **kwargs):
+            if inside:
+                return original(*args, **kwargs)
+            calls.append(kind)
+            if len(calls) == k:
+                if kind == "rmtree":
+                    victim = next((path for path in Path(args[0]).rglob("*") if path.is_file()), None)
+                    if victim is not None:
+                        victim.unlink()
+                raise Killed(f"{kind} #{k}")
+            inside.append(kind)
+            try:
+                return original(*args, **kwargs)
+            finally:
+                inside.pop()
+        return op
+
+    with pytest.MonkeyPatch.context() as patch:
+        for kind in kinds:
+            owner = Path if kind == "rename" else shutil
+            patch.setattr(owner, kind, wrap(kind, getattr(owner, kind)))
+        yield calls
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return make_project(tmp_path / "project")
+
+
+def test_a_run_archives_the_small_outputs(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive.main([NAME, "--note", "laptop, dvc repro, 3 min", "--root", str(project)])
+    target = project / "results" / NAME
+    assert capsys.readouterr().out.strip() == f"archived to {target}"
+    copied = set(snapshot(target))
+    assert {"params.yaml", "dvc.lock", "metrics/summary.json", "reports/claims.json", "reports/figures/loss.svg",
+            "archive.json"} <= copied
+    assert {f"{run_dir}/live/plots/metrics/train/loss.tsv" for run_dir in RUN_DIRS} <= copied
+    assert not any(path.startswith("models") for path in copied)
+    assert json.loads((target / "archive.json").read_text())["note"] == "laptop, dvc repro, 3 min"
+    assert sorted(path.name for path in (project / "results").iterdir()) == ["README.md", "cpu-study", NAME]
+
+
+@pytest.mark.parametrize("name", [".", "", "..", "a/b", "../x", "/absolute", "cpu-study/..", "a\\b", ".hidden",
+                                  "notes", "README.md", "link"])
+def test_a_bad_name_is_refused_in_one_line_and_nothing_changes(project: Path, name: str) -> None:
+    results = project / "results"
+    (results / "notes").mkdir()
+    (results / "notes" / "draft.md").write_text("not an archive\n")
+    (results / "link").symlink_to(results / "cpu-study")
+    name = str(project / "elsewhere") if name == "/absolute" else name
+    before = snapshot(results)
+    with pytest.raises(SystemExit) as exit_:
+        archive.main([name, "--root", str(project)])
+    message = exit_.value.code
+    assert isinstance(message, str) and "\n" not in message
+    assert message.startswith(f"error: archive NAME {name!r}")
+    assert "use letters, digits" in message or "pick another NAME" in message
+    assert snapshot(results) == before
+    assert not (project / "elsewhere").exists()
+
+
+def test_the_command_line_refuses_dot_without_a_traceback(project: Path) -> None:
+    """The reported case: ``archive .`` exited 0 and deleted the whole of results/."""
+    before = snapshot(project / "results")
+    done = subprocess.run([sys.executable, "-m", "pipeline.analysis.archive", ".", "--root", str(project)],
+                          cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.startswith("error: archive NAME '.' is not a plain folder name")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert snapshot(project / "results") == before
+
+
+def test_an_unfinished_run_is_refused_before_anything_is_touched(project: Path) -> None:
+    shutil.rmtree(project / "runs" / "arms")
+    (project / "results" / ".old-run.partial").mkdir()
+    before = snapshot(project / "results")
+    with pytest.raises(MissingInputError, match="notebook_init/seed_0 not found"):
+        archive.archive_run(NAME, project)
+    assert snapshot(project / "results") == before and (project / "results" / ".old-run.partial").is_dir()
+
+
+def test_a_folder_without_params_is_refused_with_the_root_option(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match=r"^error: .*params.yaml not found: run from the project root, or pass --root"):
+        archive.main([NAME, "--root", str(tmp_path)])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_second_archive_run_at_the_same_time_is_refused(project: Path) -> None:
+    results = project / "results"
+    before = snapshot(results)
+    handle = os.open(results, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another archive run is writing"):
+            archive.archive_run(NAME, project)
+    finally:
+        os.close(handle)
+    assert snapshot(results) == before
+
+
+def assert_nothing_lost(results: Path, previous: dict[str, str], new: dict[str, str],
+                        others: dict[str, str]) -> None:
+    """The archive is whole at its name, or waits whole at ``.NAME.old`` for the next run to put back
+    (v1, or v2 once a run has swapped it in); the rest of results/ is untouched."""
+    target = results / NAME
+    if target.exists():
+        assert snapshot(target) in (previous, new)
+    else:
+        assert snapshot(results / f".{NAME}.old") in (previous, new)
+    assert {path: digest for path, digest in snapshot(results).items() if not path.startswith((NAME, f".{NAME}."))} \
+        == others
+
+
+def rerun(project: Path, k: int = 0, kinds: tuple[str, ...] = ALL_STEPS) -> list[str]:
+    """Archive v2 with a kill at the ``k``-th step of ``kinds`` (0: none); the steps made. A kill asked
+    for must happen."""
+    with kill_at(k, kinds) as calls:
+        try:
+            archive.archive_run(NAME, project, note="v2")
+        except Killed:
+            return calls
+    assert k == 0, f"no step {k}: the run made only {len(calls)}"
+    return calls
+
+
+def assert_clean(project: Path, new: dict[str, str]) -> None:
+    """What a run that was not killed leaves: the new archive, and no hidden folder."""
+    assert snapshot(project / "results" / NAME) == new
+    assert not [path.name for path in (project / "results").iterdir() if path.name.startswith(".")]
+
+
+def test_a_kill_at_any_step_of_two_runs_loses_nothing(tmp_path: Path) -> None:
+    """Archive v1, then re-archive v2 killed at its k-th step (every rename, deletion and copy), then
+    run again killed at its j-th rename or deletion (recovery and swap), for every k and j: the
+    previous archive is never lost, and a clean run afterwards leaves v2 and no hidden folder. After
+    every k, a run killed at its first copy (recovery done, the issue's failing next run) has the
+    archive back at its name."""
+    template = make_project(tmp_path / "template")
+    archive.archive_run(NAME, template, note="v1")
+    previous = snapshot(template / "results" / NAME)
+    others = {path: digest for path, digest in snapshot(template / "results").items() if not path.startswith(NAME)}
+    write_outputs(template, "v2")
+    reference = tmp_path / "reference"
+    shutil.copytree(template, reference)
+    steps = len(rerun(reference))
+    new = snapshot(reference / "results" / NAME)
+    assert new != previous and steps >= 10
+
+    def copy(source: Path, label: str) -> Path:
+        shutil.copytree(source, tmp_path / label)
+        return tmp_path / label
+
+    for k in range(1, steps + 1):
+        first = copy(template, f"k{k}")
+        rerun(first, k)
+        assert_nothing_lost(first / "results", previous, new, others)
+        failed = copy(first, f"k{k}-copy")
+        rerun(failed, 1, kinds=("copy2",))
+        assert snapshot(failed / "results" / NAME) in (previous, new)
+        clean = copy(first, f"k{k}-clean")
+        for j in range(1, len(rerun(clean, kinds=SWAP_STEPS)) + 1):
+            second = copy(first, f"k{k}-j{j}")
+            rerun(second, j, kinds=SWAP_STEPS)
+            assert_nothing_lost(second / "results", previous, new, others)
+            rerun(second)
+            assert_clean(second, new)
+        assert_clean(clean, new)
+
+
+def test_a_kill_between_the_renames_then_a_failed_run_keeps_the_previous_archive(project: Path) -> None:
+    """The reported case: a kill between the two renames, then a run that fails while copying, used
+    to leave nothing; leftovers of other names are recovered and cleaned as well."""
+    archive.archive_run(NAME, project, note="v1")
+    previous = snapshot(project / "results" / NAME)
+    write_outputs(project, "v2")
+    results = project / "results"
+    (results / NAME).rename(results / f".{NAME}.old")
+    (results / f".{NAME}.partial").mkdir()
+    (results / f".{NAME}.partial" / "half.json").write_text("{")
+    (results / ".other.partial").mkdir()
+    (results / ".gone.old").mkdir()
+    (results / ".gone.old" / "archive.json").write_text('{"name": "gone"}\n')
+    calls = rerun(project, 5)  # recovery (2 renames back, 2 deletions), then the first copy
+    assert calls == ["rename", "rename", "rmtree", "rmtree", "copy2"]
+    assert snapshot(results / NAME) == previous
+    assert (results / "gone" / "archive.json").is_file()
+    rerun(project)
+    assert json.loads((results / NAME / "archive.json").read_text())["note"] == "v2"
+    assert not [path.name for path in results.iterdir() if path.name.startswith(".")]
+
+
+def test_list_archives_skips_hidden_and_non_archive_folders(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    for folder in ("b", "a", f".{NAME}.old", f".{NAME}.partial", "notes"):
+        (results / folder).mkdir(parents=True)
+    for folder in ("b", "a", f".{NAME}.old", f".{NAME}.partial"):
+        (results / folder / "archive.json").write_text("{}\n")
+    (results / "README.md").write_text("# Archived runs\n")
+    assert list_archives(results) == [results / "a", results / "b"]
+    assert list_archives(tmp_path / "missing") == []
