@@ -14,17 +14,30 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, StringConstraints, ValidationError,
+                      field_validator, model_validator)
 
 from pipeline.errors import InputError, MissingInputError
+from pipeline.io import read_text_file
 
 
 class ConfigError(InputError):
     """``params.yaml`` is missing, malformed or holds a value the pipeline cannot use."""
+
+
+# Values that dvc.yaml writes into command lines (``${item}`` of a foreach or matrix, which DVC runs
+# through a shell) and into paths (models/arms/<arm>/...): seeds are plain non-negative integers and
+# arm names lower-case words, so no params value can become a shell command or leave the repository.
+Seed = Annotated[int, Field(ge=0, lt=2**31)]
+ArmName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ARM_NAME_RULE = "a lower-case letter, then lower-case letters, digits or _ (at most 64)"
+# What an arm run reads: an arm may change these keys and no others (the data, the tokenizer, the
+# seeds and everything downstream of training come from the main params whatever an arm says).
+ARM_CHANGEABLE = ("model.", "train.")
+ARM_FIXED = ("train.seeds",)
 
 
 class _Section(BaseModel):
@@ -217,7 +230,7 @@ class OptimizerConfig(_Section):
 
 
 class TrainConfig(_Section):
-    seeds: list[int] = Field(min_length=1)
+    seeds: list[Seed] = Field(min_length=1)
     batch_size: PositiveInt
     epochs: PositiveInt
     max_steps: PositiveInt | None = None  # caps the epochs, for quick runs
@@ -317,6 +330,10 @@ class ClaimsConfig(_Section):
     sparsity_contrast_points: PositiveFloat  # middle minus boundary zeros that counts as "sparser"
     gaussian_shift_points: PositiveFloat  # distance from the Gaussian 31.0% that counts as "shaped"
     smooth_loss_tolerance: PositiveFloat  # "monotonic decay": a tenth may exceed the last by this fraction
+    significance_level: float = Field(gt=0.0, lt=0.5)  # a seed test (t, F) decides only below this p
+    min_test_seeds: int = Field(ge=2)  # fewer seeds than this: a seed test is at most "uninformative"
+    min_learned_nats: PositiveFloat  # a trained model's val NLL must beat the unigram predictor's by this
+    min_code_change_fraction: float = Field(gt=0.0, le=1.0)  # share of ternary codes changed since init
 
 
 class ArmConfig(_Section):
@@ -329,9 +346,19 @@ class ArmConfig(_Section):
 
 
 class ArmsConfig(_Section):
-    seeds: list[int] = Field(min_length=1)
-    run: list[str]  # the arms dvc.yaml trains (train_arm@<arm>-<seed>); [] trains none
-    defs: dict[str, ArmConfig]
+    seeds: list[Seed] = Field(min_length=1)
+    run: list[ArmName]  # the arms dvc.yaml trains (train_arm@<arm>-<seed>); [] trains none
+    defs: dict[ArmName, ArmConfig]
+
+    @model_validator(mode="after")
+    def _changes_an_arm_run_reads(self) -> "ArmsConfig":
+        for name, arm in self.defs.items():
+            for key in arm.changes:
+                if not key.startswith(ARM_CHANGEABLE) or key.startswith(ARM_FIXED):
+                    raise ValueError(f"arm {name!r} changes {key!r}, which an arm run does not read (it trains on the "
+                                     f"main data, tokenizer and arms.seeds): an arm may change only model.* and "
+                                     f"train.* keys other than train.seeds; make a profile for the rest")
+        return self
 
 
 class Config(_Section):
@@ -365,19 +392,19 @@ class Config(_Section):
         return parse_config(raw, source=f"params.yaml with arm {name!r}")
 
     @model_validator(mode="after")
+    def _eval_covers_a_window(self) -> "Config":
+        if self.train.eval_tokens < self.model.arch.seq_len:
+            raise ValueError(f"train.eval_tokens ({self.train.eval_tokens}) must be at least model.arch.seq_len "
+                             f"({self.model.arch.seq_len}): evaluation needs one full window")
+        return self
+
+    @model_validator(mode="after")
     def _arms_resolve(self) -> "Config":
         unknown = [name for name in self.arms.run if name not in self.arms.defs]
         if unknown:
             raise ValueError(f"arms.run names {unknown}, not defined in arms.defs ({sorted(self.arms.defs)})")
         for name in self.arms.defs:  # an arm's own config has no defs, so this does not recurse
             self.arm_config(name)
-        return self
-
-    @model_validator(mode="after")
-    def _eval_covers_a_window(self) -> "Config":
-        if self.train.eval_tokens < self.model.arch.seq_len:
-            raise ValueError(f"train.eval_tokens ({self.train.eval_tokens}) must be at least model.arch.seq_len "
-                             f"({self.model.arch.seq_len}): evaluation needs one full window")
         return self
 
 
@@ -389,6 +416,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{key}: missing; add it to params.yaml (see the README's params reference)"
     got = error.get("input")
     got_text = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    if error["type"] == "string_pattern_mismatch":  # arm names: they reach command lines and paths
+        return f"{key}: {got!r} is not a safe arm name; use {ARM_NAME_RULE}"
     message = error["msg"].removeprefix("Value error, ")
     return f"{key or '<top level>'}: {message}{got_text}"
 
@@ -446,10 +475,22 @@ def read_params(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise MissingInputError(f"{path} not found: run from the project root, or pass --params PATH")
-    return parse_yaml(path.read_text(encoding="utf-8"), str(path))
+    return parse_yaml(read_text_file(path), str(path))
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:
-    """Read and validate ``params.yaml`` (or another params file)."""
-    raw = read_params(path)
-    return parse_config(raw, source=str(path))
+    """Read and validate ``params.yaml`` (or another params file), including what only the main runs
+    need (arms do not fine-tune, so :meth:`Config.arm_config` does not check it)."""
+    cfg = parse_config(read_params(path), source=str(path))
+    _check_glue_fits_positions(cfg, str(path))
+    return cfg
+
+
+def _check_glue_fits_positions(cfg: Config, source: str) -> None:
+    """A role with learned absolute positions has ``seq_len`` of them: GLUE inputs longer than that
+    would fail at fine-tuning, after pre-training, so they are refused before it."""
+    learned = [role for role in ROLES if cfg.model.for_role(role).positions == "learned"]
+    if learned and cfg.glue.max_len > cfg.model.arch.seq_len:
+        raise ConfigError(f"{source}: glue.max_len ({cfg.glue.max_len}) exceeds model.arch.seq_len "
+                          f"({cfg.model.arch.seq_len}), the learned positions of the {' and '.join(learned)} model: "
+                          f"lower glue.max_len or raise model.arch.seq_len")

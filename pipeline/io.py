@@ -66,13 +66,28 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 def read_text_file(path: str | Path) -> str:
     """A UTF-8 text file (a byte-order mark is dropped); another encoding is an InputError naming the
-    file and the byte offset, with the fix."""
+    file and the byte offset, with the fix for the encoding its first bytes show."""
     from pipeline.errors import InputError
 
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}); check the path and its permissions") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start:,} is 0x{data[exc.start]:02x}): re-encode the file "
-                         f"as UTF-8, e.g. iconv -f cp1252 -t utf-8 {path.name} > {path.stem}.utf8{path.suffix}") from None
+        raise InputError(f"{path}: not UTF-8 (byte {exc.start:,} is 0x{data[exc.start]:02x}): "
+                         f"{_reencode_hint(data, path)}") from None
+
+
+def _reencode_hint(data: bytes, path: Path) -> str:
+    """How to re-encode a file as UTF-8: from UTF-16/32 when its byte-order mark says so, otherwise
+    from the legacy encoding it was saved in, which the bytes alone cannot name."""
+    target = f"{path.stem}.utf8{path.suffix}"
+    for bom, name in ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+                      (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            return f"it starts with a {name.upper()} byte-order mark; convert it: iconv -f {name} -t utf-8 {path.name} > {target}"
+    return (f"re-encode it as UTF-8 from the encoding it was saved in (often cp1252 or latin-1; `file {path.name}` "
+            f"may tell): iconv -f ENCODING -t utf-8 {path.name} > {target}")

@@ -21,7 +21,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pipeline.config import ArchConfig, Config, ConfigError, parse_config, parse_yaml
-from pipeline.io import write_text
+from pipeline.errors import InputError, MissingInputError
+from pipeline.io import read_text_file, write_text
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
 
@@ -121,7 +122,10 @@ def apply_profile(name: str, params_path: Path, overrides: dict[str, Any] | None
     round_trip.width = 4096  # never re-wrap long paths
     round_trip.representer.add_representer(
         type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
-    params = round_trip.load(params_path.read_text(encoding="utf-8"))
+    if not params_path.is_file():
+        raise MissingInputError(f"--params {params_path} not found: run from the project root (where params.yaml "
+                                f"is) or pass the path of a params file")
+    params = round_trip.load(read_text_file(params_path))
     _overlay(params, default)
     _overlay(params, profile)
     _overlay(params, expand_arch_preset(overrides or {}, "--set"))
@@ -196,8 +200,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         apply_profile(args.name, args.params, parse_overrides(args.set))
-    except ConfigError as exc:
-        sys.exit(f"error: {exc}")
+    except InputError as exc:
+        sys.exit("error: " + " ".join(str(exc).split()))
     print(f"{args.params} now holds profile {args.name!r}; run `dvc status` to see what will re-run, "
           f"then `dvc repro` or `dvc exp run`.")
 

@@ -51,7 +51,36 @@ PARAMS_CASES = [
     ("empty file", lambda: "", ["expected a mapping"]),
     ("repeated seeds", lambda: _params_text({"train": {"seeds": [0, 0]}}), ["train", "distinct"]),
     ("three betas", lambda: _params_text({"train": {"optimizer": {"betas": [0.9, 0.98, 0.5]}}}), ["train.optimizer.betas"]),
+    # values that reach command lines (dvc.yaml's foreach / matrix) and paths
+    ("shell in a seed", lambda: _params_text({"train": {"seeds": ["0;touch M;#"]}}), ["train.seeds.0", "integer"]),
+    ("negative seed", lambda: _params_text({"arms": {"seeds": [-1]}}), ["arms.seeds.0"]),
+    ("shell in an arm name", lambda: _params_text({"arms": {"run": ["x;touch M;#"]}}),
+     ["arms.run.0", "not a safe arm name"]),
+    ("arm name leaving the repository", lambda: _params_text({"arms": {"defs": {"../x": _ARM}}}),
+     ["arms.defs", "'../x' is not a safe arm name"]),
+    ("arm name with a space", lambda: _params_text({"arms": {"defs": {"my arm": _ARM}}}), ["'my arm' is not a safe"]),
+    ("arm name with @", lambda: _params_text({"arms": {"defs": {"a@b": _ARM}}}), ["'a@b' is not a safe"]),
+    # arms change only what an arm run reads
+    ("arm changes the tokenizer", lambda: _params_text({"arms": {"defs": {"x": _arm({"tokenizer.vocab_size": 99})}}}),
+     ["arm 'x' changes 'tokenizer.vocab_size'", "model.* and train.*"]),
+    ("arm changes the data", lambda: _params_text({"arms": {"defs": {"x": _arm({"data.source": "local"})}}}),
+     ["arm 'x' changes 'data.source'"]),
+    ("arm changes the seeds", lambda: _params_text({"arms": {"defs": {"x": _arm({"train.seeds": [5]})}}}),
+     ["arm 'x' changes 'train.seeds'"]),
+    ("arm changes the fine-tune", lambda: _params_text({"arms": {"defs": {"x": _arm({"glue.epochs": 9})}}}),
+     ["arm 'x' changes 'glue.epochs'"]),
+    # cross-section checks that used to fire after pre-training
+    ("glue longer than learned positions", lambda: _params_text({"model": {"baseline": {"positions": "learned"}},
+                                                                 "glue": {"max_len": 65}}),
+     ["glue.max_len (65)", "model.arch.seq_len (64)", "baseline"]),
 ]
+
+
+def _arm(changes: dict) -> dict:
+    return {"roles": ["studied"], "note": "n", "changes": changes}
+
+
+_ARM = _arm({})
 
 
 @pytest.mark.parametrize("name, text, expected", PARAMS_CASES, ids=[case[0] for case in PARAMS_CASES])
@@ -124,6 +153,8 @@ GLUE_CASES = [
     ("mrpc", MRPC_HEADER + "1\t1\t2\tA sentence.\t\n", ["row 2", "column 5: empty text"]),
     ("cola", "", ["no data rows"]),
     ("cola", "gj04\t1\t\tThe sailors rode the breeze.\ngj04\t-1\t*\tThe sailors rode.\n", ["row 2", "label -1"]),
+    ("sst2", "sentence\tlabel\na fine film\t\u00b2\n", ["row 2", "is not an integer"]),  # a digit int() refuses
+    ("sst2", "sentence\tlabel\na fine\x0cfilm\t1\na dull film\tx\n", ["row 3", "'x' is not an integer"]),
 ]
 
 
@@ -194,3 +225,88 @@ def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
 
     with pytest.raises(ValueError, match="shape mismatch"):
         common.main("doc", buggy)
+
+
+@pytest.mark.parametrize("row, expected", [
+    ({"sentence": "a fine film", "label": None}, "label None is not one of"),
+    ({"sentence": "a fine film", "label": -1}, "label -1 is not one of"),
+    ({"sentence": "a fine film", "label": True}, "label True is not one of"),
+    ({"sentence": None, "label": 1}, "missing or empty text"),
+    ({"sentence": "  ", "label": 0}, "missing or empty text"),
+])
+def test_bad_hub_rows_are_named(row, expected):
+    """Parquet or hub rows (nyu-mll/glue's layout) with a hidden, missing or odd label or no text."""
+    from pipeline.data.glue import _rows_to_examples
+
+    with pytest.raises(InputError) as error:
+        _rows_to_examples([{"sentence": "fine", "label": 1}, row], "sentence", None, "label", "glue/sst2 (train)")
+    assert "glue/sst2 (train), row 2" in str(error.value) and expected in str(error.value)
+
+
+def test_a_short_eval_budget_is_blamed_on_the_base_params_not_an_arm(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text(_params_text({"train": {"eval_tokens": 8}}))
+    with pytest.raises(InputError) as error:
+        load_config(path)
+    assert "train.eval_tokens (8)" in str(error.value) and "arm" not in str(error.value)
+
+
+def test_params_that_are_not_utf8_are_named(tmp_path):
+    path = _write(tmp_path / "params.yaml", _params_text({}).replace("profile:", "# caf\u00e9\nprofile:").encode("cp1252"))
+    with pytest.raises(InputError, match=r"params.yaml: not UTF-8 \(byte \d+ is 0xe9\)"):
+        load_config(path)
+
+
+def test_a_utf16_file_gets_the_utf16_advice(tmp_path):
+    path = _write(tmp_path / "stories.txt", CLEAN.encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16 byte-order mark; convert it: iconv -f utf-16"):
+        load_local_stories(path)
+
+
+def test_an_unreadable_data_file_is_named(tmp_path):
+    (tmp_path / "stories.txt").mkdir()  # a folder where a file is expected: reading it fails
+    with pytest.raises(InputError, match="stories.txt"):
+        load_local_stories(tmp_path / "stories.txt")
+
+
+def test_the_same_file_for_training_and_validation_is_refused(tmp_path):
+    from pipeline.data.prepare import load_corpus
+
+    stories = _write(tmp_path / "stories.txt", CLEAN)
+    (tmp_path / "link.txt").symlink_to(stories)
+    params = deep_update(raw_params(), {"data": {"source": "local", "local": {
+        "tinystories_train": str(stories), "tinystories_val": str(tmp_path / "link.txt"), "glue_dir": str(tmp_path)}}})
+    cfg = load_config(_write(tmp_path / "params.yaml", yaml.safe_dump(params)))
+    with pytest.raises(InputError, match="tinystories_train and data.local.tinystories_val are the same file"):
+        load_corpus(cfg.data, cfg.glue.tasks)
+
+
+def test_a_vocabulary_too_small_for_the_corpus_is_refused_before_encoding():
+    from pipeline.data.tokenize import wordpiece_vocabulary
+
+    with pytest.raises(InputError, match=r"tokenizer.vocab_size 3 is below the \d+ entries .* raise it to at least"):
+        wordpiece_vocabulary(STORIES, 3)
+
+
+def test_a_validation_split_shorter_than_one_window_stops_before_training(tmp_path, tiny_config):
+    import numpy as np
+
+    from pipeline.data.tokens import save_tokens
+    from pipeline.io import write_json
+    from pipeline.layout import RunPaths
+    from pipeline.training.train import train_language_model
+
+    tokens = tmp_path / "tokens"
+    save_tokens(tokens / "train.npy", np.arange(4096, dtype=np.uint16) % 50)
+    save_tokens(tokens / "val.npy", np.arange(10, dtype=np.uint16))
+    write_json(tokens / "tokens.json", {"vocab_size": 50, "train_fingerprint": "x"})
+    with pytest.raises(InputError, match="validation split holds no sequence of 32 tokens"):
+        train_language_model(tiny_config, "studied", 0, tokens, RunPaths.for_run("studied", 0, tmp_path))
+    assert not (tmp_path / "checkpoints").exists()  # stopped before the first step
+
+
+def test_the_profile_tool_names_a_missing_params_file(tmp_path):
+    done = _stage(["pipeline.profiles", "default", "--params", str(tmp_path / "nope.yaml")], tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == f"error: --params {tmp_path / 'nope.yaml'} not found: run from the project root " \
+                                  f"(where params.yaml is) or pass the path of a params file"

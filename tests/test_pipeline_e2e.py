@@ -187,3 +187,26 @@ def test_sigkill_during_training_then_repro_loses_nothing(tmp_path):
     assert (killed / curve).read_text() == (full / curve).read_text()
     timing = json.loads((killed / "runs/studied/seed_0/timing.json").read_text())
     assert timing["resumed_from_step"] > 0
+
+
+@pytest.mark.parametrize("override, key", [
+    ({"arms": {"run": ["x;touch M;#"], "defs": {"x;touch M;#": {"roles": ["studied"], "note": "n", "changes": {}}}}},
+     "arms"),
+    ({"train": {"seeds": ["0;touch M;#"]}}, "train.seeds"),
+    ({"arms": {"seeds": ["1 && touch M"]}}, "arms.seeds"),
+])
+def test_params_that_would_run_a_shell_command_stop_at_the_gate(tmp_path, override, key):
+    """Seeds and arm names reach dvc.yaml's command lines; the validate stage, which every stage
+    depends on, refuses them before DVC runs any command built from them."""
+    _copy_project(tmp_path)
+    params = tiny_raw_params()
+    for section, values in override.items():
+        params[section] = {**params[section], **values}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _run(["git", "init", "-q", "-b", "main"], tmp_path)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode != 0
+    assert not (tmp_path / "M").exists()  # no command built from the bad value ran
+    assert key in done.stdout + done.stderr
+    assert not (tmp_path / "data" / "prepared").exists()  # nothing downstream of the gate ran either

@@ -8,6 +8,7 @@ labels are hidden, so results are reported on dev, as everyone does.
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from pipeline.errors import InputError, MissingInputError
@@ -35,7 +36,9 @@ def check_glue_tsv(path: Path, task: str) -> None:
     otherwise an InputError names the file, the row (line number) and the column."""
     header, label_col, text_cols = _TSV_LAYOUT[task]
     width = len(header) if header else 4
-    lines = read_text_file(path).splitlines()
+    # Rows end at "\n" (a "\r" before it dropped), as the CSV reader that loads them splits them;
+    # str.splitlines() would also split at form feeds and Unicode separators inside a sentence.
+    lines = [line.removesuffix("\r") for line in read_text_file(path).split("\n")]
     body_start = 1 if header else 0
     if header and (not lines or tuple(lines[0].split("\t")) != header):
         found = lines[0].split("\t") if lines else "an empty file"
@@ -50,7 +53,7 @@ def check_glue_tsv(path: Path, task: str) -> None:
             raise InputError(f"{path}, row {number}: {len(fields)} tab-separated columns, expected {width}"
                              + (f" ({', '.join(header)})" if header else "") + ": a missing or extra tab")
         label = fields[label_col].strip()
-        if not label.lstrip("-").isdigit():
+        if not re.fullmatch(r"-?[0-9]+", label):
             raise InputError(f"{path}, row {number}, column {label_col + 1}: label {label!r} is not an integer "
                              f"(expected one of {LABELS})")
         if int(label) not in LABELS:
@@ -61,12 +64,18 @@ def check_glue_tsv(path: Path, task: str) -> None:
 
 
 def _rows_to_examples(rows, first: str, second: str | None, label: str, source: str) -> list[Example]:
+    """Rows as examples; a row whose label is not 0 or 1 (hidden test labels are -1, a missing one is
+    null) or whose text is missing or empty is an InputError naming the source and the row."""
     examples = []
     for number, row in enumerate(rows, start=1):
-        if int(row[label]) not in LABELS:
-            raise InputError(f"{source}, row {number}: label {row[label]!r} is outside {LABELS} (test splits carry "
+        value = row[label]
+        if isinstance(value, bool) or not isinstance(value, int) or value not in LABELS:
+            raise InputError(f"{source}, row {number}: label {value!r} is not one of {LABELS} (test splits carry "
                              f"hidden labels: use train and validation)")
-        examples.append(Example(str(row[first]), None if second is None else str(row[second]), int(row[label])))
+        texts = [row[column] for column in (first, second) if column is not None]
+        if any(not isinstance(text, str) or not text.strip() for text in texts):
+            raise InputError(f"{source}, row {number}: missing or empty text in {[first, second][:len(texts)]}")
+        examples.append(Example(texts[0], texts[1] if second is not None else None, value))
     return examples
 
 

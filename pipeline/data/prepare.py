@@ -4,6 +4,7 @@ them in the prepared layout (``pipeline/data/prepared.py``) that every later sta
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from pipeline.config import DataConfig
 from pipeline.data import glue as glue_sources
 from pipeline.data import synthetic, tinystories
 from pipeline.data.prepared import Example
+from pipeline.errors import InputError
 from pipeline.io import write_json, write_jsonl
 
 SOURCE_DESCRIPTIONS = {
@@ -40,6 +42,13 @@ def _subsample(examples: list[Example], limit: int | None, seed: int, tag: str) 
     return [examples[i] for i in keep]
 
 
+def _check_distinct_files(train: Path, val: Path) -> None:
+    """Validation stories from the training file would make every held-out figure a training figure."""
+    if train.is_file() and val.is_file() and os.path.samefile(train, val):
+        raise InputError(f"data.local.tinystories_train and data.local.tinystories_val are the same file ({val}): "
+                         f"point tinystories_val at held-out stories (../shared/data has a validation file)")
+
+
 def load_corpus(cfg: DataConfig, tasks: list[str], project_root: Path = Path(".")) -> Corpus:
     """Read or generate the corpus that ``cfg.source`` names, capped as the params say."""
     dropped: dict[str, int] = {}
@@ -52,6 +61,7 @@ def load_corpus(cfg: DataConfig, tasks: list[str], project_root: Path = Path("."
                 for task in tasks}
     elif cfg.source == "local":
         local = cfg.local
+        _check_distinct_files(project_root / local.tinystories_train, project_root / local.tinystories_val)
         files = {"train": tinystories.load_local_stories(project_root / local.tinystories_train, cfg.max_train_stories,
                                                          "data.max_train_stories"),
                  "val": tinystories.load_local_stories(project_root / local.tinystories_val, cfg.max_val_stories,

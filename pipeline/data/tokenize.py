@@ -17,7 +17,7 @@ from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordPiece
 from tqdm import tqdm
 
-from pipeline.errors import MissingInputError
+from pipeline.errors import InputError, MissingInputError
 from pipeline.config import TokenizerConfig
 from pipeline.data.hub import require_hub
 from pipeline.io import atomic_path
@@ -44,6 +44,10 @@ def wordpiece_vocabulary(texts: list[str], vocab_size: int, min_frequency: int =
         counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))
     characters = sorted({char for word in counts for char in word})
     vocab = SPECIAL_TOKENS + characters + [f"##{char}" for char in characters]
+    if vocab_size < len(vocab):
+        raise InputError(f"tokenizer.vocab_size {vocab_size} is below the {len(vocab)} entries this corpus needs "
+                         f"({len(SPECIAL_TOKENS)} special tokens and {len(characters)} characters, each word-initial "
+                         f"and ##-continued, so that any word can be spelled): raise it to at least {len(vocab)}")
     words = sorted((w for w, n in counts.items() if n >= min_frequency and len(w) > 1), key=lambda w: (-counts[w], w))
     vocab += words[:max(vocab_size - len(vocab), 0)]
     return vocab

@@ -86,6 +86,9 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     tokens_meta = read_json(tokens_dir / "tokens.json")
     tc, seq_len = cfg.train, cfg.model.arch.seq_len
     train, val = load_sequences(tokens_dir, "train", tc, seq_len), load_sequences(tokens_dir, "val", tc, seq_len)
+    if len(val) == 0:
+        raise InputError(f"the validation split holds no sequence of {seq_len} tokens ({len(load_tokens(tokens_dir / 'val.npy'))} "
+                         f"tokens): add validation stories (data.max_val_stories) or lower model.arch.seq_len")
     steps_per_epoch = len(train) // tc.batch_size
     if steps_per_epoch == 0:
         raise InputError(f"{len(train)} training sequences of {seq_len} tokens cannot fill one batch of "
