@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from pipeline.config import parse_config
@@ -39,3 +40,35 @@ def test_two_gloo_processes_match_one_process(tmp_path):
     for key in ("last_logged_train_loss_smoothed", "val_loss", "train_loss"):
         assert parallel[key] == pytest.approx(single[key], rel=1e-4), key
     assert parallel["steps"] == single["steps"] == 6
+
+
+def test_one_process_is_the_whole_world(monkeypatch):
+    from pipeline.training.distributed import DistContext
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    ctx = DistContext.from_env("cpu")
+    assert ctx == DistContext() and ctx.is_main and not ctx.enabled
+    values = torch.tensor([1.0, 3.0])
+    assert ctx.mean(values) is values  # no copy, no collective
+    assert ctx.shard(list(range(6))) == list(range(6))
+
+
+def test_each_rank_takes_every_world_size_th_window():
+    from pipeline.training.distributed import DistContext
+
+    shards = [DistContext(rank=r, world_size=3).shard(list(range(8))) for r in range(3)]
+    assert shards == [[0, 3, 6], [1, 4, 7], [2, 5]]
+    assert sorted(sum(shards, [])) == list(range(8))
+
+
+def test_asking_for_cuda_without_one_is_an_error_not_a_fallback():
+    from pipeline.errors import InputError
+    from pipeline.training.distributed import device_name, resolve_device
+
+    assert resolve_device("cpu") == "cpu"
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is visible")
+    assert resolve_device("auto") == "cpu"
+    with pytest.raises(InputError, match="train.device is cuda but no CUDA device"):
+        resolve_device("cuda")
+    assert device_name("cpu").startswith("cpu (")
