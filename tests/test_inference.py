@@ -4,13 +4,18 @@ fake-quantized training model, real storage savings, exact memory accounting."""
 import numpy as np
 import pytest
 import torch
+from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
-from pipeline.bench.benchmark import file_bits_per_ternary_weight, state_bytes
+from pipeline.bench.benchmark import file_bits_per_ternary_weight
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.training.evaluate import StreamWindows, evaluate_lm
-from pipeline.inference.packed import KernelDecodeBlock, PackedTernaryLinear, export_packed, load_packed, resident_weight_bytes
+from pipeline.inference.dense import frozen_for_inference, int8_dynamic
 from pipeline.inference.kernels import load_kernel
-from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, DecodeCache, TransformerLM
+from pipeline.inference.layers import HeadInDtype, PackedTernaryLinear
+from pipeline.inference.packed import (KernelDecodeBlock, PackedAttention, PackedSwiGLU, PackedTransformerLM,
+                                       export_packed, load_packed)
+from pipeline.model.quant import QuantLinear
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, Block, DecodeCache, TransformerLM, state_bytes
 
 ARCH = ArchConfig.from_name("tiny", dim=64, dropout=0.0)
 
@@ -51,31 +56,60 @@ def test_packed_model_holds_two_bits_per_block_weight(tmp_path):
     full_precision = sum(p.numel() for n, p in model.named_parameters() if not n.startswith("blocks.") or "norm" in n)
     # stacked q/k/v and gate/up layers keep one fp32 alpha per output row
     row_alphas = sum(3 * b.attn.wq.out_features + 2 * b.mlp.w1.out_features for b in model.blocks)
-    assert resident_weight_bytes(packed) == padded + 4 * full_precision + 4 * row_alphas
+    assert state_bytes(packed) == padded + 4 * full_precision + 4 * row_alphas
 
 
 def test_stacking_layers_that_share_an_input_changes_no_logit(tmp_path):
     model = _ternary()
     export_packed(model, tmp_path / "m.safetensors", "2bit", head_dtype="fp32")
     stacked, _ = load_packed(tmp_path / "m.safetensors")
-    assert stacked.blocks[0].inner.attn.wqkv is not None and not hasattr(stacked.blocks[0].inner.attn, "wq")
-    separate, _ = load_packed(tmp_path / "m.safetensors")
-    for block in (wrapper.inner for wrapper in separate.blocks):  # undo the stacking: one layer per projection
-        rows = block.attn.wqkv.out_features // 3
-        for i, name in enumerate(("wq", "wk", "wv")):
-            setattr(block.attn, name, _slice(block.attn.wqkv, i * rows, rows))
-        block.attn.wqkv = None
-        hidden = block.mlp.w13.out_features // 2
-        block.mlp.w1, block.mlp.w3 = _slice(block.mlp.w13, 0, hidden), _slice(block.mlp.w13, hidden, hidden)
-        block.mlp.w13 = None
+    assert [len(block.attn.qkv) for block in stacked.blocks] == [1] * ARCH.n_layers
+    separate = PackedTransformerLM(ARCH, 300, model.role, stacked.embed, stacked.pos_embed,
+                                   torch.nn.ModuleList(_unstacked(block) for block in stacked.blocks),
+                                   stacked.norm, stacked.head).eval()
     ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         assert torch.equal(stacked(ids), separate(ids))
 
 
+def _unstacked(block: KernelDecodeBlock) -> Block:
+    """The same block with one packed layer per projection (q, k, v; gate, up)."""
+    qkv, gate_up = block.attn.qkv[0], block.mlp.gate_up[0]
+    rows, hidden = qkv.out_features // 3, gate_up.out_features // 2
+    attn = PackedAttention(ARCH, True, [_slice(qkv, i * rows, rows) for i in range(3)], block.attn.wo,
+                           block.attn.rotary)
+    mlp = PackedSwiGLU([_slice(gate_up, 0, hidden), _slice(gate_up, hidden, hidden)], block.mlp.w2)
+    return Block(block.attn_norm, attn, block.mlp_norm, mlp, dropout=0.0)
+
+
 def _slice(layer: PackedTernaryLinear, start: int, rows: int) -> PackedTernaryLinear:
     return PackedTernaryLinear(layer.packed[start:start + rows], float(layer.row_alpha[start]), layer.in_features,
                                layer.act_bits, layer.use_kernel)
+
+
+def test_the_kernel_decoding_step_refuses_unstacked_layers(tmp_path):
+    model = _ternary()
+    export_packed(model, tmp_path / "m.safetensors", "2bit", head_dtype="fp32")
+    block = load_packed(tmp_path / "m.safetensors", use_kernel=False)[0].blocks[0]
+    with pytest.raises(ValueError, match="stacked into one layer"):
+        KernelDecodeBlock(block.attn_norm, block.attn, block.mlp_norm, block.mlp)
+
+
+@pytest.mark.parametrize("head_dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("use_kernel", [True, False])
+def test_a_packed_model_built_from_the_trained_one_equals_the_loaded_file(tmp_path, head_dtype, use_kernel):
+    model = _ternary("learned")
+    before = {name: tensor.clone() for name, tensor in model.state_dict().items()}
+    export_packed(model, tmp_path / "m.safetensors", "2bit", head_dtype)
+    loaded, _ = load_packed(tmp_path / "m.safetensors", use_kernel)
+    built = PackedTransformerLM.from_trained(model, head_dtype, use_kernel)
+    ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        assert torch.equal(built(ids), loaded(ids))
+    assert all(torch.equal(tensor, before[name]) for name, tensor in model.state_dict().items())
+    assert all(isinstance(layer, QuantLinear) for layer in model.quant_layers().values())
+    trained = {tensor.data_ptr() for tensor in model.state_dict().values()}
+    assert not trained & {tensor.data_ptr() for tensor in built.state_dict().values()}
 
 
 def test_packed_file_is_at_most_2_1_bits_per_ternary_weight(tmp_path):
@@ -95,20 +129,12 @@ def test_base3_file_is_smaller_than_2bit(tmp_path):
     assert (tmp_path / "b.safetensors").stat().st_size < (tmp_path / "a.safetensors").stat().st_size
 
 
-def test_state_bytes_of_a_known_tensor_set():
-    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Embedding(5, 2).to(torch.bfloat16))
-    assert state_bytes(module) == (12 + 3) * 4 + 10 * 2
-
-
 def test_only_ternary_models_can_be_packed(tmp_path):
     with pytest.raises(ValueError, match="model.quant: ternary"):
         export_packed(TransformerLM(ARCH, 300, FP32_TWIN), tmp_path / "x.safetensors")
 
 
 def test_the_kernel_bf16_head_sums_bf16_products_in_fp32():
-    from pipeline.inference.packed import HeadInDtype
-    from pipeline.inference.kernels import load_kernel
-
     if load_kernel() is None:
         pytest.skip("the C++ kernel did not build")
     torch.manual_seed(0)
@@ -182,3 +208,34 @@ def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path, 
     nll = [torch.nn.functional.cross_entropy(logits, targets).item() for logits in (reference, fused)]
     assert nll[1] == pytest.approx(nll[0], rel=1e-5)
     assert torch.equal(fused.argmax(-1), reference.argmax(-1))
+
+
+def test_int8_dynamic_quantizes_a_copy_of_every_linear_layer():
+    torch.manual_seed(0)
+    twin = TransformerLM(ARCH, 300, FP32_TWIN).eval()
+    int8 = int8_dynamic(twin)
+    quantized = [module for module in int8.modules() if isinstance(module, DynamicInt8Linear)]
+    assert len(quantized) == 7 * ARCH.n_layers + 1  # every block linear and the head
+    assert all(isinstance(layer, QuantLinear) for layer in twin.quant_layers().values())  # the original is kept
+    # int8 weights: about a quarter of the fp32 bytes of the linears; embedding and norms stay fp32
+    linear_params = sum(layer.weight.numel() for layer in twin.quant_layers().values()) + twin.head.weight.numel()
+    saved = state_bytes(twin) - state_bytes(int8)
+    assert 2.9 * linear_params < saved < 3 * linear_params
+    ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        reference, ours = twin(ids), int8(ids)
+    assert (ours - reference).abs().max() < 0.05 * reference.abs().max()  # stated tolerance: int8 rounding
+    assert not torch.equal(ours, reference)
+
+
+def test_the_frozen_copy_computes_exactly_what_the_trained_model_does():
+    model = _ternary("learned")
+    frozen = frozen_for_inference(model)
+    assert all(layer.quant == "fp32" and layer.scale is None for layer in frozen.quant_layers().values())
+    assert all(layer.quant == "ternary" for layer in model.quant_layers().values())
+    layer = frozen.quant_layers()["blocks.0.attn.wq"]
+    alpha = model.quant_layers()["blocks.0.attn.wq"].effective_scale()
+    assert set(torch.unique(layer.weight / alpha).round().tolist()) <= {-1.0, 0.0, 1.0}
+    ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(7))
+    with torch.no_grad():
+        assert torch.equal(frozen(ids), model(ids))

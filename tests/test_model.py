@@ -6,7 +6,8 @@ import torch
 
 from pipeline.model.checkpoint import load_model, save_model
 from pipeline.config import RoleModel
-from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM, count_parameters, mlp_hidden_size
+from pipeline.model.transformer import (FP32_TWIN, PAPER_TERNARY, DecodeCache, DecodeSlot, TransformerLM, count_parameters,
+                                        greedy_decode, mlp_hidden_size, state_bytes)
 from pipeline.paper import PAPER_ARCH, PAPER_PARAMETERS, PAPER_VOCAB_SIZE
 
 MASKLESS = RoleModel.resolve("fp32", attention="bidirectional", positions="learned")
@@ -94,3 +95,30 @@ def test_kv_cache_decoding_matches_full_forward(tiny_config):
     assert torch.allclose(logits[:, -1], full[:, -1], atol=1e-5)
     with pytest.raises(ValueError, match="causal"):
         TransformerLM(tiny_config.model.arch, 100, MASKLESS).forward_cached(ids[:, :1], cache, 12)
+
+
+def test_greedy_decoding_picks_the_full_forwards_argmax_and_leaves_the_prefill_alone(tiny_config):
+    torch.manual_seed(0)
+    model = TransformerLM(tiny_config.model.arch, 100, PAPER_TERNARY).eval()
+    prompt = torch.randint(0, 100, (1, 6), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        logits, prefill = model.forward_cached(prompt)
+        first = greedy_decode(model, logits, prefill, 6, 8)
+        again = greedy_decode(model, logits, prefill, 6, 8)  # the prefill's cache serves every repeat
+        full = model(torch.cat((prompt, first), dim=1))
+    assert first.shape == (1, 8) and torch.equal(first, again)
+    assert torch.equal(full[0, 5:-1].argmax(-1), first[0])
+    assert [k.shape[2] for k, _ in prefill] == [6] * tiny_config.model.arch.n_layers
+
+
+def test_a_decode_slot_claims_positions_in_order():
+    cache = DecodeCache([(torch.ones(1, 2, 3, 4), torch.ones(1, 2, 3, 4))], max_len=4)
+    keys, values = DecodeSlot(cache, 0, 3).claim(1)
+    assert keys.shape == values.shape == (1, 2, 4, 4) and cache.lengths == [4]
+    with pytest.raises(ValueError, match="past the cache's 4 positions"):
+        DecodeSlot(cache, 0, 4).claim(1)
+
+
+def test_state_bytes_of_a_known_tensor_set():
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Embedding(5, 2).to(torch.bfloat16))
+    assert state_bytes(module) == (12 + 3) * 4 + 10 * 2

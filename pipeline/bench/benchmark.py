@@ -30,67 +30,26 @@ import platform
 import subprocess
 import sys
 import tempfile
-import warnings
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.utils import benchmark as torch_benchmark
 
 from tqdm import tqdm
 
 from pipeline.inference import llamacpp
-from pipeline.bench.table import BenchTable
+from pipeline.bench.table import BenchTable, TERNARY_FORMATS
 from pipeline.model.checkpoint import load_model, save_model
-from pipeline.inference.packed import export_packed, greedy_decode, load_packed
+from pipeline.inference.dense import frozen_for_inference, int8_dynamic
+from pipeline.inference.packed import export_packed, load_packed
 from pipeline.inference.kernels import load_kernel
 from pipeline.config import ArchConfig, BenchmarkConfig
-from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM
+from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, DecoderLM, TransformerLM, greedy_decode, state_bytes
 from pipeline.paper import PAPER_VOCAB_SIZE
-from pipeline.bench.peer import cpu_busy_fraction, machine_load, run_peer
+from pipeline.bench.peer import cpu_busy_fraction, machine_load, median_iqr, run_peer
 
 MB = 1e6
 _ITEMSIZE = {"F32": 4, "BF16": 2, "F16": 2, "U8": 1, "I8": 1, "I64": 8}  # safetensors dtype names
-
-
-def state_bytes(module: torch.nn.Module) -> int:
-    """Exact bytes of every tensor in ``module.state_dict()``, including quantized packed params."""
-
-    def size(value) -> int:
-        if isinstance(value, torch.Tensor):
-            return value.numel() * value.element_size()
-        if isinstance(value, (tuple, list)):
-            return sum(size(item) for item in value)
-        return 0
-
-    return sum(size(value) for value in module.state_dict().values())
-
-
-def frozen_for_inference(model: TransformerLM) -> TransformerLM:
-    """A copy whose block weights are quantized once, so decoding does not re-quantize every step.
-
-    The copy computes exactly what the training-time model computes (same quantized weights, same
-    activation fake-quantization), only without the per-call weight quantization work.
-    """
-    frozen = copy.deepcopy(model).eval()
-    for layer in frozen.quant_layers().values():
-        layer.freeze_()
-    return frozen
-
-
-def int8_dynamic(model: TransformerLM) -> torch.nn.Module:
-    """PyTorch dynamic int8 quantization of every linear layer (weights int8, activations per batch)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.ao.quantization warns that it is being migrated to torchao
-        from torch.ao.quantization import quantize_dynamic
-
-        plain = copy.deepcopy(model).eval()
-        for name, layer in list(plain.quant_layers().items()):
-            linear = torch.nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
-            linear.weight = layer.weight
-            parent = plain.get_submodule(name.rsplit(".", 1)[0])
-            setattr(parent, name.rsplit(".", 1)[1], linear)
-        return quantize_dynamic(plain, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 @torch.no_grad()
@@ -100,12 +59,7 @@ def _timings(timer: torch_benchmark.Timer, repeats: int) -> list[float]:
     return [timer.timeit(1).median for _ in range(repeats)]
 
 
-def _median_iqr(values: list[float]) -> tuple[float, float]:
-    q25, q50, q75 = np.percentile(values, [25, 50, 75])
-    return float(q50), float(q75 - q25)
-
-
-def decode_latency(model: TransformerLM, prompt: torch.Tensor, n_tokens: int, repeats: int, threads: int
+def decode_latency(model: DecoderLM, prompt: torch.Tensor, n_tokens: int, repeats: int, threads: int
                    ) -> dict[str, float]:
     """ms per decoded token and prefill ms, each the median (and IQR) over ``repeats`` timed runs.
 
@@ -120,9 +74,9 @@ def decode_latency(model: TransformerLM, prompt: torch.Tensor, n_tokens: int, re
                                                  num_threads=threads), repeats)
         decode = _timings(torch_benchmark.Timer("decode_from(model, logits, cache, start, n)", globals=scope,
                                                 num_threads=threads), repeats)
-    per_token, per_token_iqr = _median_iqr([seconds * 1e3 / n_tokens for seconds in decode])
+    per_token, per_token_iqr = median_iqr([seconds * 1e3 / n_tokens for seconds in decode])
     return {"ms_per_token": per_token, "ms_per_token_iqr": per_token_iqr,
-            "prefill_ms": _median_iqr([seconds * 1e3 for seconds in prefill])[0]}
+            "prefill_ms": median_iqr([seconds * 1e3 for seconds in prefill])[0]}
 
 
 def device_description() -> str:
@@ -165,12 +119,6 @@ def cuda_rows(scope: str, baseline: TransformerLM, studied: TransformerLM, cfg: 
         torch.cuda.empty_cache()
 
 
-# Formats measured for each (baseline, ternary) pair. ternary_packed: our packed model (2-bit codes,
-# C++ kernel, embedding/head in benchmark.head_dtype). ternary_pytorch: the same packed weights with a
-# full-precision (fp32) embedding and head, on the pure-PyTorch path (no custom kernel): the paper's
-# conditions, the one system its memory and latency claims are judged on. ternary_fakequant: what the
-# released code runs at inference (FP32 latent weights, quantized on every call): no memory saved.
-TERNARY_FORMATS = ("ternary_packed", "ternary_pytorch", "ternary_fakequant")
 # These two re-derive every weight on every call (~0.25-0.4 s per token at 132M on 2 cores), so they
 # are timed on fewer tokens and repeats; ms per token does not depend on how many are decoded.
 SLOW_FORMATS, SLOW_DECODE_TOKENS, SLOW_REPEATS = ("ternary_pytorch", "ternary_fakequant"), 8, 3

@@ -12,7 +12,9 @@ records the resident set size (RSS), loads the model, resets the kernel's high-w
   activations, kernel workspace). This is our "peak inference memory".
 
 The runtime (``runtime_mb``: interpreter, torch, the pipeline's modules and the compiled ternary
-kernel, all loaded before the baseline is taken) is excluded from both. MB = 10^6 bytes. Linux only (``/proc``).
+kernel, all loaded before the baseline is taken) is excluded from both; freed heap pages are returned
+to the OS before the baseline too, so that returning them after loading is not counted against the
+model. MB = 10^6 bytes. Linux only (``/proc``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ import argparse
 import gc
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.model.transformer import DecoderLM
 
 MB = 1e6
 
@@ -33,8 +39,9 @@ def _status_kb(field: str) -> int:
 
 
 def _release_freed_memory() -> None:
-    """Give freed heap pages back to the OS (glibc ``malloc_trim``), so the fp32 copy int8 is
-    quantized from does not stay in the resident set; a no-op where glibc is absent."""
+    """Give freed heap pages back to the OS (glibc ``malloc_trim``), so the warm-up's garbage and
+    the fp32 copy int8 is quantized from do not stay in the resident set; a no-op where glibc is
+    absent."""
     import ctypes
 
     try:
@@ -47,8 +54,8 @@ def _reset_peak() -> None:
     Path("/proc/self/clear_refs").write_text("5")  # 5 = reset the peak RSS (VmHWM) to the current RSS
 
 
-def _load(kind: str, path: Path):
-    from pipeline.bench.benchmark import int8_dynamic
+def _load(kind: str, path: Path) -> DecoderLM:
+    from pipeline.inference.dense import int8_dynamic
     from pipeline.model.checkpoint import load_model
     from pipeline.inference.packed import load_packed
 
@@ -83,6 +90,8 @@ def _warm_up(kind: str, directory: Path) -> None:
 
 
 def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]:
+    """This process's runtime, resident and peak MB for the model ``kind`` loads from ``path`` (see
+    the module's docstring)."""
     import tempfile
 
     import torch
@@ -96,6 +105,7 @@ def probe(kind: str, path: Path, seq_len: int, threads: int) -> dict[str, float]
     with tempfile.TemporaryDirectory() as directory:
         _warm_up(kind, Path(directory))
     gc.collect()
+    _release_freed_memory()
     runtime_kb = _status_kb("VmRSS")
     model = _load(kind, path)
     gc.collect()

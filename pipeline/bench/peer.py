@@ -32,17 +32,24 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordPiece
 
 from pipeline.data.tokenizer import SPECIAL_TOKENS, UNK
-from pipeline.bench.table import BenchTable
+from pipeline.bench.table import PEER_FORMATS, BenchTable
 from pipeline.config import BenchmarkConfig
-from pipeline.inference.packed import export_packed, greedy_decode, load_packed
+from pipeline.inference.packed import export_packed, load_packed
 from pipeline.inference.llamacpp import LlamaCppModel
-from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM, mlp_hidden_size
+from pipeline.model.transformer import (FP32_TWIN, PAPER_TERNARY, DecoderLM, TransformerLM, greedy_decode,
+                                        mlp_hidden_size)
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
 
 # int(768 * 3.0) = 2304: the paper's 2050 hidden units padded to a multiple of 256, on both sides.
 PEER_ARCH = PAPER_ARCH.model_copy(update={"mlp_ratio": 3.0})
-PEER_FORMATS = ("ours_fp32", "ours_packed", "llamacpp_f32", "llamacpp_tq2_0", "llamacpp_tq1_0")
 BUSY_THRESHOLD = 0.10  # share of the CPU used by other work above which timings are flagged
+
+
+def median_iqr(values: list[float]) -> tuple[float, float]:
+    """The median of timings and their interquartile range (numpy's linear percentiles): what every
+    latency figure reports, robust to a slow outlier."""
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    return float(q50), float(q75 - q25)
 
 
 def cpu_busy_fraction(seconds: float = 1.0) -> float | None:
@@ -61,7 +68,7 @@ def cpu_busy_fraction(seconds: float = 1.0) -> float | None:
     return (busy_after - busy_before) / max(total_after - total_before, 1)
 
 
-def ours_decoder(model: TransformerLM) -> Callable[[list[int], int], tuple[list[int], float]]:
+def ours_decoder(model: DecoderLM) -> Callable[[list[int], int], tuple[list[int], float]]:
     """Our model's greedy decode with the KV cache (``inference.greedy_decode``, the benchmark's),
     timed like :meth:`LlamaCppModel.decode`: the prefill is outside the timing."""
     def decode(prompt: list[int], n_tokens: int) -> tuple[list[int], float]:
@@ -125,9 +132,9 @@ def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable
     prompt = torch.randint(0, PAPER_VOCAB_SIZE, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
     times = interleaved_rounds(decoders, prompt, cfg.decode_tokens, rounds)
     for name, values in times.items():
-        q25, q50, q75 = np.percentile(values, [25, 50, 75])
-        table.add("peer", name, "ms_per_token", q50)
-        table.add("peer", name, "ms_per_token_iqr", q75 - q25)
+        median, iqr = median_iqr(values)
+        table.add("peer", name, "ms_per_token", median)
+        table.add("peer", name, "ms_per_token_iqr", iqr)
         table.add("peer", name, "ms_per_token_min", min(values))
     for name in times:
         ms = table.get("peer", name, "ms_per_token")

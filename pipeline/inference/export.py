@@ -39,7 +39,7 @@ from tokenizers import Tokenizer
 from pipeline.model.checkpoint import load_model
 from pipeline.errors import InputError
 from pipeline.io import atomic_path
-from pipeline.model.transformer import TransformerLM, mlp_hidden_size
+from pipeline.model.transformer import NORM_EPS, TransformerLM, mlp_hidden_size
 from pipeline.model.quant import ternary_codes
 from pipeline.data.tokenizer import CLS, MASK, PAD, SEP, UNK, load_tokenizer
 
@@ -166,7 +166,7 @@ def _write_metadata(writer: gguf.GGUFWriter, model: TransformerLM, tokenizer: To
     writer.add_head_count(arch.n_heads)
     writer.add_head_count_kv(arch.n_heads)
     writer.add_rope_freq_base(10000.0)  # pipeline.model.transformer.rotary_tables' base
-    writer.add_layer_norm_rms_eps(1e-6)  # the model's nn.RMSNorm eps
+    writer.add_layer_norm_rms_eps(NORM_EPS)
     writer.add_file_type(FILE_TYPES[summary.ternary_type])
     tokens, types, specials = gguf_vocabulary(tokenizer)
     if len(tokens) != model.vocab_size:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tempfile
 import time
 from pathlib import Path
 
@@ -116,7 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     from pipeline.model.checkpoint import load_model
-    from pipeline.inference.packed import export_packed, load_packed
+    from pipeline.inference.packed import PackedTransformerLM
 
     checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
     for path in (checkpoint, args.gguf, args.tokens):
@@ -124,9 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             raise SystemExit(f"error: {path} not found")
     model, _ = load_model(checkpoint)
     torch.set_num_threads(args.threads)
-    with tempfile.TemporaryDirectory() as workdir:  # our packed model, as the benchmark builds it
-        export_packed(model, Path(workdir) / "packed.safetensors", "2bit", "bf16")
-        ours, _ = load_packed(Path(workdir) / "packed.safetensors")
+    ours = PackedTransformerLM.from_trained(model, "bf16")  # what the benchmark loads from its 2-bit file
     result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
     print(json.dumps(result, indent=2))
     if args.out:

@@ -1,181 +1,216 @@
 """Packed ternary inference: a checkpoint that really holds ~2 (or 1.6) bits per ternary weight, and
-a model that computes from the packed weights.
+the model that computes from the packed weights.
 
 On disk (safetensors, metadata ``format: ternarylm-packed``): every block linear layer as its
 ternary codes packed by ``pipeline.inference.packing`` (``2bit`` or ``base3``) plus one fp32 scale alpha;
-embedding and head in ``head_dtype`` (fp32 or bf16); norms in fp32. In memory every block layer is
-held as 2-bit codes (a base-3 file is repacked at load: 1.6 bits on disk, 2 bits resident) and
-multiplied by the C++ kernel (``pipeline.inference.kernels``) with int8 per-token activations, the same
-arithmetic the training model fake-quantizes; without the kernel, the pure-PyTorch path.
+embedding and head in ``head_dtype`` (fp32 or bf16); norms in fp32. :func:`export_packed` writes one
+from a trained :class:`~pipeline.model.transformer.TransformerLM`.
+
+In memory, :class:`PackedTransformerLM` (from a file by :func:`load_packed`, or from a trained model
+by :meth:`PackedTransformerLM.from_trained`) holds every block layer as 2-bit codes (a base-3 file is
+repacked at load: 1.6 bits on disk, 2 bits resident) multiplied by the C++ kernel
+(``pipeline.inference.kernels``) with int8 per-token activations, the same arithmetic the training
+model fake-quantizes; without the kernel, the pure-PyTorch path. It runs the training model's pass
+(:class:`~pipeline.model.transformer.DecoderLM`, :class:`~pipeline.model.transformer.Block`) over its
+own layers.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import ModuleType
+from typing import Callable
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
+from torch.nn import functional as F
 
-from pipeline.errors import InputError
 from pipeline.config import ArchConfig, RoleModel
-from pipeline.io import atomic_path
-from pipeline.inference.kernels import load_kernel, ternary_linear
-from pipeline.model.transformer import DecodeCache, DecodeSlot, TransformerLM
+from pipeline.errors import InputError
+from pipeline.inference.kernels import load_kernel
+from pipeline.inference.layers import EmbeddingInDtype, HeadInDtype, KernelRMSNorm, PackedTernaryLinear
 from pipeline.inference.packing import PACKINGS, pack_ternary_2bit
+from pipeline.io import atomic_path
 from pipeline.model.quant import EPS, ternary_codes
+from pipeline.model.transformer import (NORM_EPS, Block, DecodeSlot, DecoderLM, Past, TransformerLM, apply_rotary,
+                                        attend, split_heads)
 
 FORMAT = "ternarylm-packed"
 HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+Rotary = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-class PackedTernaryLinear(nn.Module):
-    """y = alpha * (int8(x) @ codes.T) * x_scale, from 2-bit packed codes (inference only).
+class PackedAttention(nn.Module):
+    """Self-attention over packed projections. ``qkv`` is q, k and v as three layers (one call each:
+    the paper's conditions) or as one stacked layer whose rows are q | k | v (they share their
+    input, so the activations are quantized once and one matrix call does all three). ``rotary``
+    is :func:`~pipeline.model.transformer.apply_rotary` or the kernel's (the same arithmetic)."""
 
-    ``alpha`` is the layer's per-tensor scale, or (for layers stacked by :meth:`stacked`) a float32
-    vector of one alpha per output row."""
-
-    def __init__(self, packed: torch.Tensor, alpha: float | torch.Tensor, in_features: int, act_bits: int,
-                 use_kernel: bool = True):
+    def __init__(self, arch: ArchConfig, causal: bool, qkv: list[PackedTernaryLinear], wo: PackedTernaryLinear,
+                 rotary: Rotary = apply_rotary) -> None:
         super().__init__()
-        self.register_buffer("packed", packed.contiguous())
-        if isinstance(alpha, torch.Tensor):
-            self.register_buffer("row_alpha", alpha.to(torch.float32).contiguous())
-            self.alpha = None
-        else:
-            self.row_alpha, self.alpha = None, float(alpha)
-        self.in_features, self.act_bits, self.use_kernel = in_features, act_bits, use_kernel
-        self.out_features = packed.shape[0]
+        if len(qkv) not in (1, 3):
+            raise ValueError(f"q, k and v come from one stacked layer or three, not {len(qkv)}")
+        self.causal, self.n_heads, self.rotary = causal, arch.n_heads, rotary
+        self.qkv, self.wo = nn.ModuleList(qkv), wo
 
-    @classmethod
-    def stacked(cls, layers: list["PackedTernaryLinear"]) -> "PackedTernaryLinear":
-        """One layer computing ``torch.cat([layer(x) for layer in layers], -1)`` in one call: exactly,
-        since activations are quantized per token whatever the weight."""
-        first = layers[0]
-        if any((layer.in_features, layer.act_bits) != (first.in_features, first.act_bits) for layer in layers):
-            raise ValueError("only layers with the same input width and activation bits can be stacked")
-        rows = torch.cat([layer.row_alpha if layer.row_alpha is not None else torch.full((layer.out_features,), layer.alpha)
-                          for layer in layers])
-        return cls(torch.cat([layer.packed for layer in layers]), rows, first.in_features, first.act_bits,
-                   first.use_kernel)
+    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past: Past = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        parts = [layer(x) for layer in self.qkv]
+        if len(parts) == 1:
+            parts = parts[0].chunk(3, dim=-1)
+        q, k, v = (split_heads(part, self.n_heads) for part in parts)
+        if cos is not None:  # rotary positions; with learned positions the embedding carries them
+            q, k = self.rotary(q, cos, sin), self.rotary(k, cos, sin)
+        out, present = attend(q, k, v, past, self.causal, 0.0)
+        return self.wo(out), present
+
+
+class PackedSwiGLU(nn.Module):
+    """w2(silu(gate) * up) over packed layers; ``gate_up`` is the gate and up layers, or one stacked
+    layer whose rows are gate | up (as :class:`PackedAttention`'s q, k, v)."""
+
+    def __init__(self, gate_up: list[PackedTernaryLinear], w2: PackedTernaryLinear) -> None:
+        super().__init__()
+        if len(gate_up) not in (1, 2):
+            raise ValueError(f"gate and up come from one stacked layer or two, not {len(gate_up)}")
+        self.gate_up, self.w2 = nn.ModuleList(gate_up), w2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = self.row_alpha if self.row_alpha is not None else self.alpha
-        if not self.act_bits:  # full-precision activations: no integer path, unpack and multiply
-            from pipeline.inference.packing import ternary_matmul_reference
-
-            if self.row_alpha is not None:
-                return (ternary_matmul_reference(x, self.packed, self.in_features, 1.0) * self.row_alpha).to(x.dtype)
-            return ternary_matmul_reference(x, self.packed, self.in_features, self.alpha).to(x.dtype)
-        return ternary_linear(x, self.packed, self.in_features, scale, self.act_bits,
-                              use_kernel=self.use_kernel).to(x.dtype)
-
-    def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, act_bits={self.act_bits}, 2-bit packed"
+        parts = [layer(x) for layer in self.gate_up]
+        gate, up = parts[0].chunk(2, dim=-1) if len(parts) == 1 else parts
+        return self.w2(F.silu(gate) * up)
 
 
-class KernelRMSNorm(nn.Module):
-    """``nn.RMSNorm`` computed by the C++ kernel in one call (decoding dispatches ~25 norms per token)."""
+class KernelDecodeBlock(Block):
+    """A packed block whose one-token decoding step with a
+    :class:`~pipeline.model.transformer.DecodeCache` runs as one C++ call (``decode_block``: the
+    same layer functions, single-query attention over the cache written in place); the prefill and
+    every other call run :class:`~pipeline.model.transformer.Block`'s own pass. Needs stacked q/k/v
+    and gate/up layers (one each) and the kernel built."""
 
-    def __init__(self, norm: nn.RMSNorm) -> None:
-        super().__init__()
-        self.weight, self.eps = norm.weight, norm.eps
+    def __init__(self, attn_norm: nn.RMSNorm, attn: PackedAttention, mlp_norm: nn.RMSNorm, mlp: PackedSwiGLU) -> None:
+        if len(attn.qkv) != 1 or len(mlp.gate_up) != 1:
+            raise ValueError("the one-call decoding step needs q/k/v and gate/up each stacked into one layer")
+        super().__init__(attn_norm, attn, mlp_norm, mlp, dropout=0.0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return load_kernel().rms_norm(x, self.weight, self.eps)
-
-
-def use_kernel_elementwise(model: TransformerLM) -> None:
-    """Norms and the rotary rotation through the kernel (same formulas, fp32; agree to rounding)."""
-    kernel = load_kernel()
-    if kernel is None:
-        return
-    for block in model.blocks:
-        block.attn_norm, block.mlp_norm = KernelRMSNorm(block.attn_norm), KernelRMSNorm(block.mlp_norm)
-        block.attn.rotary = kernel.rotary
-    model.norm = KernelRMSNorm(model.norm)
-
-
-def stack_shared_inputs(model: TransformerLM) -> None:
-    """Replace each block's q, k, v (and gate, up) packed layers by one stacked layer each."""
-    for block in model.blocks:
-        attn, mlp = block.attn, block.mlp
-        attn.wqkv = PackedTernaryLinear.stacked([attn.wq, attn.wk, attn.wv])
-        del attn.wq, attn.wk, attn.wv
-        mlp.w13 = PackedTernaryLinear.stacked([mlp.w1, mlp.w3])
-        del mlp.w1, mlp.w3
-
-
-class KernelDecodeBlock(nn.Module):
-    """A block (``inner``) whose one-token decoding step with a :class:`~pipeline.model.transformer.DecodeCache`
-    runs as one C++ call (``decode_block``: the same layer functions, single-query attention over the
-    cache written in place); the prefill and every other call run the block itself. Needs the block
-    as :func:`stack_shared_inputs` and :func:`use_kernel_elementwise` leave it."""
-
-    def __init__(self, block: nn.Module) -> None:
-        super().__init__()
-        self.inner = block
-
-    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past=None):
+    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past: Past = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
         if self.training or not isinstance(past, DecodeSlot) or x.shape[:2] != (1, 1) or cos is None \
                 or x.device.type != "cpu":
-            return self.inner(x, cos, sin, past)
-        block, cache = self.inner, past.cache
-        attn, mlp = block.attn, block.mlp
-        cache.advance(past.layer, past.start, 1)  # refuses a gap, a rewrite and the end of the buffer
+            return super().forward(x, cos, sin, past)
+        attn, mlp = self.attn, self.mlp
+        qkv, gate_up = attn.qkv[0], mlp.gate_up[0]
+        keys, values = past.claim(1)  # refuses a gap, a rewrite and the end of the buffer
         y = load_kernel().decode_block(
-            x.reshape(1, -1), block.attn_norm.weight, block.attn_norm.eps, block.mlp_norm.weight, block.mlp_norm.eps,
-            attn.wqkv.packed, attn.wqkv.row_alpha, attn.wo.packed, attn.wo.alpha, mlp.w13.packed, mlp.w13.row_alpha,
-            mlp.w2.packed, mlp.w2.alpha, cos, sin, cache.keys[past.layer, 0], cache.values[past.layer, 0], past.start,
-            attn.wo.act_bits, EPS)
+            x.reshape(1, -1), self.attn_norm.weight, self.attn_norm.eps, self.mlp_norm.weight, self.mlp_norm.eps,
+            qkv.packed, qkv.row_alpha, attn.wo.packed, attn.wo.alpha, gate_up.packed, gate_up.row_alpha,
+            mlp.w2.packed, mlp.w2.alpha, cos, sin, keys[0], values[0], past.start, attn.wo.act_bits, EPS)
         return y.reshape(x.shape), None
 
 
-def use_kernel_blocks(model: TransformerLM) -> None:
-    """Wrap every block in :class:`KernelDecodeBlock` (after :func:`stack_shared_inputs` and
-    :func:`use_kernel_elementwise`)."""
-    if load_kernel() is not None:
-        model.blocks = nn.ModuleList(KernelDecodeBlock(block) for block in model.blocks)
+class PackedTransformerLM(DecoderLM):
+    """The inference model of a packed checkpoint: the trained model's pass over packed block layers,
+    full-precision norms, and the embedding and head in the checkpoint's ``head_dtype``. No dropout.
+
+    Built by :meth:`from_state` (what :func:`load_packed` reads from a file) or :meth:`from_trained`."""
+
+    def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel, embed: nn.Module,
+                 pos_embed: nn.Embedding | None, blocks: nn.ModuleList, norm: nn.Module, head: nn.Module) -> None:
+        super().__init__(arch, vocab_size, role, embed, pos_embed, blocks, norm, head, dropout=0.0)
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict, use_kernel: bool = True) -> PackedTransformerLM:
+        """The model a packed checkpoint's tensors and metadata describe, in eval mode; it takes the
+        tensors over (``tensors`` is emptied; no copies, stored dtypes kept). With ``use_kernel``
+        and quantized activations, layers that share an input are stacked, and once the kernel is
+        built the norms, the rotation and each one-token decoding step run in it; otherwise one call
+        per layer (the paper's conditions: no specialised inference code)."""
+        arch, role, vocab_size = ArchConfig(**meta["arch"]), RoleModel(**meta["role"]), meta["vocab_size"]
+        stacked = use_kernel and bool(meta["act_bits"])
+        kernel = load_kernel() if stacked else None
+        layers = _packed_layers(tensors, meta, use_kernel)
+        blocks = nn.ModuleList(_packed_block(arch, role, tensors, layers, f"blocks.{i}", stacked, kernel)
+                               for i in range(arch.n_layers))
+        norm_type = nn.RMSNorm if kernel is None else KernelRMSNorm
+        embed = _assigned(lambda: nn.Embedding(vocab_size, arch.dim), tensors, "embed.")
+        pos_embed = _assigned(lambda: nn.Embedding(arch.seq_len, arch.dim), tensors, "pos_embed.") \
+            if role.positions == "learned" else None
+        norm = _assigned(lambda: norm_type(arch.dim, eps=NORM_EPS), tensors, "norm.")
+        head = _assigned(lambda: nn.Linear(arch.dim, vocab_size), tensors, "head.")
+        if meta["head_dtype"] != "fp32":
+            embed = EmbeddingInDtype(embed)
+            head = HeadInDtype(head, HEAD_DTYPES[meta["head_dtype"]], use_kernel=use_kernel)
+        if tensors or layers:
+            raise ValueError(f"unexpected tensors {sorted(tensors) + sorted(layers)}")
+        return cls(arch, vocab_size, role, embed, pos_embed, blocks, norm, head).eval()
+
+    @classmethod
+    def from_trained(cls, model: TransformerLM, head_dtype: str = "bf16", use_kernel: bool = True
+                     ) -> PackedTransformerLM:
+        """The model :func:`load_packed` gives for ``model``'s 2-bit checkpoint, without the file;
+        it shares no tensor with ``model``."""
+        tensors, meta = packed_state(model, "2bit", head_dtype)
+        return cls.from_state({name: tensor.clone() for name, tensor in tensors.items()}, meta, use_kernel)
 
 
-class EmbeddingInDtype(nn.Module):
-    """The token embedding held in a narrower dtype; looks up rows and returns them as float32."""
-
-    def __init__(self, embed: nn.Embedding):
-        super().__init__()
-        self.inner = embed
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.inner(ids).float()
+def _take(tensors: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+    """Remove and return the stored tensor ``name``; a file without it is refused."""
+    if name not in tensors:
+        raise ValueError(f"missing tensor {name}")
+    return tensors.pop(name)
 
 
-class HeadInDtype(nn.Module):
-    """The output head held in a narrower dtype (bf16) and computed in it, returning float32 logits.
-
-    With ``use_kernel`` on the CPU, the C++ kernel's bf16 GEMV runs (activations rounded to bf16,
-    fp32 sums and logits, bias kept in fp32); otherwise torch's bf16 linear (which also rounds the
-    logits to bf16)."""
-
-    def __init__(self, head: nn.Linear, dtype: torch.dtype, use_kernel: bool = False):
-        super().__init__()
-        self.inner = head.to(dtype)
-        self.use_kernel = use_kernel and dtype == torch.bfloat16
-        if self.use_kernel:  # the kernel adds an fp32 bias (4 bytes per logit)
-            self.register_buffer("bias32", head.bias.detach().float().clone() if head.bias is not None
-                                 else torch.zeros(0))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        kernel = load_kernel() if self.use_kernel and x.device.type == "cpu" else None
-        if kernel is not None:
-            flat = x.reshape(-1, x.shape[-1]).to(torch.float32)
-            return kernel.bf16_linear(flat, self.inner.weight, self.bias32).reshape(*x.shape[:-1], -1)
-        return self.inner(x.to(self.inner.weight.dtype)).float()
+def _assigned(build: Callable[[], nn.Module], tensors: dict[str, torch.Tensor], prefix: str) -> nn.Module:
+    """The module ``build`` makes (on the meta device: nothing allocated) holding the stored tensors
+    named ``prefix`` + its state names as its own."""
+    with torch.device("meta"):
+        module = build()
+    module.load_state_dict({name: _take(tensors, prefix + name) for name in module.state_dict()}, assign=True)
+    return module
 
 
-def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_dtype: str = "bf16") -> dict:
-    """Write ``model`` (a ternary TransformerLM) as a packed checkpoint; return its metadata."""
+def _packed_layers(tensors: dict[str, torch.Tensor], meta: dict, use_kernel: bool) -> dict[str, PackedTernaryLinear]:
+    """Every block linear layer of the checkpoint, by name, as 2-bit codes (the kernel reads 2-bit
+    codes: another packing is repacked once here)."""
+    packing = PACKINGS[meta["packing"]]
+    layers = {}
+    for name, (_, in_features) in meta["shapes"].items():
+        codes = _take(tensors, f"{name}.packed")
+        if packing.name != "2bit":
+            codes = pack_ternary_2bit(packing.unpack(codes, in_features))
+        layers[name] = PackedTernaryLinear(codes, _take(tensors, f"{name}.alpha").item(), in_features,
+                                           meta["act_bits"], use_kernel)
+    return layers
+
+
+def _packed_block(arch: ArchConfig, role: RoleModel, tensors: dict[str, torch.Tensor],
+                  layers: dict[str, PackedTernaryLinear], prefix: str, stacked: bool, kernel: ModuleType | None
+                  ) -> Block:
+    """Block ``prefix`` of the packed model, its layers and norms taken from ``layers`` and
+    ``tensors``: with ``stacked``, q/k/v and gate/up as one layer each; with the kernel, its norms,
+    rotation and one-call decoding step."""
+    qkv = [layers.pop(f"{prefix}.attn.{name}") for name in ("wq", "wk", "wv")]
+    gate_up = [layers.pop(f"{prefix}.mlp.{name}") for name in ("w1", "w3")]
+    if stacked:
+        qkv, gate_up = [PackedTernaryLinear.stacked(qkv)], [PackedTernaryLinear.stacked(gate_up)]
+    attn = PackedAttention(arch, role.attention == "causal", qkv, layers.pop(f"{prefix}.attn.wo"),
+                           apply_rotary if kernel is None else kernel.rotary)
+    mlp = PackedSwiGLU(gate_up, layers.pop(f"{prefix}.mlp.w2"))
+    norm_type = nn.RMSNorm if kernel is None else KernelRMSNorm
+    attn_norm, mlp_norm = (_assigned(lambda: norm_type(arch.dim, eps=NORM_EPS), tensors, f"{prefix}.{name}.")
+                           for name in ("attn_norm", "mlp_norm"))
+    if kernel is None:
+        return Block(attn_norm, attn, mlp_norm, mlp, dropout=0.0)
+    return KernelDecodeBlock(attn_norm, attn, mlp_norm, mlp)
+
+
+def packed_state(model: TransformerLM, packing: str = "2bit", head_dtype: str = "bf16"
+                 ) -> tuple[dict[str, torch.Tensor], dict]:
+    """The tensors and metadata of ``model``'s (a ternary TransformerLM) packed checkpoint."""
     if packing not in PACKINGS:
         raise ValueError(f"unknown packing {packing!r}; accepted: {sorted(PACKINGS)}")
     if head_dtype not in HEAD_DTYPES:
@@ -199,15 +234,20 @@ def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_
     meta = {"format": FORMAT, "packing": packing, "head_dtype": head_dtype, "act_bits": act_bits,
             "vocab_size": model.vocab_size, "arch": model.arch.model_dump(), "shapes": shapes,
             "role": model.role.model_dump()}
+    return tensors, meta
+
+
+def export_packed(model: TransformerLM, path: Path, packing: str = "2bit", head_dtype: str = "bf16") -> dict:
+    """Write ``model`` (a ternary TransformerLM) as a packed checkpoint; return its metadata."""
+    tensors, meta = packed_state(model, packing, head_dtype)
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"pipeline_packed": json.dumps(meta, sort_keys=True)})
     return meta
 
 
-def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dict]:
-    """The inference model a packed checkpoint describes, computing from its packed weights. With
-    the kernel, layers that share an input are stacked (:func:`stack_shared_inputs`); the pure-PyTorch
-    path keeps one call per layer (the paper's conditions: no specialised inference code)."""
+def load_packed(path: Path, use_kernel: bool = True) -> tuple[PackedTransformerLM, dict]:
+    """The inference model a packed checkpoint describes (:meth:`PackedTransformerLM.from_state`)
+    and the checkpoint's metadata."""
     with safe_open(str(path), framework="pt") as handle:
         header = handle.metadata() or {}
         if "pipeline_packed" not in header:
@@ -217,53 +257,7 @@ def load_packed(path: Path, use_kernel: bool = True) -> tuple[TransformerLM, dic
         tensors = {key: handle.get_tensor(key) for key in handle.keys()}
     if meta.get("format") != FORMAT:
         raise InputError(f"{path} is not a packed TernaryLM checkpoint (format {meta.get('format')!r})")
-    role = RoleModel(**meta["role"])
-    # The skeleton's block layers are replaced by packed ones below; masking and positions are the
-    # trained model's.
-    skeleton = RoleModel.resolve("fp32", init_std=role.init_std, attention=role.attention, positions=role.positions)
-    with torch.device("meta"):  # a skeleton: no weight is allocated until a stored tensor is assigned
-        model = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], skeleton)
-    packing = PACKINGS[meta["packing"]]
-    packed_layers = {}
-    for name, (_, in_features) in meta["shapes"].items():
-        codes_packed = tensors.pop(f"{name}.packed")
-        if packing.name != "2bit":  # the kernel reads 2-bit codes: repack once at load
-            codes_packed = pack_ternary_2bit(packing.unpack(codes_packed, in_features))
-        packed_layers[name] = PackedTernaryLinear(codes_packed, tensors.pop(f"{name}.alpha").item(), in_features,
-                                                  meta["act_bits"], use_kernel)
-    for name, layer in packed_layers.items():
-        parent, child = name.rsplit(".", 1)
-        setattr(model.get_submodule(parent), child, layer)
-    # assign=True: the stored tensors become the parameters (in their stored dtype), no copies.
-    missing, unexpected = model.load_state_dict(tensors, strict=False, assign=True)
-    if unexpected or [key for key in missing if not key.endswith(".packed")]:
-        raise ValueError(f"{path}: unexpected tensors {unexpected}, missing {missing}")
-    if meta["head_dtype"] != "fp32":
-        model.embed = EmbeddingInDtype(model.embed)
-        model.head = HeadInDtype(model.head, HEAD_DTYPES[meta["head_dtype"]], use_kernel=use_kernel)
-    if use_kernel and meta["act_bits"]:
-        stack_shared_inputs(model)
-        use_kernel_elementwise(model)
-        use_kernel_blocks(model)
-    return model.eval(), meta
-
-
-def greedy_decode(model: TransformerLM, logits: torch.Tensor, cache, start: int, n_tokens: int) -> torch.Tensor:
-    """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
-
-    Decoding writes into a :class:`~pipeline.model.transformer.DecodeCache` filled from the prefill's cache, which
-    itself is not modified, so one prefill serves every timed repeat.
-    """
-    cache = DecodeCache(cache, start + n_tokens)
-    generated = []
-    next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-    for position in range(start, start + n_tokens):
-        generated.append(next_id)
-        logits, cache = model.forward_cached(next_id, cache, position)
-        next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
-    return torch.cat(generated, dim=1)
-
-
-def resident_weight_bytes(model: nn.Module) -> int:
-    """Bytes of every parameter and buffer the model holds (what inference keeps in memory)."""
-    return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
+    try:
+        return PackedTransformerLM.from_state(tensors, meta, use_kernel), meta
+    except ValueError as err:
+        raise ValueError(f"{path}: {err}") from err

@@ -8,6 +8,12 @@ role's model is (quantizer, scale, activation bits, init, masking, positions); t
 same code with ``quant="fp32"``, so both share every parameter name and shape. Two options exist only
 to reproduce the notebook's baseline: attention without the causal mask, and learned absolute
 positions instead of rotary ones.
+
+:class:`DecoderLM` is the pass itself over modules handed to it (embedding, blocks, norm, head), and
+:class:`Block` one block over its norms, attention and MLP: :class:`TransformerLM` builds them from
+quantization-aware layers for training, the packed inference model
+(:mod:`pipeline.inference.packed`) from packed ones, so both run the same residual stream, positions
+and KV cache. :func:`attend` is the attention step both models' attention layers share.
 """
 
 from __future__ import annotations
@@ -73,9 +79,18 @@ class DecodeSlot:
     def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.cache.extend(self.layer, k, v, self.start)
 
+    def claim(self, time: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Claim this step's ``time`` positions (refusing a gap, a rewrite and the end of the buffer)
+        and return the layer's whole key and value buffers (batch, heads, max_len, head_dim), for a
+        step that writes its rows itself (the C++ kernel's one-call decoding step)."""
+        self.cache.advance(self.layer, self.start, time)
+        return self.cache.keys[self.layer], self.cache.values[self.layer]
+
 
 FP32_TWIN = RoleModel.resolve("fp32")
 PAPER_TERNARY = RoleModel.resolve("ternary", "absmean", 8)  # the paper's quantizer, at the 0.02 init
+NORM_EPS = 1e-6  # every RMSNorm's epsilon
+Past = tuple[torch.Tensor, torch.Tensor] | DecodeSlot | None  # what one layer's attention gets of the cache
 
 
 def mlp_hidden_size(arch: ArchConfig) -> int:
@@ -97,111 +112,100 @@ def apply_rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch
     return torch.cat((first * cos - second * sin, first * sin + second * cos), dim=-1)
 
 
+def split_heads(x: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """(batch, time, dim) -> (batch, heads, time, dim / heads), a view."""
+    batch, time, dim = x.shape
+    return x.view(batch, time, n_heads, dim // n_heads).transpose(1, 2)
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: Past, causal: bool, dropout_p: float
+           ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+    """Attention of rotated heads (batch, heads, time, head_dim) over the cache and themselves:
+    the merged heads (batch, time, dim) before the output projection, and the keys and values
+    attended over (the layer's cache after this step).
+
+    With a cache, decoding is one query at a time, which may see every cached key. Without the
+    causal mask (the notebook's baseline) every position sees the whole sequence, future included."""
+    if past is not None and q.shape[2] != 1:
+        raise ValueError("with a KV cache, feed one token at a time after the prefill")
+    if isinstance(past, DecodeSlot):
+        k, v = past.extend(k, v)
+    elif past is not None:
+        k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
+    out = attention(q, k, v, causal=causal and past is None, dropout_p=dropout_p)
+    batch, _, time, _ = out.shape
+    return out.transpose(1, 2).reshape(batch, time, -1), (k, v)
+
+
 class Attention(nn.Module):
+    """Multi-head self-attention with rotary positions over quantization-aware projections."""
+
     def __init__(self, arch: ArchConfig, linear: dict, causal: bool = True) -> None:
         super().__init__()
         self.causal = causal
         self.n_heads = arch.n_heads
-        self.head_dim = arch.dim // arch.n_heads
         self.dropout = arch.dropout
         self.wq = QuantLinear(arch.dim, arch.dim, **linear)
         self.wk = QuantLinear(arch.dim, arch.dim, **linear)
         self.wv = QuantLinear(arch.dim, arch.dim, **linear)
         self.wo = QuantLinear(arch.dim, arch.dim, **linear)
-        # For decoding, pipeline.inference.packed may replace wq, wk and wv by one stacked layer (they share
-        # their input, so the activations are quantized once and one matrix call does all three).
-        self.wqkv: nn.Module | None = None
-        self.rotary = apply_rotary  # pipeline.inference.packed may put the kernel's (same arithmetic) here
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        batch, time, _ = x.shape
-        return x.view(batch, time, self.n_heads, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None,
-                past: tuple[torch.Tensor, torch.Tensor] | DecodeSlot | None = None) -> tuple[torch.Tensor, tuple]:
-        if self.wqkv is not None:
-            q, k, v = (self._heads(part) for part in self.wqkv(x).chunk(3, dim=-1))
-        else:
-            q, k, v = self._heads(self.wq(x)), self._heads(self.wk(x)), self._heads(self.wv(x))
+                past: Past = None) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        q, k, v = (split_heads(layer(x), self.n_heads) for layer in (self.wq, self.wk, self.wv))
         if cos is not None:  # rotary positions; with learned positions the embedding carries them
-            q, k = self.rotary(q, cos, sin), self.rotary(k, cos, sin)
-        # With a cache, decoding is one query at a time, which may see every cached key. Without the
-        # causal mask (the notebook's baseline) every position sees the whole sequence, future included.
-        if past is not None and q.shape[2] != 1:
-            raise ValueError("with a KV cache, feed one token at a time after the prefill")
-        if isinstance(past, DecodeSlot):
-            k, v = past.extend(k, v)
-        elif past is not None:
-            k, v = torch.cat((past[0], k), dim=2), torch.cat((past[1], v), dim=2)
-        out = attention(q, k, v, causal=self.causal and past is None, dropout_p=self.dropout if self.training else 0.0)
-        batch, _, time, _ = out.shape
-        return self.wo(out.transpose(1, 2).reshape(batch, time, -1)), (k, v)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        out, present = attend(q, k, v, past, self.causal, self.dropout if self.training else 0.0)
+        return self.wo(out), present
 
 
 class SwiGLU(nn.Module):
+    """w2(silu(w1(x)) * w3(x)) over quantization-aware layers."""
+
     def __init__(self, arch: ArchConfig, linear: dict) -> None:
         super().__init__()
         hidden = mlp_hidden_size(arch)
         self.w1 = QuantLinear(arch.dim, hidden, **linear)  # gate
         self.w3 = QuantLinear(arch.dim, hidden, **linear)  # up
         self.w2 = QuantLinear(hidden, arch.dim, **linear)  # down
-        self.w13: nn.Module | None = None  # gate and up stacked, as Attention.wqkv
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.w13 is not None:
-            gate, up = self.w13(x).chunk(2, dim=-1)
-            return self.w2(F.silu(gate) * up)
         return self.w2(F.silu(self.w1(x)) * self.w3(x))
 
 
 class Block(nn.Module):
-    def __init__(self, arch: ArchConfig, linear: dict, causal: bool = True) -> None:
-        super().__init__()
-        self.attn_norm = nn.RMSNorm(arch.dim, eps=1e-6)
-        self.attn = Attention(arch, linear, causal)
-        self.mlp_norm = nn.RMSNorm(arch.dim, eps=1e-6)
-        self.mlp = SwiGLU(arch, linear)
-        self.drop = Dropout(arch.dropout)
+    """Pre-norm residual block over the modules it is given: ``attn`` takes (normed x, cos, sin,
+    past) and returns (output, present); ``mlp`` maps normed x to its output. ``dropout`` applies to
+    both branches while training."""
 
-    def forward(self, x, cos, sin, past=None):
+    def __init__(self, attn_norm: nn.Module, attn: nn.Module, mlp_norm: nn.Module, mlp: nn.Module,
+                 dropout: float) -> None:
+        super().__init__()
+        self.attn_norm, self.attn, self.mlp_norm, self.mlp = attn_norm, attn, mlp_norm, mlp
+        self.drop = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor | None, sin: torch.Tensor | None, past: Past = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
         attended, present = self.attn(self.attn_norm(x), cos, sin, past)
         x = x + self.drop(attended)
         x = x + self.drop(self.mlp(self.mlp_norm(x)))
         return x, present
 
 
-class TransformerLM(nn.Module):
-    """Causal language model; ``forward`` returns logits of shape (batch, time, vocab)."""
+class DecoderLM(nn.Module):
+    """Causal language model over the modules it is given; ``forward`` returns logits of shape
+    (batch, time, vocab). ``pos_embed`` holds learned absolute positions (None: rotary ones);
+    ``blocks`` are :class:`Block` (or behave as one); ``dropout`` applies to the embedding while
+    training. ``role`` says how the model was trained (masking and positions are read here)."""
 
-    def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel = FP32_TWIN) -> None:
+    def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel, embed: nn.Module,
+                 pos_embed: nn.Module | None, blocks: nn.ModuleList, norm: nn.Module, head: nn.Module,
+                 dropout: float) -> None:
         super().__init__()
-        self.arch = arch
-        self.vocab_size = vocab_size
-        self.role = role
-        linear = dict(quant=role.quant, scale=role.scale or "absmean", act_bits=role.act_bits)
-        causal = role.attention == "causal"
-        self.embed = nn.Embedding(vocab_size, arch.dim)
-        # Learned absolute positions (the notebook's baseline) cover seq_len positions.
-        self.pos_embed = nn.Embedding(arch.seq_len, arch.dim) if role.positions == "learned" else None
-        self.drop = Dropout(arch.dropout)
-        self.blocks = nn.ModuleList(Block(arch, linear, causal) for _ in range(arch.n_layers))
-        self.norm = nn.RMSNorm(arch.dim, eps=1e-6)
-        self.head = nn.Linear(arch.dim, vocab_size, bias=True)  # untied, with bias, full precision
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        nn.init.normal_(self.embed.weight, std=0.02)
-        if self.pos_embed is not None:
-            nn.init.normal_(self.pos_embed.weight, std=0.02)
-        nn.init.normal_(self.head.weight, std=0.02)
-        nn.init.zeros_(self.head.bias)
-        for layer in self.quant_layers().values():
-            nn.init.normal_(layer.weight, std=self.role.init_std)
-            layer.reset_scale()
-
-    def quant_layers(self) -> dict[str, QuantLinear]:
-        """Every linear layer inside the blocks, by qualified name (e.g. ``blocks.3.mlp.w1``)."""
-        return {name: module for name, module in self.named_modules() if isinstance(module, QuantLinear)}
+        self.arch, self.vocab_size, self.role = arch, vocab_size, role
+        self.embed, self.pos_embed = embed, pos_embed
+        self.drop = Dropout(dropout)
+        self.blocks, self.norm, self.head = blocks, norm, head
 
     def hidden_states(self, idx: torch.Tensor, cache: KVCache | DecodeCache | None = None, start_pos: int = 0
                       ) -> tuple[torch.Tensor, KVCache | DecodeCache]:
@@ -239,5 +243,69 @@ class TransformerLM(nn.Module):
         return self.head(hidden), present
 
 
+class TransformerLM(DecoderLM):
+    """The trained model: quantization-aware block layers as ``role`` says, full-precision embedding
+    and head, initialised as the notebook does."""
+
+    def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel = FP32_TWIN) -> None:
+        linear = dict(quant=role.quant, scale=role.scale or "absmean", act_bits=role.act_bits)
+        causal = role.attention == "causal"
+        embed = nn.Embedding(vocab_size, arch.dim)
+        # Learned absolute positions (the notebook's baseline) cover seq_len positions.
+        pos_embed = nn.Embedding(arch.seq_len, arch.dim) if role.positions == "learned" else None
+        blocks = nn.ModuleList(Block(nn.RMSNorm(arch.dim, eps=NORM_EPS), Attention(arch, linear, causal),
+                                     nn.RMSNorm(arch.dim, eps=NORM_EPS), SwiGLU(arch, linear), arch.dropout)
+                               for _ in range(arch.n_layers))
+        super().__init__(arch, vocab_size, role, embed, pos_embed, blocks, nn.RMSNorm(arch.dim, eps=NORM_EPS),
+                         nn.Linear(arch.dim, vocab_size, bias=True),  # untied, with bias, full precision
+                         arch.dropout)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        nn.init.normal_(self.embed.weight, std=0.02)
+        if self.pos_embed is not None:
+            nn.init.normal_(self.pos_embed.weight, std=0.02)
+        nn.init.normal_(self.head.weight, std=0.02)
+        nn.init.zeros_(self.head.bias)
+        for layer in self.quant_layers().values():
+            nn.init.normal_(layer.weight, std=self.role.init_std)
+            layer.reset_scale()
+
+    def quant_layers(self) -> dict[str, QuantLinear]:
+        """Every linear layer inside the blocks, by qualified name (e.g. ``blocks.3.mlp.w1``)."""
+        return {name: module for name, module in self.named_modules() if isinstance(module, QuantLinear)}
+
+
+def greedy_decode(model: DecoderLM, logits: torch.Tensor, cache: KVCache, start: int, n_tokens: int) -> torch.Tensor:
+    """Greedy decoding of ``n_tokens`` after a prefill (its last logits and KV cache), batch 1.
+
+    Decoding writes into a :class:`DecodeCache` filled from the prefill's cache, which itself is not
+    modified, so one prefill serves every timed repeat.
+    """
+    cache = DecodeCache(cache, start + n_tokens)
+    generated = []
+    next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
+    for position in range(start, start + n_tokens):
+        generated.append(next_id)
+        logits, cache = model.forward_cached(next_id, cache, position)
+        next_id = logits[:, -1].argmax(dim=-1, keepdim=True)
+    return torch.cat(generated, dim=1)
+
+
 def count_parameters(model: nn.Module) -> int:
+    """Parameters of ``model`` (each shared one once): the paper's size figure."""
     return sum(p.numel() for p in model.parameters())
+
+
+def state_bytes(module: nn.Module) -> int:
+    """Exact bytes of every tensor in ``module.state_dict()`` (what a model keeps resident for
+    inference), the packed parameters of PyTorch's quantized layers included."""
+
+    def size(value: object) -> int:
+        if isinstance(value, torch.Tensor):
+            return value.numel() * value.element_size()
+        if isinstance(value, (tuple, list)):
+            return sum(size(item) for item in value)
+        return 0
+
+    return sum(size(value) for value in module.state_dict().values())
