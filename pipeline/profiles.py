@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from pipeline.config import ArchConfig, Config, ConfigError, parse_config, parse_yaml
-from pipeline.errors import InputError, MissingInputError
+from pipeline.errors import MissingInputError, one_line_errors
 from pipeline.io import read_text_file, write_text
 
 PROFILES_DIR = Path(__file__).resolve().parents[1] / "profiles"
@@ -198,10 +197,8 @@ def main(argv: list[str] | None = None) -> None:
             first = (PROFILES_DIR / f"{name}.yaml").read_text(encoding="utf-8").splitlines()[0].lstrip("# ")
             print(f"{name:12s} {first}")
         return
-    try:
+    with one_line_errors():
         apply_profile(args.name, args.params, parse_overrides(args.set))
-    except InputError as exc:
-        sys.exit("error: " + " ".join(str(exc).split()))
     print(f"{args.params} now holds profile {args.name!r}; run `dvc status` to see what will re-run, "
           f"then `dvc repro` or `dvc exp run`.")
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Callable
 
 from pipeline.config import Config, load_config
-from pipeline.errors import InputError
+from pipeline.errors import one_line_errors
 from pipeline.io import write_json
 from pipeline.layout import Outputs
 
@@ -34,9 +33,7 @@ def main(description: str, body: Callable[[Config, argparse.Namespace], None],
         extra(p)
     args = p.parse_args()
     started = time.perf_counter()
-    try:
+    with one_line_errors():
         body(load_config(args.params), args)
-    except InputError as exc:  # bad input: say what and where, in one line
-        sys.exit("error: " + " ".join(str(exc).split()))
     if timing_name is not None:
         write_json(Outputs().timing(timing_name(args)), {"seconds": time.perf_counter() - started})

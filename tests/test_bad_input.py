@@ -310,3 +310,52 @@ def test_the_profile_tool_names_a_missing_params_file(tmp_path):
     assert done.returncode != 0 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"error: --params {tmp_path / 'nope.yaml'} not found: run from the project root " \
                                   f"(where params.yaml is) or pass the path of a params file"
+
+
+def _export_cli(tmp_path: Path, checkpoint: Path, tokenizer: Path) -> subprocess.CompletedProcess:
+    return _stage(["pipeline.inference.export", str(checkpoint), "--tokenizer", str(tokenizer),
+                   "--out", str(tmp_path / "m.gguf")], tmp_path)
+
+
+@pytest.fixture
+def trained_model(tmp_path) -> tuple[Path, Path]:
+    """A tiny model checkpoint and a tokenizer of a different vocabulary size."""
+    from pipeline.config import ArchConfig
+    from pipeline.data.tokenizer import bert_uncased
+    from pipeline.model.checkpoint import save_model
+    from pipeline.model.transformer import TransformerLM
+
+    save_model(tmp_path / "model.safetensors", TransformerLM(ArchConfig.from_name("micro"), 32), {})
+    bert_uncased({token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])}).save(
+        str(tmp_path / "tokenizer.json"))
+    return tmp_path / "model.safetensors", tmp_path / "tokenizer.json"
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda path: path.write_bytes(path.read_bytes()[:200]), "is unreadable"),
+    (lambda path: path.write_bytes(b""), "is unreadable"),
+    (lambda path: __import__("safetensors.torch").torch.save_file({"w": __import__("torch").zeros(2)}, str(path)),
+     "not a checkpoint of this pipeline"),
+    (lambda path: _swap_weights(path), "weights do not fit the architecture"),
+    (lambda path: None, "has 6 tokens but the model's head has 32"),  # not the tokenizer it was trained with
+    (lambda path: (path.parent / "tokenizer.json").write_text("{not json"), "tokenizer"),
+], ids=["truncated", "empty", "foreign", "mismatched weights", "mismatched tokenizer", "unreadable tokenizer"])
+def test_the_export_cli_names_a_bad_checkpoint_in_one_line(tmp_path, trained_model, damage, expected):
+    checkpoint, tokenizer = trained_model
+    damage(checkpoint)
+    done = _export_cli(tmp_path, checkpoint, tokenizer)
+    assert done.returncode != 0 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.startswith("error: ") and len(done.stderr.strip().splitlines()) == 1
+    assert expected in done.stderr
+    assert not (tmp_path / "m.gguf").exists()
+
+
+def _swap_weights(path: Path) -> None:
+    """The header of one model over the weights of a wider one."""
+    from safetensors.torch import load_file, safe_open, save_file
+
+    with safe_open(str(path), framework="pt") as handle:
+        header = handle.metadata()
+    tensors = load_file(str(path))
+    tensors["embed.weight"] = tensors["embed.weight"].repeat(1, 2)
+    save_file(tensors, str(path), metadata=header)

@@ -21,13 +21,12 @@ import fcntl
 import os
 import re
 import shutil
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from pipeline.config import Config, load_config
-from pipeline.errors import InputError, MissingInputError
+from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import write_json
 from pipeline.layout import ARCHIVE_META, ROLES, RunPaths, arm_dir
 
@@ -150,10 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="project folder holding params.yaml and results/ (default: the current folder)")
     args = parser.parse_args(argv)
-    try:
+    with one_line_errors():
         target = archive_run(args.name, root=args.root, note=args.note)
-    except InputError as exc:  # bad input: say what and where, in one line
-        sys.exit("error: " + " ".join(str(exc).split()))
     print(f"archived to {target}")
 
 

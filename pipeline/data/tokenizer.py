@@ -30,4 +30,13 @@ def bert_uncased(vocab: dict[str, int]) -> Tokenizer:
 
 
 def load_tokenizer(path: str | Path) -> Tokenizer:
-    return Tokenizer.from_file(str(path))
+    """The tokenizer a ``tokenizer.json`` describes; a missing or unreadable file is an InputError."""
+    from pipeline.errors import InputError, MissingInputError
+
+    if not Path(path).is_file():
+        raise MissingInputError(f"tokenizer {path} not found: run the tokenize stage (dvc repro tokenize)")
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for a file it cannot parse
+        raise InputError(f"tokenizer {path} is unreadable ({' '.join(str(exc).split())[:160]}): give the "
+                         f"tokenizer.json the tokenize stage wrote") from None

@@ -37,7 +37,7 @@ import torch
 from tokenizers import Tokenizer
 
 from pipeline.model.checkpoint import load_model
-from pipeline.errors import InputError
+from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import atomic_path
 from pipeline.model.transformer import NORM_EPS, TransformerLM, mlp_hidden_size
 from pipeline.model.quant import ternary_codes
@@ -236,22 +236,31 @@ def main(argv: list[str] | None = None) -> ExportSummary:
     parser.add_argument("--wide-type", default="bf16", choices=sorted(WIDE_TYPES),
                         help="type of the embedding and head (default: %(default)s)")
     args = parser.parse_args(argv)
+    with one_line_errors():
+        summary = _export(args)
+    _print_summary(args.out, summary)
+    return summary
+
+
+def _export(args: argparse.Namespace) -> ExportSummary:
     checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
     for path, what in ((checkpoint, "checkpoint"), (args.tokenizer, "tokenizer")):
-        if not path.exists():
-            raise SystemExit(f"error: {what} {path} not found")
+        if not path.is_file():
+            raise MissingInputError(f"{what} {path} not found")
     model, _ = load_model(checkpoint)
-    summary = export_gguf(model, args.tokenizer, args.out, args.ternary_type, args.wide_type)
+    return export_gguf(model, args.tokenizer, args.out, args.ternary_type, args.wide_type)
+
+
+def _print_summary(out: Path, summary: ExportSummary) -> None:
     types: dict[str, int] = {}
     for qtype in summary.tensor_types.values():
         types[qtype] = types.get(qtype, 0) + 1
-    print(f"wrote {args.out} ({summary.file_bytes / 1e6:.1f} MB, {ARCHITECTURE}): "
+    print(f"wrote {out} ({summary.file_bytes / 1e6:.1f} MB, {ARCHITECTURE}): "
           + ", ".join(f"{count} {qtype}" for qtype, count in sorted(types.items()))
           + (f"; SwiGLU width {summary.ffn_hidden} padded to {summary.ffn_hidden_padded} with zero units"
              if summary.ffn_hidden_padded != summary.ffn_hidden else ""))
     for tensor_name, reason in summary.fallbacks.items():
         print(f"  {tensor_name}: {reason}")
-    return summary
 
 
 if __name__ == "__main__":

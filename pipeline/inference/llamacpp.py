@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from pipeline.errors import InputError, MissingInputError
+from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.data.tokens import load_tokens
 
 
@@ -118,13 +118,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     from pipeline.inference.packed import PackedTransformerLM
 
     checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
-    for path in (checkpoint, args.gguf, args.tokens):
-        if not path.exists():
-            raise SystemExit(f"error: {path} not found")
-    model, _ = load_model(checkpoint)
-    torch.set_num_threads(args.threads)
-    ours = PackedTransformerLM.from_trained(model, "bf16")  # what the benchmark loads from its 2-bit file
-    result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
+    with one_line_errors():
+        for path in (checkpoint, args.gguf, args.tokens):
+            if not path.is_file():
+                raise MissingInputError(f"{path} not found")
+        model, _ = load_model(checkpoint)
+        torch.set_num_threads(args.threads)
+        ours = PackedTransformerLM.from_trained(model, "bf16")  # what the benchmark loads from its 2-bit file
+        result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
     print(json.dumps(result, indent=2))
     if args.out:
         from pipeline.io import write_json
