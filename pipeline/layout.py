@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ARCHIVE_META", "ROLES", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name"]
+__all__ = ["ARCHIVE_META", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name"]
 
 
 ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive

@@ -3,7 +3,8 @@
 from pipeline.training.glue import finetune_all
 from pipeline.io import write_json
 from pipeline.training.distributed import resolve_device
-from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.config import ROLES
+from pipeline.layout import Outputs, RunPaths
 from stages.common import main
 
 

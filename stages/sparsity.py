@@ -2,7 +2,8 @@
 
 from pipeline.model.checkpoint import load_model
 from pipeline.io import atomic_path, write_json
-from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.config import ROLES
+from pipeline.layout import Outputs, RunPaths
 from pipeline.analysis.runsets import run_set_columns
 from pipeline.analysis.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main

@@ -9,7 +9,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipeline.layout import ROLES, RunPaths
+from pipeline.config import ROLES
+from pipeline.layout import RunPaths
 from pipeline.training.train import train_language_model
 from stages.common import main
 

@@ -13,7 +13,8 @@ from pipeline.analysis.report.inputs import (archived_runs, evidence_sources, lo
                                              seed_aggregates)
 from pipeline.analysis.runsets import MeanStd, mean_std
 from pipeline.config import parse_config
-from pipeline.layout import ROLES, Outputs, RunPaths
+from pipeline.config import ROLES
+from pipeline.layout import Outputs, RunPaths
 from tests.conftest import tiny_raw_params
 
 TASKS = ["mrpc", "sst2", "cola"]

@@ -28,7 +28,8 @@ from typing import Iterator
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import write_json
-from pipeline.layout import ARCHIVE_META, ROLES, RunPaths, arm_dir
+from pipeline.config import ROLES
+from pipeline.layout import ARCHIVE_META, RunPaths, arm_dir
 
 RESULTS_DIR = Path("results")
 META = ARCHIVE_META

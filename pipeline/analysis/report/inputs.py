@@ -9,6 +9,7 @@ from summarize's outputs; the per-seed frames feed the figures and the per-run t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipeline.analysis.evidence import archive_created
 from pipeline.analysis.runsets import GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, glue_metric
 from pipeline.config import Config
 from pipeline.io import read_json
-from pipeline.layout import ARCHIVE_META, ROLES, Outputs, RunPaths, list_archives
+from pipeline.config import ROLES
+from pipeline.layout import ARCHIVE_META, Outputs, RunPaths, list_archives
 from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
@@ -129,6 +132,7 @@ class ArchivedRun:
     seeds: list[int]
     note: str
     claims: pd.DataFrame
+    created: float = 0.0  # POSIX seconds (pipeline.analysis.evidence.archive_created): ties go to the newest
 
 
 def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
@@ -138,7 +142,7 @@ def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
         meta = read_json(folder / META)
         runs.append(ArchivedRun(name=meta["name"], profile=meta["profile"], data_source=meta["data_source"],
                                 seeds=meta["seeds"], note=meta["note"],
-                                claims=pd.DataFrame(read_json(Outputs(folder).claims))))
+                                claims=pd.DataFrame(read_json(Outputs(folder).claims)), created=archive_created(folder)))
     return runs
 
 
@@ -150,16 +154,17 @@ def current_schema(claims: pd.DataFrame) -> bool:
 
 @dataclass(frozen=True)
 class EvidenceSource:
-    """One run's claims table: this run, or an archive under results/."""
+    """One run's claims table: this run, or an archive under results/ (``created``: when; this run is newest)."""
 
     name: str
     claims: pd.DataFrame
+    created: float = math.inf
 
 
 def evidence_sources(current: pd.DataFrame, root: Path = Path(".")) -> list[EvidenceSource]:
     """This run's claims, then every archive's whose claims table has the current schema (archives
     judged by older rules are listed in the report but not pooled)."""
-    return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{run.name}", run.claims)
+    return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{run.name}", run.claims, run.created)
                                                     for run in archived_runs(root) if current_schema(run.claims)]
 
 
