@@ -50,8 +50,38 @@ def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_model
 
 
 def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_model):
-    table, summary = run_sparsity([((None, "studied", 0), gaussian_model),
-                                   (("notebook_init", "studied", 1), gaussian_model)], (0.4, 0.75))
+    table, summary = run_sparsity([((None, "studied", 0), gaussian_model, gaussian_model),
+                                   (("notebook_init", "studied", 1), gaussian_model, None)], (0.4, 0.75))
+    assert summary["studied_seed_0_code_change_fraction"] == 0.0
+    assert "arm_notebook_init_studied_seed_1_code_change_fraction" not in summary
     assert summary["middle_layers"] == [5, 6, 7, 8, 9]
     assert summary["studied_seed_0_zero_pct_middle"] == summary["arm_notebook_init_studied_seed_1_zero_pct_middle"]
     assert set(table["arm"]) == {"main", "notebook_init"} and len(table) == 2 * 84
+
+
+def test_the_initial_model_is_rebuilt_from_the_seed_and_training_changes_codes(tmp_path, tiny_config):
+    """initial_model gives back exactly what training started from (the same draws from the seed), so
+    the code-change share is 0 for an untrained run and positive once it has taken steps."""
+    from pipeline.data.prepare import load_corpus, write_corpus
+    from pipeline.data.tokenize import tokenize_corpus
+    from pipeline.layout import RunPaths
+    from pipeline.model.checkpoint import initial_model, load_model
+    from pipeline.training.optim import seed_everything
+    from pipeline.training.train import train_language_model
+    from pipeline.analysis.sparsity import code_change_fraction
+
+    write_corpus(load_corpus(tiny_config.data, tiny_config.glue.tasks), tmp_path / "prepared")
+    tokenize_corpus(tiny_config.tokenizer, tmp_path / "prepared", tmp_path / "tokens")
+    paths = RunPaths.for_run("studied", 3, tmp_path)
+    train_language_model(tiny_config, "studied", 3, tmp_path / "tokens", paths)
+    trained, meta = load_model(paths.model)
+    seed_everything(3, 1)
+    from pipeline.model.transformer import TransformerLM
+    from pipeline.config import ArchConfig, RoleModel
+    fresh = TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], RoleModel(**meta["role"]))
+    rebuilt = initial_model(meta)
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), rebuilt.state_dict().values()))
+    assert code_change_fraction(rebuilt, initial_model(meta)) == 0.0
+    changed = code_change_fraction(trained, rebuilt)
+    # 12 small steps move few codes; an initialisation other than the run's would differ in about 2 of 3
+    assert 0.0 < changed < 0.3, changed

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from pydantic import ValidationError
 from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
@@ -64,3 +65,11 @@ def load_model(path: Path, device: str = "cpu") -> tuple[TransformerLM, dict[str
         raise InputError(f"{path}: its weights do not fit the architecture its header describes "
                          f"({' '.join(str(exc).split())[:200]}); re-run its train stage") from None
     return model.to(device).eval(), meta
+
+
+def initial_model(meta: dict[str, Any]) -> TransformerLM:
+    """The model a checkpoint's run started from: the same architecture and role, initialised from its
+    seed exactly as training does (``torch.manual_seed(seed)``, then the constructor draws every
+    weight), so trained codes can be compared with the codes they started as."""
+    torch.manual_seed(meta["seed"])
+    return TransformerLM(ArchConfig(**meta["arch"]), meta["vocab_size"], RoleModel(**meta["role"])).eval()
