@@ -165,3 +165,10 @@ def test_a_kill_at_any_atomic_write_leaves_the_uninterrupted_curves_and_weights(
         assert _train(tiny_config, tokens_dir, root) == uninterrupted[0], kill_at
         assert _curves(paths) == uninterrupted[1], kill_at
         assert paths.model.read_bytes() == uninterrupted[2], kill_at
+
+
+def test_the_zero_fraction_is_logged_every_epoch(uninterrupted):
+    curves = uninterrupted[1]
+    header, *rows = curves["plots/metrics/eval/zero_pct.tsv"].splitlines()
+    assert header == "step\tzero_pct" and len(rows) == len(curves["plots/metrics/eval/val_loss.tsv"].splitlines()) - 1
+    assert all(20.0 < float(row.split("\t")[1]) < 45.0 for row in rows)  # near the Gaussian 31% after 12 steps

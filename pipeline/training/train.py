@@ -137,12 +137,23 @@ def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
 
 
 def _log_epoch_eval(run: _Run, cfg: Config, done: int) -> None:
-    """Train and validation loss (true NLL, eval mode) at the end of an epoch: the overfitting curve."""
+    """Train and validation loss (true NLL, eval mode) at the end of an epoch, the overfitting curve, and
+    the zero percentage of the ternary codes."""
     count = max(cfg.train.epoch_eval_tokens // cfg.model.arch.seq_len, 1)
     for split, sequences in (("train", run.train), ("val", run.val)):
         ids = evenly_spaced(len(sequences), count)
         result = evaluate_lm(run.model, sequences, ids, cfg.train.batch_size, cfg.train.label_smoothing, run.device)
         run.live.log_metric(f"eval/{split}_loss", result["loss"])
+    run.live.log_metric("eval/zero_pct", zero_pct(run.model))
+
+
+def zero_pct(model: TransformerLM) -> float:
+    """Percentage of zero ternary codes over every block linear (the codes an FP32 model's weights would
+    get): logged per epoch, so a reader sees whether sparsity is still moving when training stops."""
+    layers = model.quant_layers().values()
+    with torch.no_grad():
+        zeros = sum(int((layer.codes() == 0).sum()) for layer in layers)
+    return 100.0 * zeros / sum(layer.weight.numel() for layer in layers)
 
 
 def _loop(run: _Run, cfg: Config, on_step: Callable[[int], None] | None) -> float:
