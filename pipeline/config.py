@@ -188,6 +188,9 @@ class BaselineConfig(_Section):
     init_std: PositiveFloat
     attention: Attention
     positions: Positions
+    # The notebook's "FP16 baseline" ran with dropout 0.1 against the ternary model's 0.05; null keeps
+    # model.arch.dropout (the exact twin).
+    dropout: float | None = Field(default=None, ge=0.0, lt=1.0)
 
 
 class ModelConfig(_Section):
@@ -205,6 +208,12 @@ class ModelConfig(_Section):
     @classmethod
     def _preset_by_name(cls, value: Any) -> Any:
         return ArchConfig.from_name(value) if isinstance(value, str) else value
+
+    def arch_for(self, role: str) -> ArchConfig:
+        """The architecture ``role`` trains: ``arch``, with the baseline's own dropout where it has one."""
+        if role == "baseline" and self.baseline.dropout is not None:
+            return self.arch.model_copy(update={"dropout": self.baseline.dropout})
+        return self.arch
 
     def for_role(self, role: str) -> RoleModel:
         """The settings of the ``studied`` model or of the FP32 ``baseline``."""
@@ -229,13 +238,26 @@ class OptimizerConfig(_Section):
         return self
 
 
+class BaselineRecipe(_Section):
+    """The keys of ``train`` the FP32 baseline may set for itself (null: as the studied model)."""
+
+    schedule: Literal["onecycle", "cosine", "constant"] | None = None
+    cycle_momentum: bool | None = None
+    label_smoothing: float | None = Field(default=None, ge=0.0, lt=1.0)
+    warmup_fraction: float | None = Field(default=None, ge=0.0, lt=1.0)
+    warmup_steps: int | None = Field(default=None, ge=0)
+    optimizer: OptimizerConfig | None = None
+
+
 class TrainConfig(_Section):
     seeds: list[Seed] = Field(min_length=1)
     batch_size: PositiveInt
     epochs: PositiveInt
     max_steps: PositiveInt | None = None  # caps the epochs, for quick runs
     optimizer: OptimizerConfig
-    schedule: Literal["onecycle", "cosine"]
+    # onecycle: the notebook's; cosine: the paper README's; constant: linear warm-up, then the peak
+    # rate to the end (every epoch of one run is then a point on the training-length axis).
+    schedule: Literal["onecycle", "cosine", "constant"]
     # onecycle only: cycle beta1 between 0.85 and 0.95 against the learning rate (torch's default,
     # which the notebook kept; it overrides optimizer.betas[0]). false keeps beta1 fixed.
     cycle_momentum: bool = False
@@ -260,6 +282,24 @@ class TrainConfig(_Section):
     precision: Literal["fp32", "bf16"] = "fp32"
     compile: bool = False
     processes: PositiveInt = 1  # > 1: the train stage re-launches itself under torchrun (DDP)
+    # Train on the first N stories of the tokenized training split (null: all): corpora of several
+    # sizes from one tokenize stage, for the regime map.
+    max_stories: PositiveInt | None = None
+    # The FP32 baseline's own recipe where it differs (the notebook trained its baseline with a
+    # constant rate and no label smoothing); null: the same recipe as the studied model.
+    baseline: "BaselineRecipe | None" = None
+
+    def for_role(self, role: str) -> "TrainConfig":
+        """The recipe ``role`` trains with: this one, with the baseline's own settings applied."""
+        if role != "baseline" or self.baseline is None:
+            return self
+        changes = self.baseline.model_dump(exclude_none=True)
+        for chosen, other in (("warmup_steps", "warmup_fraction"), ("warmup_fraction", "warmup_steps")):
+            if chosen in changes:  # a warm-up given either way replaces the studied model's
+                changes[other] = None
+        if "optimizer" in changes:
+            changes["optimizer"] = self.baseline.optimizer
+        return self.model_copy(update=changes | {"baseline": None})
 
     @model_validator(mode="after")
     def _one_warmup(self) -> "TrainConfig":

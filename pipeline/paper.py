@@ -9,7 +9,9 @@ our model code gives for it (tests/test_model.py checks it). The notebook's trai
 
 from __future__ import annotations
 
-from pipeline.config import ARCH_PRESETS
+from dataclasses import dataclass
+
+from pipeline.config import ARCH_PRESETS, ArchConfig
 
 PAPER_ARCH = ARCH_PRESETS["paper"]  # the architecture preset, written in pipeline/config.py
 PAPER_VOCAB_SIZE = 30522
@@ -32,3 +34,59 @@ REPORTED = {
 README_BERT_BASE_GLUE = {"mrpc": 84.98, "sst2": 92.43, "cola": 56.78}  # README GLUE table, BERT-Base row
 # The notebook's own run (its training log): 60,000 stories counted as 12,941,776 tokens, 15 epochs.
 NOTEBOOK_TRAIN_TOKENS, NOTEBOOK_EPOCHS = 12_941_776, 15
+
+# The notebook's training log: each 15-epoch run (one model) logged 2,031-2,074 s per epoch on two
+# NVIDIA T4 GPUs (Kaggle, DataParallel) for its 12,941,776 tokens per epoch: ~8.5 h, 17 T4-hours per
+# model. The rate every GPU cost in the claims table is priced at (pipeline/analysis/costs.py).
+NOTEBOOK_GPU, NOTEBOOK_GPU_COUNT, NOTEBOOK_EPOCH_SECONDS = "NVIDIA T4", 2, (2031.0, 2074.0)
+# The paper's efficiency table is headed "Inference Memory (GPU)" (README): its 1197 / 612 / 498 MB are
+# GPU process megabytes on the paper's hardware, not weight bytes (the FP32 weights of the 132M
+# architecture are 527.7 MB).
+PAPER_MEMORY_MEASURE = "GPU process memory ('Inference Memory (GPU)' in the README), on NVIDIA T4 GPUs"
+
+
+@dataclass(frozen=True)
+class ParamCounts:
+    """The parameters of a model of this pipeline's architecture (pipeline/model/transformer.py): the
+    block linears, which a ternary model stores as codes, and the rest (embedding, head with its bias,
+    RMSNorm gains), kept in full precision; ``embedding`` is the token table's share of the rest."""
+
+    ternary: int
+    full_precision: int
+    embedding: int
+
+    @property
+    def total(self) -> int:
+        """Every parameter."""
+        return self.ternary + self.full_precision
+
+    @property
+    def non_embedding(self) -> int:
+        """Everything but the token embedding table (the head is a matmul per token, so it counts)."""
+        return self.total - self.embedding
+
+
+def param_counts(arch: ArchConfig, vocab_size: int) -> ParamCounts:
+    """Parameter counts of ``arch`` over ``vocab_size`` tokens, by formula: per block 4 d^2 attention
+    and 3 d h SwiGLU weights (h = int(d x mlp_ratio), no biases) and two RMSNorm gains; then the
+    embedding (V d), the final norm (d) and the untied head with its bias (V d + V). The paper's model
+    gives 131,921,466 (tests/test_claims_costs.py checks the formula against the model code)."""
+    hidden = int(arch.dim * arch.mlp_ratio)
+    ternary = arch.n_layers * (4 * arch.dim * arch.dim + 3 * arch.dim * hidden)
+    embedding = vocab_size * arch.dim
+    full = embedding + (2 * arch.n_layers + 1) * arch.dim + vocab_size * arch.dim + vocab_size
+    return ParamCounts(ternary=ternary, full_precision=full, embedding=embedding)
+
+
+# --- published figures of other models, each with its source (the claims decided by them alone) ---------
+# DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, GLUE dev, median of 5 runs: MRPC 87.5. The
+# table does not name the metric; MRPC is reported as accuracy or F1 (F1 usually the higher), and either
+# reading of that figure is above the paper's 82.47.
+DISTILBERT_MRPC = 87.5
+DISTILBERT_SOURCE = ("DistilBERT (Sanh et al. 2019, arXiv 1910.01108) Table 1, GLUE dev set, MRPC 87.5, median of "
+                     "5 runs; the table does not name the metric (accuracy or F1)")
+# BERT's pre-training corpus, which DistilBERT reuses: BooksCorpus 800M + English Wikipedia 2,500M words
+# (Devlin et al. 2019, arXiv 1810.04805, section 3.1).
+BERT_CORPUS_WORDS = 3.3e9
+BERT_CORPUS_SOURCE = "Devlin et al. 2019 (arXiv 1810.04805) section 3.1: BooksCorpus 800M + Wikipedia 2,500M words"
+NOTEBOOK_TOKENS_SOURCE = "the released notebook's training log: 60,000 stories counted as 12,941,776 tokens per epoch"

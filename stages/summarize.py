@@ -11,7 +11,7 @@ from stages.common import main
 
 def run(cfg, args) -> None:
     outputs = Outputs()
-    summary, arms, claims = summarize(cfg, Path("."), outputs.metrics("tokens"), outputs.metrics("benchmark"),
+    summary, arms, claims = summarize(cfg, Path("."), outputs.tokens_dir, outputs.metrics("benchmark"),
                                       outputs.metrics("sparsity"))
     write_json(outputs.metrics("summary"), summary)
     write_json(outputs.metrics("arms"), arms)

@@ -13,16 +13,15 @@ def _claims(rows):
     return pd.DataFrame([base | row for row in rows])
 
 
-def test_glance_prefers_a_decided_verdict_and_names_its_run():
+def test_glance_takes_real_data_over_the_synthetic_run_and_names_its_source():
     here = _claims([{"id": "a", "verdict": "not comparable", "reason": "synthetic", "tested_at": "synthetic default"},
                     {"id": "b", "verdict": "reproduced", "reason": "ok", "tested_at": "architecture benchmark (132M shapes)"}])
     study = _claims([{"id": "a", "verdict": "not reproduced", "reason": "ternary overfits more",
-                      "tested_at": "this CPU study"},
+                      "tested_at": "this CPU study (real data)"},
                      {"id": "b", "verdict": "reproduced", "reason": "ok", "tested_at": "architecture benchmark (132M shapes)"}])
     glance = verdicts_at_a_glance([EvidenceSource("this run", here), EvidenceSource("results/cpu-study", study)])
     assert list(glance["verdict"]) == ["not reproduced", "reproduced"]
-    assert glance["tested at"][0] == "this CPU study [results/cpu-study]"
-    assert glance["tested at"][1].endswith("[this run]")  # ties go to the first source
+    assert glance["tested at"][0] == "this CPU study (real data) [results/cpu-study]"
     assert glance["why"][0] == "ternary overfits more"
 
 

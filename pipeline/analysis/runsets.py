@@ -1,7 +1,10 @@
 """Run sets (the main runs' roles and each arm's roles): their labels in plot tables, one spelling
 used by the sparsity and summarize stages and named by dvc.yaml's top-level plots; the one
 definition of "mean ± std" over a set's seeds; and the keys under which summarize writes those
-aggregates into metrics/summary.json and metrics/arms.json, which the report reads back."""
+aggregates into metrics/summary.json and metrics/arms.json, which the claims and the report read
+back. The metric names aggregated per role are listed here once; a key built from a role or metric
+outside them raises :class:`UndeclaredMetricError` where it is spelt (``metrics_contract.py`` declares
+every name summarize writes from these lists, and checks the rest)."""
 
 from __future__ import annotations
 
@@ -11,10 +14,26 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.config import ROLES
+from pipeline.metrics import HEADLINE_METRIC
 
 RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_loss", "train_val_ratio",
-               "train_val_loss_ratio")
+               "train_val_loss_ratio")  # each run's metrics.json
+TIMING_METRICS = ("tokens_per_second",)  # each run's timing.json
+SEED_METRICS = ("val_loss", "val_ppl_smoothed", "train_val_ratio")  # also kept per seed (``*_per_seed``)
 GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
+ZERO_METRICS = (*(f"{rule}zero_pct_{part}" for rule in ("", "twn_") for part in ("middle", "boundary", "all")),
+                "zero_pct_middle_minus_boundary", "zero_pct_all_minus_gaussian")
+# every metric aggregated per role: what aggregate_key accepts
+ROLE_METRICS = (*RUN_METRICS, *TIMING_METRICS, *(f"{task}_{m}" for task in HEADLINE_METRIC for m in GLUE_METRICS),
+                *ZERO_METRICS)
+
+
+class UndeclaredMetricError(KeyError):
+    """A metric name outside the declared ones: a misspelling, or a metric added without a declaration."""
+
+    def __str__(self) -> str:
+        return (f"metric {self.args[0]!r} is not declared (pipeline/analysis/metrics_contract.py and "
+                "runsets.py): a misspelt name, or a new metric that needs a declaration")
 
 
 def mean_std(values: Iterable[float]) -> tuple[float, float]:
@@ -36,7 +55,10 @@ def arm_prefix(arm: str | None = None, beside: bool = False) -> str:
 def aggregate_key(role: str, metric: str, arm: str | None = None, beside: bool = False) -> str:
     """The key of one role's mean over seeds (``studied_val_ppl``, ``arm_notebook_init_studied_val_ppl``);
     its sample std is under :func:`std_key`. A GLUE metric is named by :func:`glue_metric`."""
-    return f"{arm_prefix(arm, beside)}{role}_{metric}"
+    key = f"{arm_prefix(arm, beside)}{role}_{metric}"
+    if role not in ROLES or metric not in ROLE_METRICS:
+        raise UndeclaredMetricError(key)
+    return key
 
 
 def glue_metric(task: str, metric: str) -> str:
@@ -47,6 +69,27 @@ def glue_metric(task: str, metric: str) -> str:
 def std_key(key: str) -> str:
     """The key of the sample std beside the mean at ``key``."""
     return f"{key}_std"
+
+
+def per_seed_key(key: str) -> str:
+    """The key of the per-seed values (in the order of the run set's seeds) beside the mean at ``key``."""
+    return f"{key}_per_seed"
+
+
+def contrast_key(arm: str | None = None) -> str:
+    """The paired regularization contrast of the main runs or an arm (FP32 minus ternary val/train ratio)."""
+    return f"{arm_prefix(arm)}regularization_contrast"
+
+
+def gap_fraction_key(arm: str | None = None) -> str:
+    """The share of the FP32 twin's overfitting gap that ternary removes, main runs or an arm."""
+    return f"{arm_prefix(arm)}regularization_gap_fraction"
+
+
+def code_change_key(arm: str | None = None) -> str:
+    """The sparsity stage's share of ternary codes changed since initialisation (mean over seeds), for
+    the studied model of the main runs (``studied_code_change_fraction``) or an arm."""
+    return f"{arm_prefix(arm)}studied_code_change_fraction"
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,17 @@
 """The summarize stage: aggregate the runs the params name into ``metrics/summary.json`` (flat keys,
-mean and sample std over seeds), ``metrics/arms.json`` (each arm beside the main runs) and the
-claims table ``reports/claims.json``.
+mean and sample std over seeds, and per seed where a test needs it), ``metrics/arms.json`` (each arm
+beside the main runs) and the claims table ``reports/claims.json``.
 
 Only the runs named by ``train.seeds`` and ``arms`` are read, each by its exact path, so shrinking a
-seed list never averages stale files left by an earlier run.
+seed list never averages stale files left by an earlier run. Every name written is declared in the
+metrics contract (``metrics_contract.py``) and checked against it before anything is returned. The
+corpus's unigram baseline, which says whether a model learned anything, is computed here from the
+tokenize stage's arrays.
 """
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 from typing import Any
@@ -15,17 +19,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.bench.table import metric_key
-from pipeline.analysis.claims import (MODEL_SCALE, PAPER_ARCH_BENCH, PAPER_DEVICE, PAPER_MODEL, PAPER_TRAINING, REAL_DATA,
-                             build_claims)
+from pipeline.analysis.claims import MODEL_SCALE, Basis, build_claims
+from pipeline.analysis.costs import Pricing
+from pipeline.analysis.metrics_contract import (BENCH_SCOPES, BENCH_SETTINGS, PAPER_ARCH_BENCH, PAPER_DEVICE,
+                                                PAPER_MODEL, PAPER_TRAINING, REAL_DATA, MetricsFile, check_written)
+from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, SEED_METRICS, UndeclaredMetricError, aggregate_key,
+                                       arm_prefix, code_change_key, contrast_key, gap_fraction_key, glue_metric,
+                                       mean_std, per_seed_key, run_set_columns, run_set_labels, std_key)
+from pipeline.bench.table import FORMAT_LABELS, TERNARY_FORMATS, UNITS, metric_key
 from pipeline.config import ROLES, Config
+from pipeline.data.tokens import load_tokens
 from pipeline.io import read_json
 from pipeline.layout import RunPaths
-from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, aggregate_key, arm_prefix, glue_metric, mean_std,
-                                       run_set_columns, run_set_labels, std_key)
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
+
+# Just past ~300 lines: every reader of the runs' outputs (metrics, timing, curves, GLUE, sparsity, the
+# benchmark) and the corpus's unigram baseline feed one summary, checked once against the contract.
+
+# benchmark.json names of older runs for the ratios now written as weight_reduction and latency_over_fp32
+# (recomputed here from weights_mb and ms_per_token, never mapped by name):
+# ``<scope>_fp32_over_<format>_weights`` and ``<scope>_<format>_over_fp32_latency``.
+_LEGACY_RATIO = re.compile(rf"(?:{'|'.join(BENCH_SCOPES)})_(?:fp32_over_\w+_weights|\w+_over_fp32_latency)")
+_DERIVED = {"weight_reduction": "weights_mb", "latency_over_fp32": "ms_per_token"}  # ratio -> what it divides
 
 
 def _add(summary: dict, key: str, values: list[float]) -> None:
@@ -36,7 +53,8 @@ def _add(summary: dict, key: str, values: list[float]) -> None:
 def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
     """Which of the paper's conditions this run meets (see pipeline/analysis/claims.py), and a label for the
     scale it was tested at. "Paper training" needs every key of the notebook's recipe
-    (``pipeline.paper.recipe_mismatches``) and at least its 60,000 stories."""
+    (``pipeline.paper.recipe_mismatches``) and at least its 60,000 stories; "paper device" a benchmark
+    that also ran on a GPU (its ``cuda_*`` rows)."""
     shape = ("dim", "n_layers", "n_heads", "mlp_ratio")
     same_shape = all(getattr(cfg.model.arch, key) == getattr(PAPER_ARCH, key) for key in shape)
     studied = cfg.model.for_role("studied")
@@ -46,11 +64,12 @@ def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
         REAL_DATA: tokens["data_source"] != "synthetic",
         PAPER_MODEL: same_shape and ternary_as_paper and tokens["vocab_size"] == PAPER_VOCAB_SIZE,
         PAPER_TRAINING: not mismatches["training"] and tokens["train_stories"] >= PAPER_TRAIN_STORIES,
-        PAPER_DEVICE: False,  # the paper does not name the device its latencies were measured on
+        PAPER_DEVICE: metric_key("paper_arch", "cuda_fp32", "ms_per_token") in benchmark,
         PAPER_ARCH_BENCH: metric_key("paper_arch", "fp32", "weights_mb") in benchmark,
         "recipe": "paper-code" if not mismatches["paper-code"] else
                   "paper-code-fixed" if not mismatches["paper-code-fixed"] else "other",
         "recipe_mismatches": mismatches["training"],
+        "bench_device": benchmark.get("device"),
     }
     arch = cfg.model.arch
     if all(context[need] for need in MODEL_SCALE):
@@ -61,6 +80,15 @@ def run_context(cfg: Config, tokens: dict, benchmark: dict) -> dict[str, Any]:
     else:
         context["scale_label"] = "synthetic default"
     return context
+
+
+def unigram_val_nats(tokens_dir: Path, vocab_size: int) -> float:
+    """Validation NLL (nats per token) of the unigram predictor of the training split: token frequencies
+    counted on ``train.npy``, add-one smoothed over the whole vocabulary, scored on ``val.npy``. A model
+    must beat it to have learned anything beyond which tokens are common."""
+    counts = np.bincount(np.asarray(load_tokens(tokens_dir / "train.npy"), dtype=np.int64), minlength=vocab_size)
+    log_p = np.log(counts + 1.0) - np.log(counts.sum() + vocab_size)
+    return float(-log_p[np.asarray(load_tokens(tokens_dir / "val.npy"), dtype=np.int64)].mean())
 
 
 def loss_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
@@ -104,37 +132,55 @@ def _run_sets(cfg: Config):
         yield arm, cfg.arms.defs[arm].roles, cfg.arms.seeds
 
 
+def _tenths(losses: pd.Series) -> list[float]:
+    """Mean training loss of each tenth of a run (fewer parts for a run with fewer logged steps)."""
+    return [chunk.mean() for chunk in np.array_split(losses.to_numpy(), min(10, len(losses))) if len(chunk)]
+
+
 def max_loss_rise(curves: list[pd.Series]) -> float:
     """Largest relative rise of the mean training loss from one tenth of a run to the next, over runs
     (0 when every run's loss decays monotonically at that resolution)."""
     worst = 0.0
     for losses in curves:
-        tenths = [chunk.mean() for chunk in np.array_split(losses.to_numpy(), min(10, len(losses))) if len(chunk)]
+        tenths = _tenths(losses)
         if not np.isfinite(tenths).all():
             return float("inf")
         worst = max([worst] + [(later - earlier) / earlier for earlier, later in zip(tenths, tenths[1:])])
     return float(worst)
 
 
+def min_loss_fall(curves: list[pd.Series]) -> float:
+    """Smallest fall of the mean training loss from the first tenth of a run to its last, over runs
+    (nats): a flat loss has no rise either, and this tells the two apart."""
+    falls = [tenths[0] - tenths[-1] for tenths in map(_tenths, curves)]
+    return float(min(falls)) if all(np.isfinite(falls)) else float("-inf")
+
+
 def _pair_contrast(summary: dict, studied: list[dict], baseline: list[dict], arm: str | None = None) -> None:
-    """FP32 minus ternary val/train ratio, paired by seed; and the share of the FP32 gap it removes."""
-    prefix = arm_prefix(arm)
+    """FP32 minus ternary val/train ratio, paired by seed (each difference kept for the t-test); and the
+    share of the FP32 gap it removes."""
+    key = contrast_key(arm)
     diffs = [b["train_val_ratio"] - s["train_val_ratio"] for s, b in zip(studied, baseline)]
-    _add(summary, f"{prefix}regularization_contrast", diffs)
-    summary[f"{prefix}regularization_contrast_n"] = len(diffs)
+    _add(summary, key, diffs)
+    summary[f"{key}_n"], summary[per_seed_key(key)] = len(diffs), diffs
     gap = statistics.fmean(b["train_val_ratio"] for b in baseline) - 1.0
-    summary[f"{prefix}regularization_gap_fraction"] = statistics.fmean(diffs) / gap if gap > 0 else float("nan")
+    summary[gap_fraction_key(arm)] = statistics.fmean(diffs) / gap if gap > 0 else float("nan")
 
 
 def _role_summary(summary: dict, runs: list[dict], role: str, arm: str | None = None, beside: bool = False) -> None:
-    """Mean and std over ``runs`` (one role's metrics.json files) of every run metric."""
+    """Mean and std over ``runs`` (one role's metrics.json files) of every run metric, and the per-seed
+    values of those a test needs (not for the main runs beside an arm: those are the main runs')."""
     for name in RUN_METRICS:
-        _add(summary, aggregate_key(role, name, arm, beside), [run[name] for run in runs])
+        key = aggregate_key(role, name, arm, beside)
+        _add(summary, key, [run[name] for run in runs])
+        if name in SEED_METRICS and not beside:
+            summary[per_seed_key(key)] = [run[name] for run in runs]
 
 
 def _sparsity_summary(summary: dict, sparsity: dict, role: str, seeds: list[int], arm: str | None = None) -> None:
     """Mean and std over seeds of the sparsity stage's per-run zero percentages (both rules; middle,
-    boundary, all), of the middle-minus-boundary difference and of the distance to the Gaussian level."""
+    boundary, all), of the middle-minus-boundary difference and of the distance to the Gaussian level;
+    and the studied model's share of codes changed since initialisation, where the stage measured it."""
     prefix = arm_prefix(arm)
     for part in ("middle", "boundary", "all"):
         for rule in ("", "twn_"):
@@ -145,6 +191,40 @@ def _sparsity_summary(summary: dict, sparsity: dict, role: str, seeds: list[int]
           for s in seeds])
     _add(summary, aggregate_key(role, "zero_pct_all_minus_gaussian", arm),
          [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_all"] - sparsity["gaussian_reference_zero_pct"] for s in seeds])
+    changed = [sparsity.get(f"{prefix}{role}_seed_{s}_code_change_fraction") for s in seeds]
+    if role == "studied" and None not in changed:  # absent in archives made before the stage measured it
+        summary[code_change_key(arm)] = statistics.fmean(changed)
+
+
+def _bench_name(name: str) -> tuple[str, str, str] | None:
+    """(scope, format, metric) of a benchmark measurement's flat name; None for anything else."""
+    for scope in BENCH_SCOPES:
+        for fmt in sorted(FORMAT_LABELS, key=len, reverse=True):
+            head = f"{scope}_{fmt}_"
+            if name.startswith(head) and name[len(head):] in UNITS:
+                return scope, fmt, name[len(head):]
+    return None
+
+
+def benchmark_metrics(benchmark: dict[str, Any]) -> dict[str, float]:
+    """The benchmark's measurements and settings as summary.json holds them. Ratios to FP32 are
+    recomputed from the measurements they divide (so an older benchmark.json, which named them
+    ``fp32_over_<format>_weights``, reads like a current one); a numeric name that is neither a
+    declared setting nor a measurement raises :class:`UndeclaredMetricError`."""
+    out = {}
+    for name, value in benchmark.items():
+        parsed = _bench_name(name)
+        if name in BENCH_SETTINGS or (parsed and parsed[2] not in _DERIVED):
+            out[name] = value
+        elif isinstance(value, (int, float)) and not parsed and not _LEGACY_RATIO.fullmatch(name):
+            raise UndeclaredMetricError(f"{name} (metrics/benchmark.json)")
+    for scope in ("trained", "paper_arch"):
+        for fmt in ("int8", *TERNARY_FORMATS):
+            for ratio, base in _DERIVED.items():
+                ours, fp32 = out.get(metric_key(scope, fmt, base)), out.get(metric_key(scope, "fp32", base))
+                if ours and fp32:
+                    out[metric_key(scope, fmt, ratio)] = fp32 / ours if ratio == "weight_reduction" else ours / fp32
+    return out
 
 
 def arms_summary(cfg: Config, root: Path, sparsity: dict) -> dict[str, Any]:
@@ -166,31 +246,56 @@ def arms_summary(cfg: Config, root: Path, sparsity: dict) -> dict[str, Any]:
     return arms
 
 
-def summarize(cfg: Config, root: Path, tokens_path: Path, benchmark_path: Path, sparsity_path: Path
-              ) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
-    """(summary, arms, claims) of the runs the params name."""
-    tokens, sparsity, benchmark = read_json(tokens_path), read_json(sparsity_path), read_json(benchmark_path)
-    summary: dict[str, Any] = {"data_source": tokens["data_source"], "n_seeds": len(cfg.train.seeds),
-                               "studied_quant": cfg.model.quant, "train_tokens": tokens["train_tokens"],
-                               "val_tokens": tokens["val_tokens"],
-                               "gaussian_reference_zero_pct": sparsity["gaussian_reference_zero_pct"]}
+def _main_summary(cfg: Config, root: Path, sparsity: dict) -> tuple[dict[str, Any], list[dict]]:
+    """The main runs' aggregates (run metrics, training speed, GLUE, sparsity, the contrast, the loss
+    curves' shape) and the studied runs' timing.json files (which name the device they trained on)."""
+    summary: dict[str, Any] = {}
     runs = {role: [read_json(RunPaths.for_run(role, seed, root).metrics) for seed in cfg.train.seeds] for role in ROLES}
+    timings = {role: [read_json(RunPaths.for_run(role, seed, root).timing) for seed in cfg.train.seeds]
+               for role in ROLES}
     for role in ROLES:
         _role_summary(summary, runs[role], role)
+        _add(summary, aggregate_key(role, "tokens_per_second"), [run["tokens_per_second"] for run in timings[role]])
         glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds]
         for task in cfg.glue.tasks:
             for metric in GLUE_METRICS:
                 _add(summary, aggregate_key(role, glue_metric(task, metric)), [run[task][metric] for run in glue])
         _sparsity_summary(summary, sparsity, role, cfg.train.seeds)
     _pair_contrast(summary, runs["studied"], runs["baseline"])
-    summary["max_loss_rise_between_tenths"] = max_loss_rise(
-        [pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")["loss"]
-         for role in ROLES for seed in cfg.train.seeds])
-    summary.update({key: value for key, value in benchmark.items() if isinstance(value, (int, float))})
+    curves = [pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")["loss"]
+              for role in ROLES for seed in cfg.train.seeds]
+    summary["max_loss_rise_between_tenths"] = max_loss_rise(curves)
+    summary["min_loss_fall_nats"] = min_loss_fall(curves)
+    return summary, timings["studied"]
+
+
+def pricing(cfg: Config, summary: dict[str, Any], timings: list[dict]) -> Pricing:
+    """What prices the untested claims: this run's params, corpus and measured training speed."""
+    speeds = [summary[aggregate_key(role, "tokens_per_second")] for role in ROLES]
+    return Pricing(cfg, summary["train_tokens"], summary["vocab_size"], statistics.fmean(speeds),
+                   timings[0].get("device", "this CPU"))
+
+
+def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, sparsity_path: Path,
+              basis: Basis = Basis.THIS_RUN) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(summary, arms, claims) of the runs the params name, under ``root``; the corpus's token arrays
+    and counts in ``tokens_dir`` (the tokenize stage's ``data/tokens``). ``basis`` says what the claims
+    rest on: this run, or an archived one re-judged."""
+    tokens, sparsity = read_json(tokens_dir / "tokens.json"), read_json(sparsity_path)
+    benchmark = read_json(benchmark_path)
+    summary: dict[str, Any] = {
+        "data_source": tokens["data_source"], "n_seeds": len(cfg.train.seeds), "seeds": list(cfg.train.seeds),
+        "studied_quant": cfg.model.quant, "train_tokens": tokens["train_tokens"], "val_tokens": tokens["val_tokens"],
+        "vocab_size": tokens["vocab_size"], "unigram_val_nats": unigram_val_nats(tokens_dir, tokens["vocab_size"]),
+        "gaussian_reference_zero_pct": sparsity["gaussian_reference_zero_pct"]}
+    main, timings = _main_summary(cfg, root, sparsity)
+    summary |= main | benchmark_metrics(benchmark)
     arms = arms_summary(cfg, root, sparsity)
     context = run_context(cfg, tokens, benchmark)
     summary.update({f"run_{key}": value for key, value in context.items()})
-    claims = build_claims({**summary, **arms}, context, cfg.claims)
+    check_written(summary, MetricsFile.SUMMARY, cfg.glue.tasks)
+    check_written(arms, MetricsFile.ARMS)
+    claims = build_claims({**summary, **arms}, context, cfg.claims, pricing(cfg, summary, timings), basis)
     return summary, arms, claims
 
 

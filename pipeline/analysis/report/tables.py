@@ -9,14 +9,13 @@ from collections.abc import Mapping
 import pandas as pd
 
 from pipeline.analysis.claims import GLUE_CLAIM_ID
+from pipeline.analysis.evidence import Source, decide
 from pipeline.analysis.report.inputs import ArmResult, EvidenceSource, SeedAggregates, StudyInputs
 from pipeline.analysis.runsets import MeanStd
 from pipeline.bench.table import DEVICE_FORMATS, EFFICIENCY_FORMATS, FORMAT_LABELS, PEER_FORMATS
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import README_BERT_BASE_GLUE, REPORTED as R
 
-VERDICT_ORDER = {"reproduced": 0, "not reproduced": 0, "uninformative": 1, "not testable here": 2, "not comparable": 3}
-SCALE_ORDER = {"paper scale": 0, "architecture benchmark (132M shapes)": 1, "published figures": 1}
 EFFICIENCY_SCOPES = (("trained", "trained checkpoints"), ("paper_arch", "paper 132M architecture"))
 
 
@@ -128,27 +127,29 @@ def reported_glue() -> pd.DataFrame:
                          for task, metric in HEADLINE_METRIC.items()])
 
 
-def _scale_rank(tested_at: str) -> int:
-    """Paper scale first, then architecture and published figures, then real data, then synthetic."""
-    return SCALE_ORDER.get(tested_at, 2 if "real data" in tested_at else 3)
+# the basis of an entry judged before claims.json had one (tables of older runs), from its kind
+_KIND_BASIS = {"reference": "published", "architecture": "architecture benchmark"}
+
+
+def _entries(source: EvidenceSource) -> dict[str, dict]:
+    """A source's claims table by claim id, each row as a dict (JSON null read back as None)."""
+    rows = source.claims.astype(object).where(source.claims.notna(), None)
+    return {row["id"]: row for row in rows.to_dict("records")}
 
 
 def verdicts_at_a_glance(sources: list[EvidenceSource]) -> pd.DataFrame:
-    """One line per claim: the most decisive evidence among the sources (a decided verdict before
-    uninformative before not testable before not comparable; paper scale first; ties to the earlier
-    source), where it comes from, the scale it was tested at and why, in words."""
-    rows = []
-    for claim_id in sources[0].claims["id"]:
-        entries = []
-        for source in sources:
-            match = source.claims[source.claims["id"] == claim_id]
-            if len(match):
-                entries.append((source.name, match.iloc[0]))
-        name, best = min(entries, key=lambda item: (VERDICT_ORDER.get(item[1]["verdict"], 9),
-                                                    _scale_rank(item[1].get("tested_at", ""))))
-        rows.append({"claim": best["description"], "verdict": best["verdict"],
-                     "tested at": f"{best.get('tested_at', '')} [{name}]", "why": best["reason"]})
-    return pd.DataFrame(rows)
+    """One line per claim: the source that decides it by the precedence of
+    :func:`pipeline.analysis.evidence.decide` (best scale, most seeds, newest; never by its verdict), its
+    verdict, the scale it was tested at and why, the other sources' verdicts beside it; claims decided
+    by published figures alone listed last, as their own group."""
+    decisions = decide([Source(source.name, _entries(source), source.created) for source in sources])
+    rows = [{"claim": d.entry["description"], "verdict": d.entry["verdict"],
+             "tested at": f"{d.entry.get('tested_at') or ''} [{d.source}]", "why": d.entry["reason"],
+             "also": d.others_text(), "basis": d.entry.get("basis") or _KIND_BASIS.get(d.entry.get("kind"), "")}
+            for d in decisions]
+    glance = pd.DataFrame(rows)
+    return pd.concat([glance[glance["basis"] != "published"], glance[glance["basis"] == "published"]],
+                     ignore_index=True)
 
 
 def shared_reasons(glance: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -166,7 +167,9 @@ def _present(value: object) -> bool:
 
 
 def claim_details(claims: pd.DataFrame) -> pd.DataFrame:
-    """The numbers behind each verdict: paper, ours, what sits beside it, rule and margin."""
+    """The numbers behind each verdict: paper, ours, what sits beside it, rule and margin; what the entry
+    rests on and, for an untested claim, the command that would test it with its cost."""
+    none = [None] * len(claims)
     return pd.DataFrame({
         "id": claims["id"], "paper": claims["paper_value"].map(paper_text),
         "ours": [value_text(v, s, n) for v, s, n in zip(claims["ours"], claims["ours_std"], claims["n_seeds"])],
@@ -176,7 +179,18 @@ def claim_details(claims: pd.DataFrame) -> pd.DataFrame:
         "units": claims["units"], "rule": claims["tolerance"],
         "margin": [f"{m:+.3g}" if _present(m) else "" for m in claims["margin"]],
         "verdict": claims["verdict"],
+        "basis": claims.get("basis", ""),
+        "what would test it": [_test_text(command, cost) for command, cost in
+                               zip(claims.get("command", none), claims.get("cost", none))],
     })
+
+
+def _test_text(command: str | None, cost: dict | None) -> str:
+    """``command (102-104 NVIDIA T4-hours)``: an untested claim's command and its price; empty otherwise."""
+    if not _present(command):
+        return ""
+    low, high = cost["hours"]
+    return f"{command} ({low:.3g}{'' if f'{low:.3g}' == f'{high:.3g}' else f'-{high:.3g}'} {cost['device']})"
 
 
 def degenerate_glue_runs(glue: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,69 @@
+"""One source decides each claim (pipeline/analysis/evidence.py), by a stated precedence (scale, then
+seeds, then the newest), never by its verdict; the others are shown beside it. The report's glance
+table calls it."""
+
+import json
+import os
+
+import pandas as pd
+
+from pipeline.analysis.evidence import Source, archive_created, decide
+from pipeline.analysis.report.inputs import EvidenceSource
+from pipeline.analysis.report.tables import verdicts_at_a_glance
+
+
+def _entry(verdict: str, n: int | None = None, scale: str = "real data", kind: str = "direction", **extra) -> dict:
+    return {"verdict": verdict, "n_seeds": n, "scale": scale, "kind": kind, "description": "d", "reason": verdict,
+            "tested_at": scale, "basis": extra.pop("basis", "archive"), **extra}
+
+
+def test_the_archive_with_most_seeds_decides_whatever_its_verdict():
+    sources = [Source("this run", {"a": _entry("not comparable", 3, "synthetic data")}),
+               Source("results/five", {"a": _entry("uninformative", 5)}, created=100.0),
+               Source("results/two", {"a": _entry("not reproduced", 2)}, created=200.0)]
+    (decision,) = decide(sources)
+    assert decision.source == "results/five" and decision.entry["verdict"] == "uninformative"
+    assert decision.others_text() == "this run: not comparable (n=3); results/two: not reproduced (n=2)"
+
+
+def test_ties_go_to_the_newest_and_the_paper_scale_comes_first():
+    sources = [Source("results/old", {"a": _entry("reproduced", 5)}, created=100.0),
+               Source("results/new", {"a": _entry("not reproduced", 5)}, created=200.0),
+               Source("results/paper", {"a": _entry("uninformative", 2, "paper scale")}, created=50.0)]
+    assert decide(sources)[0].source == "results/paper"
+    assert decide(sources[:2])[0].source == "results/new"
+
+
+def test_benchmark_and_published_entries_go_to_the_newest_run():
+    sources = [Source("this run", {"m": _entry("reproduced", None, "synthetic data", kind="architecture")}),
+               Source("results/study", {"m": _entry("not reproduced", None, "real data", kind="architecture")}, 1.0)]
+    assert decide(sources)[0].source == "this run"
+
+
+def test_tables_judged_before_the_scale_field_are_ranked_by_tested_at():
+    old = {"a": {"verdict": "not reproduced", "n_seeds": 5, "tested_at": "this CPU study (real data; 200 stories)"}}
+    here = {"a": {"verdict": "not comparable", "n_seeds": 5, "tested_at": "synthetic default"}}
+    assert decide([Source("this run", here), Source("results/cpu-study", old, 1.0)])[0].source == "results/cpu-study"
+
+
+def test_archive_time_is_its_created_field_else_its_file_time(tmp_path):
+    meta = tmp_path / "archive.json"
+    meta.write_text(json.dumps({"name": "x"}))
+    os.utime(meta, (1_000_000, 1_000_000))
+    assert archive_created(tmp_path) == 1_000_000
+    meta.write_text(json.dumps({"name": "x", "created": "2026-04-01T12:00:00+00:00"}))
+    assert archive_created(tmp_path) == 1775044800
+
+
+def test_the_glance_table_names_the_deciding_source_and_lists_published_checks_last():
+    here = pd.DataFrame([_entry("not comparable", 3, "synthetic data", id="a", basis="this run"),
+                         _entry("not reproduced", None, "synthetic data", kind="reference", id="p", basis="published"),
+                         _entry("reproduced", None, "synthetic data", kind="architecture", id="m",
+                                basis="architecture benchmark")])
+    study = pd.DataFrame([_entry("uninformative", 5, id="a"),
+                          _entry("not reproduced", None, kind="reference", id="p", basis="published")])
+    glance = verdicts_at_a_glance([EvidenceSource("this run", here), EvidenceSource("results/cpu-study", study, 1.0)])
+    assert glance["verdict"].tolist() == ["uninformative", "reproduced", "not reproduced"]
+    assert glance["tested at"][0] == "real data [results/cpu-study]"
+    assert glance["also"][0] == "this run: not comparable (n=3)"
+    assert glance["basis"].tolist()[-1] == "published"
