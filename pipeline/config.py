@@ -294,8 +294,9 @@ class TrainConfig(_Section):
         if role != "baseline" or self.baseline is None:
             return self
         changes = self.baseline.model_dump(exclude_none=True)
+        given = set(changes)
         for chosen, other in (("warmup_steps", "warmup_fraction"), ("warmup_fraction", "warmup_steps")):
-            if chosen in changes:  # a warm-up given either way replaces the studied model's
+            if chosen in given:  # a warm-up given either way replaces the studied model's
                 changes[other] = None
         if "optimizer" in changes:
             changes["optimizer"] = self.baseline.optimizer

@@ -172,3 +172,46 @@ def test_the_zero_fraction_is_logged_every_epoch(uninterrupted):
     header, *rows = curves["plots/metrics/eval/zero_pct.tsv"].splitlines()
     assert header == "step\tzero_pct" and len(rows) == len(curves["plots/metrics/eval/val_loss.tsv"].splitlines()) - 1
     assert all(20.0 < float(row.split("\t")[1]) < 45.0 for row in rows)  # near the Gaussian 31% after 12 steps
+
+
+def test_the_constant_schedule_holds_the_peak_after_warm_up():
+    import torch
+
+    from pipeline.training.optim import make_scheduler
+
+    cfg = parse_config(tiny_raw_params(train={"schedule": "constant", "warmup_fraction": None, "warmup_steps": 3}))
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    scheduler = make_scheduler(optimizer, cfg.train, total_steps=10)
+    rates = []
+    for _ in range(10):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.5 / 3, 1.0 / 3, 0.5] + [0.5] * 7)
+
+
+def test_the_baseline_trains_with_its_own_recipe_where_it_has_one():
+    cfg = parse_config(tiny_raw_params(
+        train={"baseline": {"schedule": "constant", "label_smoothing": 0.0, "warmup_steps": 5}},
+        model={"baseline": {"init_std": 0.02, "attention": "bidirectional", "positions": "learned", "dropout": 0.1}}))
+    studied, baseline = cfg.train.for_role("studied"), cfg.train.for_role("baseline")
+    assert studied is cfg.train
+    assert (baseline.schedule, baseline.label_smoothing, baseline.warmup_steps, baseline.warmup_fraction) == \
+        ("constant", 0.0, 5, None)
+    assert baseline.optimizer == studied.optimizer and baseline.epochs == studied.epochs
+    assert cfg.model.arch_for("baseline").dropout == 0.1 and cfg.model.arch_for("studied") == cfg.model.arch
+
+
+def test_max_stories_trains_on_the_first_stories_of_the_split(tokens_dir):
+    from pipeline.errors import InputError
+    from pipeline.data.tokens import load_tokens
+    from pipeline.training.train import load_sequences
+
+    starts = load_tokens(tokens_dir / "train_starts.npy")
+    cfg = parse_config(tiny_raw_params(train={"max_stories": 10}))
+    windows = load_sequences(tokens_dir, "train", cfg.train, 32)
+    assert len(windows.tokens) == starts[10] and len(windows) == (int(starts[10]) - 1) // 32
+    assert len(load_sequences(tokens_dir, "val", cfg.train, 32).tokens) == len(load_tokens(tokens_dir / "val.npy"))
+    too_many = parse_config(tiny_raw_params(train={"max_stories": len(starts)}))
+    with pytest.raises(InputError, match="train.max_stories"):
+        load_sequences(tokens_dir, "train", too_many.train, 32)

@@ -43,7 +43,8 @@ def make_optimizer(model: torch.nn.Module, cfg: OptimizerConfig, device: str = "
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
-    """``onecycle`` (the notebook's) or ``cosine`` with linear warm-up (the paper README's)."""
+    """``onecycle`` (the notebook's), ``cosine`` with linear warm-up (the paper README's), or ``constant``
+    after a linear warm-up (the regime map's: every epoch of one run is a point on the length axis)."""
     warmup = cfg.warmup_steps if cfg.warmup_steps is not None else round(cfg.warmup_fraction * total_steps)
     if cfg.schedule == "onecycle":
         if total_steps < 4:
@@ -65,7 +66,10 @@ def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig, total_ste
         progress = (step - warmup) / max(total_steps - warmup, 1)
         return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
 
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine)
+    def constant(step: int) -> float:
+        return (step + 1) / warmup if step < warmup else 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, cosine if cfg.schedule == "cosine" else constant)
 
 
 def optimizer_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, scheduler, loss: torch.Tensor,

@@ -55,6 +55,7 @@ class _Run:
 
     role: str
     seed: int
+    recipe: TrainConfig  # train, with the role's own settings applied (TrainConfig.for_role)
     model: TransformerLM
     forward: Callable[..., torch.Tensor]  # the model, wrapped for DDP and torch.compile where enabled
     optimizer: torch.optim.Optimizer
@@ -72,19 +73,28 @@ class _Run:
 
 
 def load_sequences(tokens_dir: Path, split: str, tc: TrainConfig, seq_len: int) -> Sequences:
-    """The ``train`` or ``val`` split cut as ``train.sequences`` says (stream windows or per story)."""
+    """The ``train`` or ``val`` split cut as ``train.sequences`` says (stream windows or per story);
+    the training split limited to its first ``train.max_stories`` stories when that is set."""
     tokens = load_tokens(tokens_dir / f"{split}.npy")
+    starts_path = tokens_dir / f"{split}_starts.npy"
+    needs_starts = tc.sequences == "per_story" or (split == "train" and tc.max_stories is not None)
+    if needs_starts and not starts_path.is_file():
+        raise MissingInputError(f"{starts_path} not found: re-run the tokenize stage (dvc repro tokenize)")
+    starts = load_tokens(starts_path) if needs_starts else None
+    if split == "train" and tc.max_stories is not None:
+        if tc.max_stories > len(starts) - 1:
+            raise InputError(f"train.max_stories is {tc.max_stories} but the training split holds {len(starts) - 1} "
+                             f"stories: lower it or raise data.max_train_stories")
+        starts = starts[:tc.max_stories + 1]
+        tokens = tokens[:int(starts[-1])]
     if tc.sequences == "stream":
         return StreamWindows(tokens, seq_len)
-    starts = tokens_dir / f"{split}_starts.npy"
-    if not starts.is_file():
-        raise MissingInputError(f"{starts} not found: re-run the tokenize stage (dvc repro tokenize)")
-    return StorySequences(tokens, load_tokens(starts), seq_len, read_json(tokens_dir / "tokens.json").get("pad_id", 0))
+    return StorySequences(tokens, starts, seq_len, read_json(tokens_dir / "tokens.json").get("pad_id", 0))
 
 
 def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths) -> _Run:
     tokens_meta = read_json(tokens_dir / "tokens.json")
-    tc, seq_len = cfg.train, cfg.model.arch.seq_len
+    tc, seq_len = cfg.train.for_role(role), cfg.model.arch.seq_len
     train, val = load_sequences(tokens_dir, "train", tc, seq_len), load_sequences(tokens_dir, "val", tc, seq_len)
     if len(val) == 0:
         raise InputError(f"the validation split holds no sequence of {seq_len} tokens ({len(load_tokens(tokens_dir / 'val.npy'))} "
@@ -99,7 +109,7 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     if device == "cuda":
         device = f"cuda:{ctx.local_rank}"
     seed_everything(seed, tc.threads)
-    model = TransformerLM(cfg.model.arch, tokens_meta["vocab_size"], cfg.model.for_role(role)).to(device)
+    model = TransformerLM(cfg.model.arch_for(role), tokens_meta["vocab_size"], cfg.model.for_role(role)).to(device)
     optimizer = make_optimizer(model, tc.optimizer, device)
     scheduler = make_scheduler(optimizer, tc, total_steps)
     key = run_key(cfg, role, seed, tokens_meta)
@@ -110,7 +120,7 @@ def _setup(cfg: Config, role: str, seed: int, tokens_dir: Path, paths: RunPaths)
     model.train()
     forward = DistributedDataParallel(model) if ctx.enabled else model
     forward = torch.compile(forward) if tc.compile else forward
-    return _Run(role=role, seed=seed, model=model, forward=forward, optimizer=optimizer, scheduler=scheduler,
+    return _Run(role=role, seed=seed, recipe=tc, model=model, forward=forward, optimizer=optimizer, scheduler=scheduler,
                 train=train, val=val, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
                 start_step=resumed.step if resumed else 0, key=key, paths=paths, device=device, ctx=ctx, live=live)
 
@@ -139,10 +149,10 @@ def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
 def _log_epoch_eval(run: _Run, cfg: Config, done: int) -> None:
     """Train and validation loss (true NLL, eval mode) at the end of an epoch, the overfitting curve, and
     the zero percentage of the ternary codes."""
-    count = max(cfg.train.epoch_eval_tokens // cfg.model.arch.seq_len, 1)
+    count = max(run.recipe.epoch_eval_tokens // cfg.model.arch.seq_len, 1)
     for split, sequences in (("train", run.train), ("val", run.val)):
         ids = evenly_spaced(len(sequences), count)
-        result = evaluate_lm(run.model, sequences, ids, cfg.train.batch_size, cfg.train.label_smoothing, run.device)
+        result = evaluate_lm(run.model, sequences, ids, run.recipe.batch_size, run.recipe.label_smoothing, run.device)
         run.live.log_metric(f"eval/{split}_loss", result["loss"])
     run.live.log_metric("eval/zero_pct", zero_pct(run.model))
 
@@ -158,7 +168,7 @@ def zero_pct(model: TransformerLM) -> float:
 
 def _loop(run: _Run, cfg: Config, on_step: Callable[[int], None] | None) -> float:
     """Optimizer steps from ``run.start_step`` to the end; returns the last logged training loss."""
-    tc, seq_len = cfg.train, cfg.model.arch.seq_len
+    tc, seq_len = run.recipe, cfg.model.arch.seq_len
     autocast = torch.autocast(device_type=run.device.split(":")[0], dtype=torch.bfloat16,
                               enabled=tc.precision == "bf16")
     started = time.perf_counter()
@@ -219,8 +229,8 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
 
 
 def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_seconds: float) -> dict:
-    tc, seq_len = cfg.train, cfg.model.arch.seq_len
-    metrics = _final_metrics(run.model, run.train, run.val, cfg, run.device)
+    tc, seq_len = run.recipe, cfg.model.arch.seq_len
+    metrics = _final_metrics(run.model, run.train, run.val, tc, seq_len, run.device)
     metrics.update({"role": run.role, "seed": run.seed, "quant": run.model.role.quant, "steps": run.total_steps,
                     "epochs": tc.epochs, "tokens_seen": run.total_steps * tc.batch_size * seq_len,
                     "params": count_parameters(run.model), "last_logged_train_loss_smoothed": last_loss})
@@ -244,10 +254,10 @@ def epoch_order(windows: int, seed: int, epoch: int) -> np.ndarray:
     return torch.randperm(windows, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).numpy()
 
 
-def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, cfg: Config, device: str) -> dict:
+def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, tc: TrainConfig, seq_len: int,
+                   device: str) -> dict:
     """Train and validation perplexity measured the same way on equal sequence counts."""
-    tc = cfg.train
-    count = min(max(tc.eval_tokens // cfg.model.arch.seq_len, 1), len(val), len(train))
+    count = min(max(tc.eval_tokens // seq_len, 1), len(val), len(train))
     if count == 0:
         raise InputError("validation set shorter than one sequence: lower model.arch.seq_len or add data")
     val_result = evaluate_lm(model, val, np.arange(count), tc.batch_size, tc.label_smoothing, device)
