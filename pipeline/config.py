@@ -93,6 +93,9 @@ class TokenizerConfig(_Section):
     vocab_size: PositiveInt
     vocab_file: str
     hub_name: str
+    # How each story enters the token stream: "sep" (story [SEP]) or "cls_sep" ([CLS] story [SEP],
+    # the notebook's FastDataset, which tokenized every story with the special tokens).
+    story_wrap: Literal["sep", "cls_sep"] = "sep"
 
 
 class ArchConfig(_Section):

@@ -93,7 +93,7 @@ def test_paper_code_turns_on_every_notebook_quirk(params):
     assert code.model.for_role("studied").init_std == 1.0
     baseline = code.model.for_role("baseline")
     assert (baseline.attention, baseline.positions, baseline.init_std) == ("bidirectional", "learned", 0.02)
-    assert code.train.sequences == "per_story" and code.train.cycle_momentum is True
+    assert code.train.sequences == "stream" and code.tokenizer.story_wrap == "cls_sep" and code.train.cycle_momentum is True
 
 
 def test_paper_code_fixed_differs_only_in_the_fixes(params):
@@ -131,4 +131,4 @@ def test_run_context_of_the_default_names_what_differs(params):
     cfg = parse_config(apply_profile("default", params))
     context = run_context(cfg, {"data_source": "synthetic", "vocab_size": 290, "train_stories": 3000}, {})
     assert not context[REAL_DATA] and not context[PAPER_TRAINING] and context["recipe"] == "other"
-    assert {"train.sequences", "train.cycle_momentum", "train.epochs"} <= set(context["recipe_mismatches"])
+    assert {"train.cycle_momentum", "train.epochs"} <= set(context["recipe_mismatches"])

@@ -21,7 +21,7 @@ from pipeline.errors import InputError, MissingInputError
 from pipeline.config import TokenizerConfig
 from pipeline.data.hub import require_hub
 from pipeline.io import atomic_path
-from pipeline.data.tokenizer import END_OF_STORY, PAD, SPECIAL_TOKENS, UNK, bert_uncased
+from pipeline.data.tokenizer import CLS, END_OF_STORY, PAD, SPECIAL_TOKENS, UNK, bert_uncased
 from pipeline.data.tokens import save_tokens, token_dtype
 
 
@@ -70,16 +70,18 @@ def build_tokenizer(cfg: TokenizerConfig, train_texts: list[str], project_root: 
     return Tokenizer.from_pretrained(cfg.hub_name)
 
 
-def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """All ``texts`` as one token stream, each followed by the end-of-story token, and the offsets
-    where each story starts (with the stream length appended), for per-story sequences."""
+def encode_stream(tokenizer: Tokenizer, texts: list[str], desc: str = "encode", batch: int = 1024,
+                  wrap: str = "sep") -> tuple[np.ndarray, np.ndarray]:
+    """All ``texts`` as one token stream, each followed by the end-of-story token (``wrap="cls_sep"``:
+    also preceded by ``[CLS]``, as the notebook's stream was), and the offsets where each story starts
+    (with the stream length appended), for per-story sequences and story-count limits."""
     eos = tokenizer.token_to_id(END_OF_STORY)
+    head = [tokenizer.token_to_id(CLS)] if wrap == "cls_sep" else []
     dtype = token_dtype(tokenizer.get_vocab_size())
     pieces: list[np.ndarray] = []
     for start in tqdm(range(0, len(texts), batch), desc=desc, unit="batch", leave=False):
         for encoding in tokenizer.encode_batch(texts[start:start + batch], add_special_tokens=False):
-            pieces.append(np.asarray(encoding.ids + [eos], dtype=dtype))
+            pieces.append(np.asarray(head + encoding.ids + [eos], dtype=dtype))
     starts = np.concatenate([[0], np.cumsum([len(piece) for piece in pieces], dtype=np.int64)]).astype(np.int64)
     return (np.concatenate(pieces) if pieces else np.zeros(0, dtype=dtype)), starts
 
@@ -100,8 +102,8 @@ def tokenize_corpus(cfg: TokenizerConfig, data_dir: Path, out_dir: Path, project
     out_dir.mkdir(parents=True, exist_ok=True)
     with atomic_path(out_dir / "tokenizer.json") as tmp:
         tokenizer.save(str(tmp))
-    train, train_starts = encode_stream(tokenizer, train_texts, "encode train")
-    val, val_starts = encode_stream(tokenizer, val_texts, "encode val")
+    train, train_starts = encode_stream(tokenizer, train_texts, "encode train", wrap=cfg.story_wrap)
+    val, val_starts = encode_stream(tokenizer, val_texts, "encode val", wrap=cfg.story_wrap)
     for name, array in (("train", train), ("val", val), ("train_starts", train_starts), ("val_starts", val_starts)):
         save_tokens(out_dir / f"{name}.npy", array)
     manifest = read_json(data_dir / "manifest.json")
