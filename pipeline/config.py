@@ -378,6 +378,12 @@ class ClaimsConfig(_Section):
     min_test_seeds: int = Field(ge=2)  # fewer seeds than this: a seed test is at most "uninformative"
     min_learned_nats: PositiveFloat  # a trained model's val NLL must beat the unigram predictor's by this
     min_code_change_fraction: float = Field(gt=0.0, le=1.0)  # share of ternary codes changed since init
+    # The notebook pair and the regime map (issue 22), fixed before their runs:
+    notebook_ternary_ratio_max: float = Field(gt=1.0)  # "near 1.05": the notebook-recipe ternary val/train
+    notebook_baseline_ratio_min: float = Field(gt=1.0)  # "far above": its maskless baseline's val/train
+    leak_min_nats: PositiveFloat  # imposing the causal mask costs a next-token copier at least this (nats)
+    memorised_ratio: float = Field(gt=1.0)  # the FP32 twin "memorises" a small corpus above this val/train
+    overfit_measurable_ratio: float = Field(gt=1.0)  # ... and overfits a larger one measurably above this
 
 
 class ArmConfig(_Section):

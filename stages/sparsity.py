@@ -1,6 +1,7 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
 from pipeline.model.checkpoint import initial_model, load_model
+from pipeline.model.transformer import code_change_fraction
 from pipeline.io import atomic_path, write_json
 from pipeline.config import ROLES
 from pipeline.layout import Outputs, RunPaths
@@ -9,17 +10,17 @@ from pipeline.analysis.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
 
 
-def _with_initial(path):
-    """A trained model and the model its run started from (rebuilt from its seed)."""
+def _with_code_change(path):
+    """A trained model and the share of its codes that moved from the run's initialisation."""
     model, meta = load_model(path)
-    return model, initial_model(meta)
+    return model, code_change_fraction(model, initial_model(meta))
 
 
 def run(cfg, args) -> None:
     paths = {(None, role, seed): RunPaths.for_run(role, seed).model for role in ROLES for seed in cfg.train.seeds}
     paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm).model
               for arm in cfg.arms.run for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds}
-    models = ((key, *_with_initial(path)) for key, path in paths.items())  # one checkpoint in memory at a time
+    models = ((key, *_with_code_change(path)) for key, path in paths.items())  # one checkpoint in memory at a time
     table, summary = run_sparsity(models, tuple(cfg.sparsity.middle_band))
     outputs = Outputs()
     with atomic_path(outputs.sparsity_layers) as tmp:

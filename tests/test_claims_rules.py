@@ -21,7 +21,9 @@ TOL = ClaimsConfig(relative_tolerance=0.25, std_factor=2.0, glue_points_toleranc
                    trivial_margin_points=2.0, overfit_threshold=1.25, contrast_min_gap_fraction=0.5,
                    parity_tolerance=0.125, glue_retained_min=0.5, sparsity_contrast_points=2.0,
                    gaussian_shift_points=2.0, smooth_loss_tolerance=0.125, significance_level=0.05, min_test_seeds=3,
-                   min_learned_nats=0.5, min_code_change_fraction=0.125)
+                   min_learned_nats=0.5, min_code_change_fraction=0.125, notebook_ternary_ratio_max=1.125,
+                   notebook_baseline_ratio_min=2.0, leak_min_nats=0.5, memorised_ratio=3.0,
+                   overfit_measurable_ratio=1.5)
 
 
 def _decide(rule, paper, value, std=None, n=None, alt=None, samples=None):

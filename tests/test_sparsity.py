@@ -50,7 +50,7 @@ def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_model
 
 
 def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_model):
-    table, summary = run_sparsity([((None, "studied", 0), gaussian_model, gaussian_model),
+    table, summary = run_sparsity([((None, "studied", 0), gaussian_model, 0.0),
                                    (("notebook_init", "studied", 1), gaussian_model, None)], (0.4, 0.75))
     assert summary["studied_seed_0_code_change_fraction"] == 0.0
     assert "arm_notebook_init_studied_seed_1_code_change_fraction" not in summary
@@ -68,7 +68,7 @@ def test_the_initial_model_is_rebuilt_from_the_seed_and_training_changes_codes(t
     from pipeline.model.checkpoint import initial_model, load_model
     from pipeline.training.optim import seed_everything
     from pipeline.training.train import train_language_model
-    from pipeline.analysis.sparsity import code_change_fraction
+    from pipeline.model.transformer import code_change_fraction
 
     write_corpus(load_corpus(tiny_config.data, tiny_config.glue.tasks), tmp_path / "prepared")
     tokenize_corpus(tiny_config.tokenizer, tmp_path / "prepared", tmp_path / "tokens")

@@ -215,3 +215,14 @@ def test_max_stories_trains_on_the_first_stories_of_the_split(tokens_dir):
     too_many = parse_config(tiny_raw_params(train={"max_stories": len(starts)}))
     with pytest.raises(InputError, match="train.max_stories"):
         load_sequences(tokens_dir, "train", too_many.train, 32)
+
+
+def test_a_maskless_model_is_probed_with_the_causal_mask_and_every_run_reports_its_code_change(tokens_dir, tmp_path):
+    cfg = parse_config(tiny_raw_params(model={"baseline": {"init_std": 0.02, "attention": "bidirectional",
+                                                           "positions": "learned", "dropout": None}}))
+    maskless = _train(cfg, tokens_dir, tmp_path / "m", role="baseline")
+    assert maskless["leak_nats"] == pytest.approx(maskless["val_loss_causal_probe"] - maskless["val_loss"])
+    assert maskless["val_loss_causal_probe"] != maskless["val_loss"]
+    causal = _train(cfg, tokens_dir, tmp_path / "c", role="studied")
+    assert "leak_nats" not in causal  # nothing to probe in a causal model
+    assert 0.0 < causal["code_change_fraction"] < 0.3 and 20.0 < causal["zero_pct"] < 45.0

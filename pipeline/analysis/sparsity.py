@@ -43,18 +43,6 @@ def layer_statistics(model: "TransformerLM") -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def code_change_fraction(model: "TransformerLM", initial: "TransformerLM") -> float:
-    """The share of ternary codes (every block linear, weighted by weight count) that differ from the
-    codes the same run had at initialisation: whether training moved the weights at all, which a
-    sparsity figure needs before it can say anything about training."""
-    changed = total = 0
-    initial_layers = initial.quant_layers()
-    for name, layer in model.quant_layers().items():
-        changed += int((layer.codes() != initial_layers[name].codes()).sum())
-        total += layer.weight.numel()
-    return changed / total
-
-
 def middle_layers(n_layers: int, band: tuple[float, float]) -> list[int]:
     """1-based layers whose relative depth l / L lies in ``band`` ([0.4, 0.75] gives L5-L9 of 12)."""
     return [layer for layer in range(1, n_layers + 1) if band[0] <= layer / n_layers <= band[1]]
@@ -93,19 +81,20 @@ def zero_pct_by_depth(table: pd.DataFrame) -> pd.DataFrame:
     return per_run.groupby(["run", "layer"])["zero_pct"].mean().unstack("run").reset_index()
 
 
-def run_sparsity(models: Iterable[tuple[RunKey, "TransformerLM", "TransformerLM | None"]], band: tuple[float, float]
+def run_sparsity(models: Iterable[tuple[RunKey, "TransformerLM", float | None]], band: tuple[float, float]
                  ) -> tuple[pd.DataFrame, dict]:
     """The sparsity stage: statistics of every (arm or None, role, seed) model, taken one at a time
-    (the stage loads each checkpoint, and rebuilds its initialisation, as it is needed), their depth
-    summary and, given the initial model, the share of codes training changed (keys
-    ``<role>_seed_<s>_...``, for an arm ``arm_<arm>_<role>_seed_<s>_...``)."""
+    (the stage loads each checkpoint as it is needed), their depth summary and the share of codes
+    training changed from initialisation when the stage measured it
+    (``pipeline.model.transformer.code_change_fraction``); keys ``<role>_seed_<s>_...``, for an arm
+    ``arm_<arm>_<role>_seed_<s>_...``."""
     frames, summary = [], {}
-    for (arm, role, seed), model, initial in models:
+    for (arm, role, seed), model, changed in models:
         stats = layer_statistics(model)
+        del model  # let it go before the generator loads the next checkpoint
         prefix = f"{'' if arm is None else f'arm_{arm}_'}{role}_seed_{seed}_"
-        if initial is not None:
-            summary[f"{prefix}code_change_fraction"] = code_change_fraction(model, initial)
-        del model, initial  # let them go before the generator loads the next checkpoint
+        if changed is not None:
+            summary[f"{prefix}code_change_fraction"] = changed
         for key, value in depth_summary(stats, band).items():
             summary[f"{prefix}{key}"] = value
         frames.append(stats.assign(arm=arm or "main", role=role, seed=seed))

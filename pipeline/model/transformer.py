@@ -18,7 +18,9 @@ and KV cache. :func:`attend` is the attention step both models' attention layers
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -309,3 +311,31 @@ def state_bytes(module: nn.Module) -> int:
         return 0
 
     return sum(size(value) for value in module.state_dict().values())
+
+
+@contextmanager
+def causal_mask_imposed(model: nn.Module) -> Iterator[nn.Module]:
+    """``model`` with the causal mask on in every attention layer for the duration (the leak probe):
+    a model trained without the mask that learned to copy the next token loses that token here, so
+    its loss rises by what the leak was worth. A causal model is unchanged."""
+    layers = [module for module in model.modules() if isinstance(module, Attention)]
+    before = [layer.causal for layer in layers]
+    for layer in layers:
+        layer.causal = True
+    try:
+        yield model
+    finally:
+        for layer, causal in zip(layers, before):
+            layer.causal = causal
+
+
+def code_change_fraction(model: TransformerLM, initial: TransformerLM) -> float:
+    """The share of ternary codes (every block linear, weighted by weight count) that differ from the
+    codes the same run had at initialisation: whether training moved the weights at all, which a
+    sparsity figure needs before it can say anything about training."""
+    changed = total = 0
+    initial_layers = initial.quant_layers()
+    for name, layer in model.quant_layers().items():
+        changed += int((layer.codes() != initial_layers[name].codes()).sum())
+        total += layer.weight.numel()
+    return changed / total

@@ -21,7 +21,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from pipeline.model.checkpoint import save_model
+from pipeline.model.checkpoint import initial_model, save_model
 from pipeline.training.resume import (CorruptCheckpointError, ResumePoint, load_resume_state, save_resume_state,
                                       set_aside)
 from pipeline.config import ROLES, Config, TrainConfig
@@ -31,7 +31,7 @@ from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows,
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import read_json, write_json
 from pipeline.training.live import CurveLogger, open_live, read_curves, restore_curves
-from pipeline.model.transformer import TransformerLM, count_parameters
+from pipeline.model.transformer import TransformerLM, causal_mask_imposed, code_change_fraction, count_parameters
 from pipeline.training.optim import make_optimizer, make_scheduler, seed_everything, training_step
 from pipeline.data.tokens import load_tokens
 
@@ -231,6 +231,10 @@ def train_language_model(cfg: Config, role: str, seed: int, tokens_dir: Path, pa
 def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_seconds: float) -> dict:
     tc, seq_len = run.recipe, cfg.model.arch.seq_len
     metrics = _final_metrics(run.model, run.train, run.val, tc, seq_len, run.device)
+    initial = initial_model({"seed": run.seed, "arch": run.model.arch.model_dump(), "vocab_size": run.model.vocab_size,
+                             "role": run.model.role.model_dump()})
+    metrics.update({"zero_pct": zero_pct(run.model), "code_change_fraction": code_change_fraction(run.model.cpu(), initial)})
+    run.model.to(run.device)
     metrics.update({"role": run.role, "seed": run.seed, "quant": run.model.role.quant, "steps": run.total_steps,
                     "epochs": tc.epochs, "tokens_seen": run.total_steps * tc.batch_size * seq_len,
                     "params": count_parameters(run.model), "last_logged_train_loss_smoothed": last_loss})
@@ -263,7 +267,7 @@ def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, tc: T
     val_result = evaluate_lm(model, val, np.arange(count), tc.batch_size, tc.label_smoothing, device)
     train_result = evaluate_lm(model, train, evenly_spaced(len(train), count), tc.batch_size, tc.label_smoothing,
                                device)
-    return {
+    metrics = {
         "val_loss": val_result["loss"], "val_ppl": val_result["ppl"], "val_ppl_smoothed": val_result["ppl_smoothed"],
         "train_loss": train_result["loss"], "train_ppl": train_result["ppl"],
         "train_ppl_smoothed": train_result["ppl_smoothed"],
@@ -271,3 +275,8 @@ def _final_metrics(model: TransformerLM, train: Sequences, val: Sequences, tc: T
         "train_val_ratio": val_result["ppl"] / train_result["ppl"],
         "train_val_loss_ratio": val_result["loss"] / train_result["loss"], "eval_tokens": val_result["tokens"],
     }
+    if model.role.attention != "causal":  # the leak probe: the same windows with the causal mask imposed
+        with causal_mask_imposed(model):
+            probe = evaluate_lm(model, val, np.arange(count), tc.batch_size, tc.label_smoothing, device)
+        metrics |= {"val_loss_causal_probe": probe["loss"], "leak_nats": probe["loss"] - val_result["loss"]}
+    return metrics
