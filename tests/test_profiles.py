@@ -3,9 +3,9 @@ import shutil
 import pytest
 import yaml
 
-from pipeline.config import ConfigError, parse_config
+from pipeline.config import ConfigError, load_config, parse_config
 from pipeline.profiles import apply_profile, available, read_profile
-from tests.conftest import PROJECT_ROOT
+from tests.conftest import PROJECT_ROOT, raw_params
 
 
 @pytest.fixture
@@ -132,3 +132,27 @@ def test_run_context_of_the_default_names_what_differs(params):
     context = run_context(cfg, {"data_source": "synthetic", "vocab_size": 290, "train_stories": 3000}, {})
     assert not context[REAL_DATA] and not context[PAPER_TRAINING] and context["recipe"] == "other"
     assert {"train.cycle_momentum", "train.epochs"} <= set(context["recipe_mismatches"])
+
+
+def test_the_notebook_pair_and_its_fixed_twin_differ_only_in_the_two_bugs():
+    """The notebook pair of the regime map: the fixed twin changes the ternary init (1.0 -> 0.02) and
+    gives the baseline its causal mask, nothing else (issue 22)."""
+    defs = raw_params()["arms"]["defs"]
+    notebook, fixed = defs["notebook_pair"]["changes"], defs["notebook_fixed"]["changes"]
+    assert set(notebook) == set(fixed)
+    differing = {key: (notebook[key], fixed[key]) for key in notebook if notebook[key] != fixed[key]}
+    assert differing == {"model.init_std": (1.0, 0.02), "model.baseline.attention": ("bidirectional", "causal")}
+
+
+def test_the_regime_map_profile_trains_every_cell_of_the_minimum_grid_at_three_seeds(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text((PROJECT_ROOT / "params.yaml").read_text())
+    apply_profile("regime-map", params)
+    cfg = load_config(params)
+    cells = {(cfg.model.arch.dim, cfg.train.max_stories)}
+    cells |= {(cfg.arm_config(arm).model.arch.dim, cfg.arm_config(arm).train.max_stories)
+              for arm in cfg.arms.run if arm.startswith("w")}
+    assert cells == {(64, 200), (64, 1000), (128, 200), (128, 1000)}
+    assert len(cfg.train.seeds) == len(cfg.arms.seeds) == 3
+    assert {"notebook_pair", "notebook_fixed"} <= set(cfg.arms.run)
+    assert all(cfg.arm_config(arm).train.schedule == "constant" for arm in cfg.arms.run if arm.startswith("w"))
