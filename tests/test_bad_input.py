@@ -359,3 +359,12 @@ def _swap_weights(path: Path) -> None:
     tensors = load_file(str(path))
     tensors["embed.weight"] = tensors["embed.weight"].repeat(1, 2)
     save_file(tensors, str(path), metadata=header)
+
+
+@pytest.mark.parametrize("arm", ["../x", "a b", "x;touch M;#"])
+def test_the_train_stage_refuses_an_arm_name_outside_the_params_before_writing(tmp_path, arm):
+    (tmp_path / "params.yaml").write_text((PROJECT_ROOT / "params.yaml").read_text())
+    done = _stage(["stages.train", "--arm", arm, "--seed", "0"], tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: ") and "unknown arm" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.yaml"] and not (tmp_path.parent / "x").exists()
