@@ -12,6 +12,7 @@ cross-section checks (arms, evaluation windows) would import each other.
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -456,6 +457,16 @@ class Config(_Section):
         for name in self.arms.defs:  # an arm's own config has no defs, so this does not recurse
             self.arm_config(name)
         return self
+
+
+def deep_merge(base: dict, layer: dict) -> dict:
+    """A copy of the params mapping ``base`` with ``layer`` set into it leaf by leaf (how a profile
+    or an override lands on params.yaml)."""
+    merged = copy.deepcopy(base)
+    for key, value in layer.items():
+        merged[key] = deep_merge(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
+            else value
+    return merged
 
 
 def _describe(error: dict[str, Any]) -> str:

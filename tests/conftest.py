@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pipeline.config import ArchConfig, Config, parse_config
+from pipeline.config import ArchConfig, Config, deep_merge, parse_config
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -26,12 +25,7 @@ TINY_OVERRIDES = {
 }
 
 
-def deep_update(base: dict, overrides: dict) -> dict:
-    merged = copy.deepcopy(base)
-    for key, value in overrides.items():
-        merged[key] = deep_update(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
-            else value
-    return merged
+deep_update = deep_merge  # the tests' name for it
 
 
 def raw_params() -> dict:

@@ -16,11 +16,10 @@ models x seeds x epochs x tokens per epoch, so doubling ``train.epochs`` doubles
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pipeline.config import ArchConfig, Config, parse_config
+from pipeline.config import ArchConfig, Config, deep_merge, parse_config
 from pipeline.paper import (NOTEBOOK_EPOCH_SECONDS, NOTEBOOK_GPU, NOTEBOOK_GPU_COUNT, NOTEBOOK_TRAIN_TOKENS,
                             PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE, param_counts)
 from pipeline.profiles import read_profile
@@ -154,17 +153,9 @@ def profile_config(cfg: Config, name: str) -> Config:
     """``cfg`` switched to profile ``name`` as ``python -m pipeline.profiles`` would write it."""
     tree = cfg.model_dump(mode="json")
     for layer in (read_profile("default"), read_profile(name)):
-        tree = _merged(tree, layer)
+        tree = deep_merge(tree, layer)
     return parse_config(tree, source=f"profile {name}")
 
-
-def _merged(base: dict, layer: dict) -> dict:
-    """``base`` with ``layer`` set into it leaf by leaf (a copy)."""
-    merged = copy.deepcopy(base)
-    for key, value in layer.items():
-        merged[key] = _merged(merged[key], value) if isinstance(value, dict) and isinstance(merged.get(key), dict) \
-            else value
-    return merged
 
 
 def profile_run(name: str, on_gpu: bool) -> Remedy:
