@@ -9,7 +9,6 @@ import pandas as pd
 
 from pipeline.analysis.evidence import Source, archive_created, decide
 from pipeline.analysis.report.inputs import EvidenceSource
-from pipeline.analysis.report.tables import verdicts_at_a_glance
 
 
 def _entry(verdict: str, n: int | None = None, scale: str = "real data", kind: str = "direction", **extra) -> dict:
@@ -53,17 +52,3 @@ def test_archive_time_is_its_created_field_else_its_file_time(tmp_path):
     assert archive_created(tmp_path) == 1_000_000
     meta.write_text(json.dumps({"name": "x", "created": "2026-04-01T12:00:00+00:00"}))
     assert archive_created(tmp_path) == 1775044800
-
-
-def test_the_glance_table_names_the_deciding_source_and_lists_published_checks_last():
-    here = pd.DataFrame([_entry("not comparable", 3, "synthetic data", id="a", basis="this run"),
-                         _entry("not reproduced", None, "synthetic data", kind="reference", id="p", basis="published"),
-                         _entry("reproduced", None, "synthetic data", kind="architecture", id="m",
-                                basis="architecture benchmark")])
-    study = pd.DataFrame([_entry("uninformative", 5, id="a"),
-                          _entry("not reproduced", None, kind="reference", id="p", basis="published")])
-    glance = verdicts_at_a_glance([EvidenceSource("this run", here), EvidenceSource("results/cpu-study", study, 1.0)])
-    assert glance["verdict"].tolist() == ["uninformative", "reproduced", "not reproduced"]
-    assert glance["tested at"][0] == "real data [results/cpu-study]"
-    assert glance["also"][0] == "this run: not comparable (n=3)"
-    assert glance["basis"].tolist()[-1] == "published"

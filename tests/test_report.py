@@ -1,72 +1,67 @@
-"""Report helpers: the verdict summary pools runs, most decisive evidence first; tables format values."""
+"""The report's first screen and evidence table as a reader meets them, built from small claims tables
+(no repro) and parsed without a browser: the summary first, then the verdict counts, then the decided
+claims with paper and ours side by side; the untested folded with each reason said once; every link
+to a claim's evidence lands on a row. Also the banner and machine note chosen from a run's facts."""
 
-import pandas as pd
+from bs4 import BeautifulSoup
 
-from pipeline.analysis.report.inputs import EvidenceSource
+from pipeline.analysis.report import markup
 from pipeline.analysis.report.prose import machine_note, scale_banner
-from pipeline.analysis.report.tables import claim_details, shared_reasons, value_text, verdicts_at_a_glance
+from pipeline.analysis.report.summary import summary_lines
+from pipeline.analysis.report.verdicts import judge_all, verdict_counts
+from tests.test_report_verdicts import sources
 
 
-def _claims(rows):
-    base = {"description": "d", "paper_value": 1.0, "ours": 1.0, "ours_std": None, "n_seeds": 3, "ours_alt": None,
-            "alt_label": "", "trivial_baseline": None, "units": "x", "tolerance": "t", "margin": 0.1}
-    return pd.DataFrame([base | row for row in rows])
+def first_screen() -> BeautifulSoup:
+    """The report's opening as the notebook assembles it, and the evidence table below it."""
+    rows = judge_all(sources())
+    decided = [row for row in rows if row.verdict in ("reproduced", "not reproduced", "uninformative")]
+    page = (markup.STYLE + markup.summary_list(summary_lines(rows)) + markup.counts_line(verdict_counts(rows))
+            + markup.glance_table(decided) + markup.folded(rows, "not testable here", "untested")
+            + markup.folded(rows, "not comparable", "off scale") + markup.evidence_table(rows))
+    return BeautifulSoup(page, "html.parser")
 
 
-def test_glance_takes_real_data_over_the_synthetic_run_and_names_its_source():
-    here = _claims([{"id": "a", "verdict": "not comparable", "reason": "synthetic", "tested_at": "synthetic default"},
-                    {"id": "b", "verdict": "reproduced", "reason": "ok", "tested_at": "architecture benchmark (132M shapes)"}])
-    study = _claims([{"id": "a", "verdict": "not reproduced", "reason": "ternary overfits more",
-                      "tested_at": "this CPU study (real data)"},
-                     {"id": "b", "verdict": "reproduced", "reason": "ok", "tested_at": "architecture benchmark (132M shapes)"}])
-    glance = verdicts_at_a_glance([EvidenceSource("this run", here), EvidenceSource("results/cpu-study", study)])
-    assert list(glance["verdict"]) == ["not reproduced", "reproduced"]
-    assert glance["tested at"][0] == "this CPU study (real data) [results/cpu-study]"
-    assert glance["why"][0] == "ternary overfits more"
+def test_the_summary_comes_first_then_the_counts_then_the_decided_verdicts():
+    soup = first_screen()
+    blocks = [tag for tag in soup.find_all(["ul", "p", "table", "details"]) if tag.parent is soup]
+    assert [block.name for block in blocks[:3]] == ["ul", "p", "table"]
+    assert "summary" in blocks[0]["class"] and "counts" in blocks[1]["class"] and "glance" in blocks[2]["class"]
+    assert blocks[0].find("li").get_text().startswith("Reproduced (1):")
+    counts = blocks[1].get_text(" ")
+    assert "8 claims, 6 decided" in counts and "0 not testable here" in counts and "2 not comparable" in counts
 
 
-def test_glance_orders_evidence_by_verdict_then_scale():
-    here = _claims([{"id": "a", "verdict": "not testable here", "reason": "no overfitting", "tested_at": "synthetic default"},
-                    {"id": "b", "verdict": "not reproduced", "reason": "small", "tested_at": "synthetic default"},
-                    {"id": "c", "verdict": "not comparable", "reason": "off scale", "tested_at": "synthetic default"}])
-    study = _claims([{"id": "a", "verdict": "uninformative", "reason": "noisy", "tested_at": "this CPU study (real data)"},
-                     {"id": "b", "verdict": "reproduced", "reason": "real", "tested_at": "this CPU study (real data)"}])
-    paper = _claims([{"id": "b", "verdict": "not reproduced", "reason": "at scale", "tested_at": "paper scale"}])
-    glance = verdicts_at_a_glance([EvidenceSource("this run", here), EvidenceSource("results/cpu-study", study),
-                                   EvidenceSource("results/paper", paper)])
-    assert list(glance["verdict"]) == ["uninformative", "not reproduced", "not comparable"]
-    # a decided verdict at paper scale beats one on real data, which beats the synthetic run's
-    assert list(glance["why"]) == ["noisy", "at scale", "off scale"]
-    assert glance["tested at"].tolist() == ["this CPU study (real data) [results/cpu-study]",
-                                           "paper scale [results/paper]", "synthetic default [this run]"]
+def test_glance_rows_put_paper_and_ours_side_by_side_with_a_coloured_verdict_word():
+    glance = first_screen().find("table", class_="glance")
+    assert [th.get_text() for th in glance.find_all("th")][:4] == ["verdict", "claim", "paper", "ours"]
+    rows = glance.find("tbody").find_all("tr")
+    assert len(rows) == 6  # the decided claims only
+    verdict, claim, paper, ours = rows[0].find_all("td")[:4]
+    assert verdict.get_text() == "reproduced" and "background" in verdict.find("span")["style"]
+    assert claim.find("a")["href"] == "#claim-stable_training"
+    assert (paper.get_text(), ours.get_text()) == ("0%", "0.13%")
 
 
-def test_shared_reasons_become_note_keys():
-    glance = pd.DataFrame({"why": ["synthetic", "own reason", "synthetic", "hub only", "hub only"]})
-    short, notes = shared_reasons(glance)
-    assert short["why"].tolist() == ["[A]", "own reason", "[A]", "[B]", "[B]"]
-    assert notes == {"[A]": "synthetic", "[B]": "hub only"}
+def test_untested_claims_are_folded_and_each_reason_is_said_once():
+    soup = first_screen()
+    folded = soup.find("details")
+    assert folded.find("summary").get_text(" ").startswith("2 not comparable")
+    assert "val_ppl" not in soup.find("table", class_="glance").get_text()
+    groups = folded.find_all("tr", class_="group")
+    assert len(groups) == 1 and "a smaller model" in groups[0].get_text()  # two claims, one reason
+    assert groups[0].find("code").get_text() == "python -m pipeline.profiles paper-code && dvc repro"
 
 
-def test_details_format_mean_std_and_seeds():
-    assert value_text(58.4219, 0.171, 3) == "58.42 ± 0.17 (n=3)"
-    assert value_text(None) == "n/a"
-    details = claim_details(_claims([{"id": "a", "verdict": "reproduced", "reason": "", "tested_at": "",
-                                      "ours_alt": 2.0, "alt_label": "true PPL"}]))
-    assert details.loc[0, "beside"] == "true PPL: 2" and details.loc[0, "margin"] == "+0.1"
-
-
-def test_details_show_ranges_constant_predictors_and_empty_cells():
-    claims = _claims([{"id": "s", "verdict": "not reproduced", "reason": "", "paper_value": [60, 62], "ours": 31.03,
-                       "ours_std": 0.09, "n_seeds": 5, "margin": -28.97},
-                      {"id": "g", "verdict": "uninformative", "reason": "", "paper_value": 82.47, "ours": 81.25,
-                       "n_seeds": 5, "ours_alt": 0.5, "alt_label": "", "trivial_baseline": 81.22, "margin": None}])
-    details = claim_details(claims).set_index("id")
-    assert details.loc["s", "paper"] == "60-62" and details.loc["s", "ours"] == "31.03 ± 0.09 (n=5)"
-    assert details.loc["s", "margin"] == "-29" and details.loc["s", "beside"] == ""
-    assert details.loc["s", "constant predictor"] == ""
-    assert details.loc["g", "constant predictor"] == "81.22" and details.loc["g", "beside"] == "alt: 0.5"
-    assert details.loc["g", "margin"] == "" and details.loc["g", "ours"] == "81.25 (n=5)"
+def test_every_link_to_a_claim_lands_on_its_evidence_row():
+    soup = first_screen()
+    targets = {tag["id"] for tag in soup.find_all(id=True)}
+    links = [a["href"][1:] for a in soup.find_all("a", href=True) if a["href"].startswith("#claim-")]
+    assert links and set(links) <= targets
+    evidence = soup.find("table", class_="evidence")
+    assert len(evidence.find("tbody").find_all("tr", id=True)) == 8
+    second = evidence.find("tr", id="claim-train_val_ratio_fp32")
+    assert "as for" in second.get_text() and second.find("a")["href"] == "#claim-val_ppl"  # reason said once
 
 
 def test_banner_and_machine_note_follow_the_run_facts():

@@ -93,10 +93,15 @@ def test_load_inputs_reads_every_run_the_params_name(two_seeds):
     assert len(inputs.glue) == 12 and set(inputs.glue["task"]) == set(TASKS)
     assert inputs.curves["seed"].tolist() == [0, 0, 1, 1, 0, 0, 1, 1] and inputs.curves["loss"].iloc[1] == 2.0
     assert inputs.layers["arm"].tolist() == ["main"]  # the arms' rows belong to the study
-    assert inputs.stage_seconds["stage"].tolist()[:5] == ["train_studied_seed_0", "train_studied_seed_1",
-                                                          "train_baseline_seed_0", "train_baseline_seed_1", "prepare"]
-    assert inputs.stage_seconds["stage"].tolist()[-2:] == ["benchmark", "sparsity"]
-    assert inputs.stage_seconds["seconds"].sum() == pytest.approx(42.0 + 0.8 + 6.0 + 100.0)
+    stages = inputs.stage_seconds.set_index("stage")["seconds"]
+    assert list(stages.index[:6]) == ["prepare", "tokenize", "train_studied@0", "train_studied@1", "train_baseline@0",
+                                      "train_baseline@1"]
+    # every stage dvc repro runs, by its dvc name: the arms' (kept only in DVC's cache here) and the
+    # stages that write no timing file are listed, not timed
+    assert stages[["train_arm@notebook_init-0 (studied)", "train_arm@maskless_baseline-0 (baseline)"]].isna().all()
+    assert list(stages.index[-5:]) == ["benchmark", "sparsity", "validate", "summarize", "report"]
+    assert stages[["validate", "summarize", "report"]].isna().all()
+    assert stages.sum() == pytest.approx(42.0 + 0.8 + 6.0 + 100.0)
 
 
 def test_the_aggregates_are_summary_json_values(two_seeds):
@@ -140,8 +145,10 @@ def test_archived_runs_leave_out_hidden_folders(tmp_path):
     assert [run.name for run in runs] == ["cpu-study", "local-cpu"]
     assert runs[0].note == "cpu-study note" and runs[0].seeds == [0, 1] and runs[0].profile == "cpu-study"
     assert runs[0].claims["verdict"].tolist() == ["not reproduced"]
-    sources = evidence_sources(pd.DataFrame([_claim("val_ppl", "not comparable")]), tmp_path)
+    _write(results / "cpu-study" / "params.yaml", yaml.safe_dump({"train": {"epochs": 20}}))
+    sources = evidence_sources(pd.DataFrame([_claim("val_ppl", "not comparable")]), tmp_path, {"train": {"epochs": 1}})
     assert [source.name for source in sources] == ["this run", "results/cpu-study"]  # local-cpu: not pooled
+    assert [source.params["train"]["epochs"] for source in sources] == [1, 20]  # each with the params it ran
 
 
 def _study(root: Path) -> None:
@@ -169,7 +176,7 @@ def test_load_study_types_the_arms(tmp_path):
     study = load_study(tmp_path)
     assert study.meta["seeds"] == [0, 1] and study.summary["n_seeds"] == 5 and len(study.epochs) == 1
     init, long = study.arm_results
-    assert (init.name, init.note, init.contrast) == ("notebook_init", "std 1.0", None)
+    assert (init.name, init.contrast) == ("notebook_init", None)
     (role,) = init.roles
     assert role.arm["val_ppl"] == MeanStd(224.5, 8.3) and role.main["val_ppl"] == MeanStd(56.1, 0.02)
     assert role.arm["train_ppl"] == MeanStd(None, None) and role.zero_pct == MeanStd(31.07, 0.07)

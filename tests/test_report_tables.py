@@ -1,48 +1,44 @@
 """The report's tables on small hand-made inputs: seed aggregates as read from summary.json, the
-benchmark's efficiency and peer tables, degenerate GLUE runs, the cell formats and the arm findings."""
+benchmark's efficiency and peer tables, degenerate GLUE runs and the stage times, every number printed
+by its unit (MB, ms, x, GLUE x 100) and every model named as the text names it."""
 
 import math
 
 import pandas as pd
-import pytest
 
-from pipeline.analysis.report.inputs import ArmResult, ArmRole, SeedAggregates
-from pipeline.analysis.report.tables import (arm_findings, degenerate_glue_runs, efficiency_table, glue_metrics_table,
-                                             paper_text, peer_table, reported_glue, run_metrics_table, value_text)
+from pipeline.analysis.report.inputs import SeedAggregates
+from pipeline.analysis.report.tables import (degenerate_glue_runs, efficiency_table, glue_metrics_table, peer_table,
+                                             reported_glue, run_metrics_table, stage_table)
 from pipeline.analysis.runsets import MeanStd
 
 
 def _aggregates(seeds=3):
     return SeedAggregates(
         seeds=seeds,
-        runs={"studied": {"val_ppl": MeanStd(2.0, 1.0)}, "baseline": {"val_ppl": MeanStd(5.0, None)}},
-        glue={("sst2", "studied"): {"headline": MeanStd(0.8123456, 0.0123)},
-              ("mrpc", "studied"): {"headline": MeanStd(0.75, 0.0)},
-              ("mrpc", "baseline"): {"headline": MeanStd(0.7, 0.05)}})
+        runs={"studied": {"val_ppl": MeanStd(2.0, 1.0), "train_val_ratio": MeanStd(1.17789, 0.0336)},
+              "baseline": {"val_ppl": MeanStd(5.0, None), "train_val_ratio": MeanStd(1.0466, 0.012)}},
+        glue={("sst2", "studied"): {"headline": MeanStd(0.8123456, 0.0123), "accuracy": MeanStd(0.8123456, 0.0123),
+                                    "trivial_accuracy": MeanStd(0.5092, 0.0)},
+              ("mrpc", "studied"): {"headline": MeanStd(0.7597, 0.0), "f1": MeanStd(0.7597, 0.0),
+                                    "trivial_f1": MeanStd(0.7597, 0.0)},
+              ("mrpc", "baseline"): {"headline": MeanStd(0.7, 0.05), "f1": MeanStd(0.7, 0.05)}})
 
 
-def test_run_metrics_table_shows_the_aggregates_by_role_in_sorted_order():
-    table = run_metrics_table(_aggregates(), ["val_ppl"])
-    assert list(table.index) == ["baseline", "studied"] and table.index.name == "role"
-    assert table.loc["studied", "val_ppl"] == "2 ± 1"
-    assert table.loc["baseline", "val_ppl"] == "5"  # one seed: no spread to show
-    assert table["seeds"].tolist() == [3, 3]
+def test_run_metrics_name_the_models_and_round_means_to_their_spread():
+    table = run_metrics_table(_aggregates(), ["val_ppl", "train_val_ratio"]).set_index("model")
+    assert list(table.index) == ["ternary", "FP32 twin"]
+    assert table.loc["ternary", "val PPL"] == "2.0 ± 1.0" and table.loc["FP32 twin", "val PPL"] == "5.00"
+    assert table.loc["ternary", "val/train PPL"] == "1.178 ± 0.034"
+    assert table["seeds"].tolist() == ["3", "3"]
+    assert run_metrics_table(_aggregates(), ["val_ppl"], quant="fp32").iloc[0]["model"] == "studied (fp32)"
 
 
-def test_glue_metrics_table_is_indexed_by_task_then_role():
-    table = glue_metrics_table(_aggregates(), ["headline"])
-    assert list(table.index) == [("mrpc", "baseline"), ("mrpc", "studied"), ("sst2", "studied")]
-    assert list(table.index.names) == ["task", "role"]
-    assert table["headline"].tolist() == ["0.7 ± 0.05", "0.75 ± 0", "0.8123 ± 0.012"]
-
-
-def test_value_and_paper_text():
-    assert value_text(58.4219, 0.171, 3) == "58.42 ± 0.17 (n=3)"
-    assert value_text(0.000123456) == "0.0001235" and value_text(123456.0) == "1.235e+05"
-    assert value_text(float("nan"), 1.0) == "n/a" and value_text(None) == "n/a"
-    assert value_text(2.0, float("nan"), None) == "2"
-    assert paper_text(58.42) == "58.42" and paper_text([60, 62]) == "60-62" and paper_text((45.0, 55.0)) == "45-55"
-    assert paper_text(None) == "-" and paper_text(float("nan")) == "-"
+def test_glue_scores_print_x100_beside_the_constant_predictor():
+    table = glue_metrics_table(_aggregates())
+    assert table[["task", "model"]].values.tolist() == [["mrpc", "ternary"], ["mrpc", "FP32 twin"],
+                                                         ["sst2", "ternary"]]
+    assert table["headline"].tolist() == ["f1 75.97 (no spread)", "f1 70.0 ± 5.0", "accuracy 81.2 ± 1.2"]
+    assert table.loc[2, "constant predictor"] == "50.92" and table.loc[0, "MCC"] == "n/a"
 
 
 def _bench(rows):
@@ -55,9 +51,9 @@ def _format_rows(scope, fmt, weights, peak, ms, iqr, file_mb=None):
     return rows + ([(scope, fmt, "file_mb", file_mb)] if file_mb is not None else [])
 
 
-def test_efficiency_table_compares_each_format_with_its_scope_fp32():
-    bench = _bench(_format_rows("paper_arch", "fp32", 528.0, 600.0, 20.0, 0.5, file_mb=528.1)
-                   + _format_rows("paper_arch", "ternary_packed", 132.0, 150.0, 5.0, 0.1)
+def test_efficiency_table_compares_each_format_with_its_scope_fp32_in_units():
+    bench = _bench(_format_rows("paper_arch", "fp32", 527.686, 600.0, 20.0, 0.5, file_mb=528.1)
+                   + _format_rows("paper_arch", "ternary_packed", 131.92, 150.0, 5.0, 0.1)
                    + _format_rows("paper_arch", "cuda_fp32", float("nan"), 700.0, 2.0, 0.05)
                    + [("paper_arch", "ternary_2bit", "file_mb", 40.0), ("paper_arch", "ternary_base3", "file_mb", 33.0)]
                    + _format_rows("trained", "fp32", 2.0, 3.0, 1.0, 0.1, file_mb=2.1))
@@ -65,12 +61,11 @@ def test_efficiency_table_compares_each_format_with_its_scope_fp32():
     assert table["model"].tolist() == ["trained checkpoints", "paper 132M architecture", "paper 132M architecture",
                                        "paper 132M architecture"]
     assert table["format"].tolist() == ["FP32 twin", "FP32 twin", "CUDA fp32", "packed ternary, C++ kernel (ours)"]
-    packed = table.iloc[3]
-    assert packed["x smaller than fp32"] == pytest.approx(4.0) and packed["vs fp32"] == pytest.approx(0.25)
-    assert packed["file MB"] == "40.00 (2-bit) / 33.00 (base-3)"
-    assert table.iloc[1]["file MB"] == "528.10" and table.iloc[1]["x smaller than fp32"] == 1.0
-    cuda = table.iloc[2]
-    assert cuda["ms/token"] == 2.0 and math.isnan(cuda["weights MB"]) and math.isnan(cuda["vs fp32"])
+    fp32, cuda, packed = table.iloc[1], table.iloc[2], table.iloc[3]
+    assert (fp32["weights"], fp32["file"], fp32["smaller than FP32"]) == ("527.7 MB", "528.1 MB", "1.00x")
+    assert (packed["smaller than FP32"], packed["time vs FP32"]) == ("4.00x", "0.25x")
+    assert packed["file"] == "40.0 MB (2-bit) / 33.0 MB (base-3)" and packed["ms/token (IQR)"] == "5.00 ms (0.10 ms)"
+    assert (cuda["weights"], cuda["smaller than FP32"], cuda["time vs FP32"]) == ("n/a", "", "")
 
 
 def test_peer_table_gives_speed_ups_over_both_fp32_implementations():
@@ -83,40 +78,25 @@ def test_peer_table_gives_speed_ups_over_both_fp32_implementations():
     assert list(table.index) == ["ours: FP32 twin (PyTorch eager)", "ours: packed ternary, C++ kernel", "llama.cpp: F32",
                                  "llama.cpp: TQ2_0"]  # the fixed order; TQ1_0 absent
     packed = table.loc["ours: packed ternary, C++ kernel"]
-    assert packed["x faster than our FP32"] == pytest.approx(6.25)
-    assert packed["x faster than llama.cpp F32"] == pytest.approx(5.0)
-    assert packed["vs llama.cpp TQ2_0"] == pytest.approx(0.8)
+    assert (packed["faster than our FP32"], packed["faster than llama.cpp F32"]) == ("6.25x", "5.00x")
+    assert (packed["time vs llama.cpp TQ2_0"], packed["ms/token (median)"]) == ("0.80x", "3.20 ms")
 
 
-def test_degenerate_glue_runs_are_those_with_zero_mcc():
+def test_degenerate_glue_runs_are_those_with_zero_mcc_scores_x100():
     glue = pd.DataFrame({"role": ["studied", "studied", "baseline"], "seed": [0, 1, 0], "task": ["cola"] * 3,
                          "accuracy": [0.69, 0.7, 0.72], "f1": [0.81, 0.8, 0.79], "mcc": [0.0, -1e-13, 0.12],
                          "headline": [0.0, 0.0, 0.12]})
     degenerate = degenerate_glue_runs(glue)
-    assert degenerate["seed"].tolist() == [0, 1] and degenerate["role"].tolist() == ["studied", "studied"]
-    assert list(degenerate.columns) == ["role", "seed", "task", "accuracy", "f1", "mcc"]
+    assert degenerate["seed"].tolist() == [0, 1] and degenerate["model"].tolist() == ["ternary", "ternary"]
+    assert list(degenerate.columns) == ["model", "seed", "task", "accuracy", "F1", "MCC"]
+    assert degenerate["accuracy"].tolist() == ["69.00", "70.00"]
 
 
 def test_reported_glue_quotes_the_paper_beside_bert():
     table = reported_glue().set_index("task")
-    assert table.loc["mrpc", "metric"] == "f1" and table.loc["mrpc", "TernaryLM (paper)"] == "82.47"
-    assert table.loc["cola", "TernaryLM (paper)"] == "47.23"
+    assert table.loc["MRPC F1", "TernaryLM (paper)"] == "82.47" and table.loc["CoLA MCC", "TernaryLM (paper)"] == "47.23"
 
 
-def test_arm_findings_put_each_arm_beside_the_main_runs():
-    role = ArmRole(role="studied",
-                   arm={"val_ppl": MeanStd(224.5, 8.3), "train_val_ratio": MeanStd(1.005, 0.0081),
-                        "train_ppl": MeanStd(223.4, 10.0)},
-                   main={"val_ppl": MeanStd(56.08, 0.024), "train_val_ratio": MeanStd(None, None),
-                         "train_ppl": MeanStd(46.4, None)},
-                   zero_pct=MeanStd(31.07, 0.067))
-    paired = ArmResult(name="long_training", note="longer", roles=[], contrast=MeanStd(-0.34, 0.19), gap_fraction=-0.18)
-
-    class Study:
-        arm_results = [ArmResult(name="notebook_init", note="std 1.0", roles=[role], contrast=None,
-                                 gap_fraction=float("nan")), paired]
-
-    assert arm_findings(Study()) == [
-        "* **notebook_init** (std 1.0), studied: val PPL 224.5 ± 8.3 vs main 56.08 ± 0.024; val/train ratio 1.005 ± "
-        "0.0081 vs main n/a; train PPL 223.4 ± 10 vs main 46.4; zero codes 31.07 ± 0.067 (Gaussian 31.0%).",
-        "* **long_training** contrast (FP32 minus ternary ratio, paired): -0.34 ± 0.19, gap share -0.18."]
+def test_stage_times_name_the_untimed_stages():
+    table = stage_table(pd.DataFrame({"stage": ["train_studied@0", "summarize"], "seconds": [11.26, math.nan]}))
+    assert table["wall clock"].tolist() == ["11.3 s", "not recorded"]

@@ -1,9 +1,18 @@
 """Report figures (seaborn/matplotlib), each saved as a PNG with fixed metadata so that unchanged
-inputs give identical bytes. The functions only draw what the stages measured."""
+inputs give identical bytes. The functions only draw what the stages measured.
+
+Every figure names models as the text does (:mod:`pipeline.analysis.report.names`: ternary, FP32
+twin, the notebook's baseline), puts its legend outside the data, titles its axes with a quantity and
+its unit, and scales the y axis to the data; a zero-code axis spans at least
+:data:`MIN_ZERO_SPAN_POINTS` so that noise below the claims' 2-point tolerance looks small. Where a
+figure shades a band, the report's caption says what the band is (seaborn's ``errorbar="sd"``: one
+sample standard deviation over the seeds)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -12,17 +21,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from pipeline.io import atomic_path  # noqa: E402
+from pipeline.analysis.report.names import column_name, role_name  # noqa: E402
 from pipeline.analysis.sparsity import zero_pct_per_layer  # noqa: E402
+from pipeline.io import atomic_path  # noqa: E402
 
-ROLE_LABELS = {"studied": "studied model", "baseline": "FP32 baseline"}
 # Every figure draws in this style, whatever was drawn before it (no global theme).
 STYLE = {"axes.grid": True, "grid.color": ".9", "axes.edgecolor": ".8"}
+MIN_ZERO_SPAN_POINTS = 4.0  # twice the sparsity claims' 2-point tolerance
+ZERO_AXIS = "zero codes (%, round(w / mean|w|))"
+LAYER_AXIS = "layer (1-based)"
 
 
-def styled(draw):
+def styled(draw: Callable[..., Path]) -> Callable[..., Path]:
     """Decorator: run a figure function inside the report's seaborn style (not a global theme)."""
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Path:
         with sns.axes_style("whitegrid", STYLE):
             return draw(*args, **kwargs)
     wrapper.__doc__, wrapper.__name__ = draw.__doc__, draw.__name__
@@ -30,6 +42,7 @@ def styled(draw):
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
+    """Write ``fig`` as a PNG at ``path`` (atomically) and close it."""
     # No "Software" stamp: the PNG bytes then depend on the data alone, not the matplotlib version.
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
@@ -37,99 +50,144 @@ def save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
+def _named(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a ``model`` column naming each row's role as the text does."""
+    return frame.assign(model=frame["role"].map(role_name))
+
+
+def _models(frame: pd.DataFrame) -> list[str]:
+    """The models in ``frame`` (a :func:`_named` one), ternary first: one colour per model in every figure."""
+    return [role_name(role) for role in ("studied", "baseline") if role in set(frame["role"])]
+
+
+def _legend_outside(ax: plt.Axes, title: str | None = None) -> None:
+    """Move the axes' legend to the right of the data, where it hides no line."""
+    handles, labels = ax.get_legend_handles_labels()
+    ax.legend(handles, labels, title=title, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+
+
+def fit_zero_axis(ax: plt.Axes, values: list[float], reference: float) -> None:
+    """Scale a zero-code y axis to the data and the Gaussian reference, at least
+    :data:`MIN_ZERO_SPAN_POINTS` wide, centred on them."""
+    low, high = min([*values, reference]), max([*values, reference])
+    pad = max(0.5, (MIN_ZERO_SPAN_POINTS - (high - low)) / 2)
+    ax.set_ylim(low - pad, high + pad)
+
+
 @styled
 def loss_curves(curves: pd.DataFrame, path: Path) -> Path:
     """One panel per model, one line per seed: training loss (label-smoothed) against step."""
-    grid = sns.relplot(data=curves.assign(model=curves["role"].map(ROLE_LABELS)), x="step", y="loss",
-                       hue="seed", col="model", kind="line", palette="tab10", height=3.2, aspect=1.3)
-    grid.set_axis_labels("optimizer step", "training loss (label-smoothed)")
+    grid = sns.relplot(data=_named(curves), x="step", y="loss", hue="seed", col="model", col_order=_models(curves),
+                       kind="line", palette="tab10", height=3.2, aspect=1.3)
+    grid.set_axis_labels("optimizer step", "training loss (nats/token, label-smoothed)")
+    grid.set_titles("{col_name}")
     return save(grid.figure, path)
 
 
 @styled
 def generalization(ppl: pd.DataFrame, path: Path) -> Path:
     """Train vs validation perplexity per model (bars: mean over seeds, points: seeds)."""
-    long = ppl.melt(id_vars=["role", "seed"], value_vars=["train_ppl", "val_ppl"], var_name="split", value_name="ppl")
-    long["model"] = long["role"].map(ROLE_LABELS)
+    long = _named(ppl).melt(id_vars=["model", "seed"], value_vars=["train_ppl", "val_ppl"], var_name="split",
+                            value_name="ppl")
     long["split"] = long["split"].map({"train_ppl": "train", "val_ppl": "validation"})
     fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    sns.barplot(data=long, x="model", y="ppl", hue="split", errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=long, x="model", y="ppl", hue="split", dodge=True, jitter=False, ax=ax, legend=False,
-                  palette="dark:black", size=4)
+    order = _models(ppl)
+    sns.barplot(data=long, x="model", y="ppl", hue="split", order=order, errorbar=None, ax=ax, alpha=0.7)
+    sns.stripplot(data=long, x="model", y="ppl", hue="split", order=order, dodge=True, jitter=False, ax=ax,
+                  legend=False, palette="dark:black", size=4)
     ax.set_ylabel("perplexity (no label smoothing)")
     ax.set_xlabel("")
+    _legend_outside(ax)
     return save(fig, path)
 
 
 @styled
 def sparsity_heatmap(layers: pd.DataFrame, path: Path) -> Path:
-    """Zero fraction (%) by layer x module, mean over seeds, one panel per model."""
+    """Zero codes (%) by layer x module, mean over seeds, one panel per model."""
     roles = [role for role in ("studied", "baseline") if role in set(layers["role"])]
     fig, axes = plt.subplots(1, len(roles), figsize=(6.2 * len(roles), 3.8), squeeze=False, constrained_layout=True)
     for ax, role in zip(axes[0], roles):
         table = (layers[layers["role"] == role].groupby(["layer", "module"])["zero"].mean().mul(100)
                  .unstack("module"))
         sns.heatmap(table, annot=True, fmt=".1f", cmap="viridis", vmin=0, vmax=100, ax=ax,
-                    cbar_kws={"label": "% zero codes"})
-        suffix = "" if role == "studied" else " (if ternarized)"
-        ax.set_title(f"{ROLE_LABELS[role]}{suffix}")
-        ax.set_ylabel("layer (1-based)")
+                    cbar_kws={"label": "zero codes (%)"})
+        ax.set_title(role_name(role) + ("" if role == "studied" else " (its weights if ternarized)"))
+        ax.set_ylabel(LAYER_AXIS)
+        ax.set_xlabel("module")
     return save(fig, path)
+
+
+def _middle_band(ax: plt.Axes, middle: list[int]) -> None:
+    """Shade the middle layers the paper's depth claim is about."""
+    if middle:
+        ax.axvspan(min(middle) - 0.5, max(middle) + 0.5, color="orange", alpha=0.12, label="middle layers")
 
 
 @styled
 def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: float, path: Path) -> Path:
-    """Zero percentage per layer (weight-count weighted, mean over seeds), middle band shaded."""
-    per_layer = zero_pct_per_layer(layers, ["role"])
-    per_layer["model"] = per_layer["role"].map(ROLE_LABELS)
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    if middle:
-        ax.axvspan(min(middle) - 0.5, max(middle) + 0.5, color="orange", alpha=0.15, label="middle band")
-    sns.lineplot(data=per_layer, x="layer", y="zero_pct", hue="model", marker="o", errorbar="sd", ax=ax)
-    ax.axhline(gaussian_pct, color="grey", linestyle="--", label=f"Gaussian reference ({gaussian_pct:.1f}%)")
-    ax.set_xlabel("layer (1-based)")
+    """Zero codes per layer (weight-count weighted), mean over seeds with a band of one sample std,
+    the middle layers shaded and the Gaussian level drawn."""
+    per_layer = _named(zero_pct_per_layer(layers, ["role"]))
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    _middle_band(ax, middle)
+    sns.lineplot(data=per_layer, x="layer", y="zero_pct", hue="model", hue_order=_models(per_layer), marker="o",
+                 errorbar="sd", ax=ax)
+    ax.axhline(gaussian_pct, color="grey", linestyle="--", label=f"Gaussian weight ({gaussian_pct:.1f}%)")
+    fit_zero_axis(ax, per_layer["zero_pct"].tolist(), gaussian_pct)
+    ax.set_xlabel(LAYER_AXIS)
     ax.set_xticks(sorted(per_layer["layer"].unique()))
-    ax.set_ylabel("% zero codes")
-    ax.legend(fontsize=8)
+    ax.set_ylabel(ZERO_AXIS)
+    _legend_outside(ax)
     return save(fig, path)
 
 
 @styled
 def glue_scores(glue: pd.DataFrame, path: Path) -> Path:
-    """Headline dev metric per task and model (bars: mean, points: seeds)."""
-    frame = glue.assign(model=glue["role"].map(ROLE_LABELS))
-    fig, ax = plt.subplots(figsize=(6, 3.4))
-    sns.barplot(data=frame, x="task", y="headline", hue="model", errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=frame, x="task", y="headline", hue="model", dodge=True, jitter=False, ax=ax, legend=False,
-                  palette="dark:black", size=4)
-    ax.set_ylabel("dev metric (MRPC F1, SST-2 acc, CoLA MCC)")
+    """Headline dev metric x 100 per task and model (bars: mean over seeds, points: seeds)."""
+    frame = _named(glue).assign(score=glue["headline"] * 100)
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    order = _models(frame)
+    sns.barplot(data=frame, x="task", y="score", hue="model", hue_order=order, errorbar=None, ax=ax, alpha=0.7)
+    sns.stripplot(data=frame, x="task", y="score", hue="model", hue_order=order, dodge=True, jitter=False, ax=ax,
+                  legend=False, palette="dark:black", size=4)
+    ax.set_ylabel("dev score x 100 (MRPC F1, SST-2 acc., CoLA MCC)")
+    ax.set_xlabel("GLUE task")
+    _legend_outside(ax)
     return save(fig, path)
 
 
 @styled
-def epoch_curves(epochs: pd.DataFrame, path: Path, arms: tuple[str, ...] = ("main", "long_training")) -> Path:
-    """Train and validation loss at each epoch end (true NLL, eval mode), mean over seeds with their
-    spread, one panel per run set with both models: where the curves part, the model overfits."""
-    frame = epochs[epochs["arm"].isin(arms)].assign(model=lambda f: f["role"].map(ROLE_LABELS))
-    grid = sns.relplot(data=frame, x="epoch", y="loss", hue="model", style="split", col="arm", kind="line",
-                       errorbar="sd", height=3.3, aspect=1.25, facet_kws={"sharex": False})
+def epoch_curves(epochs: pd.DataFrame, path: Path, panels: Mapping[str, str]) -> Path:
+    """Train and validation loss at each epoch end (true NLL, eval mode), mean over seeds with a band of
+    one sample std, one panel per run set in ``panels`` (arm -> panel title) with both models: where
+    the curves part, the model overfits."""
+    frame = _named(epochs[epochs["arm"].isin(list(panels))]).assign(panel=lambda f: f["arm"].map(panels))
+    grid = sns.relplot(data=frame, x="epoch", y="loss", hue="model", hue_order=_models(frame), style="split",
+                       col="panel",
+                       col_order=[panels[arm] for arm in panels if arm in set(frame["arm"])], kind="line",
+                       errorbar="sd", height=3.3, aspect=1.2, facet_kws={"sharex": False})
     grid.set_axis_labels("epoch", "loss (nats/token, no smoothing)")
+    grid.set_titles("{col_name}")
     return save(grid.figure, path)
 
 
 @styled
-def sparsity_by_depth_runs(depth: pd.DataFrame, middle: list[int], references: dict[str, float], path: Path) -> Path:
-    """Zero percentage per layer of each run set (``depth``: layer + one column per run set, mean
-    over seeds), the middle band shaded, and horizontal reference levels (e.g. the Gaussian's)."""
+def sparsity_by_depth_runs(depth: pd.DataFrame, middle: list[int], gaussian_pct: float,
+                           defs: Mapping[str, Any], path: Path) -> Path:
+    """Zero codes per layer of each run set that ran (``depth``: layer + one column per run set, mean
+    over seeds; empty columns left out), one colour each, named by what the arm changes (``defs``:
+    the params' ``arms.defs``), the middle layers shaded and the Gaussian level drawn."""
     long = depth.melt(id_vars="layer", var_name="run", value_name="zero_pct").dropna()
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    if middle:
-        ax.axvspan(min(middle) - 0.5, max(middle) + 0.5, color="orange", alpha=0.15, label="middle band")
-    sns.lineplot(data=long, x="layer", y="zero_pct", hue="run", marker="o", ax=ax)
-    for (label, level), style in zip(references.items(), ("--", ":")):
-        ax.axhline(level, color="grey", linestyle=style, label=f"{label} ({level:.1f}%)")
+    long["run"] = long["run"].map(lambda column: column_name(column, defs))
+    order = list(dict.fromkeys(long["run"]))
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    _middle_band(ax, middle)
+    sns.lineplot(data=long, x="layer", y="zero_pct", hue="run", hue_order=order, marker="o", ax=ax,
+                 palette=sns.color_palette("tab10", len(order)))
+    ax.axhline(gaussian_pct, color="grey", linestyle="--", label=f"Gaussian weight ({gaussian_pct:.1f}%)")
+    fit_zero_axis(ax, long["zero_pct"].tolist(), gaussian_pct)
     ax.set_xticks(sorted(long["layer"].unique()))
-    ax.set_xlabel("layer (1-based)")
-    ax.set_ylabel("% zero codes (round(w / mean|w|))")
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_xlabel(LAYER_AXIS)
+    ax.set_ylabel(ZERO_AXIS)
+    _legend_outside(ax)
     return save(fig, path)

@@ -10,7 +10,7 @@ from summarize's outputs; the per-seed frames feed the figures and the per-run t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,13 +88,29 @@ def _glue_frame(runs: list[tuple[str, int, RunPaths]]) -> pd.DataFrame:
                          for role, seed, paths in runs for task, scores in read_json(paths.glue).items()])
 
 
-def _stage_seconds(cfg: Config, timing: pd.DataFrame, outputs: Outputs) -> pd.DataFrame:
-    """Wall-clock seconds of every stage of the run: the training runs (their timing.json), then the
-    stages that record metrics/timing/<stage>.json, in pipeline order."""
-    names = ["prepare", "tokenize", *(f"glue_{role}_seed_{seed}" for role in ROLES for seed in cfg.train.seeds),
-             "benchmark", "sparsity"]
-    rows = [{"stage": f"train_{row.role}_seed_{row.seed}", "seconds": row.train_seconds} for row in timing.itertuples()]
-    rows += [{"stage": name, "seconds": read_json(outputs.timing(name))["seconds"]} for name in names]
+UNTIMED_STAGES = ("validate", "summarize", "report")  # stages that write no timing file
+
+
+def _recorded_seconds(path: Path, key: str) -> float:
+    """``key`` of a timing file; NaN where the file is absent (an arm run kept only in DVC's cache)."""
+    return read_json(path)[key] if path.is_file() else math.nan
+
+
+def _stage_seconds(cfg: Config, timing: pd.DataFrame, outputs: Outputs, root: Path) -> pd.DataFrame:
+    """Wall-clock seconds of every stage of the run, named as ``dvc repro`` names them, in pipeline
+    order: the main training runs, the arms' (``train_arm@<arm>-<seed>``, one row per role it trains),
+    the stages that record metrics/timing/<stage>.json, and the stages that record none (NaN)."""
+    rows = [{"stage": "prepare", "seconds": _recorded_seconds(outputs.timing("prepare"), "seconds")},
+            {"stage": "tokenize", "seconds": _recorded_seconds(outputs.timing("tokenize"), "seconds")}]
+    rows += [{"stage": f"train_{row.role}@{row.seed}", "seconds": row.train_seconds} for row in timing.itertuples()]
+    rows += [{"stage": f"train_arm@{arm}-{seed} ({role})",
+              "seconds": _recorded_seconds(RunPaths.for_run(role, seed, root, arm).timing, "train_seconds")}
+             for arm in cfg.arms.run for seed in cfg.arms.seeds for role in cfg.arms.defs[arm].roles]
+    rows += [{"stage": f"glue_{role}@{seed}", "seconds": _recorded_seconds(outputs.timing(f"glue_{role}_seed_{seed}"),
+                                                                            "seconds")}
+             for role in ROLES for seed in cfg.train.seeds]
+    rows += [{"stage": name, "seconds": _recorded_seconds(outputs.timing(name), "seconds")}
+             for name in ("benchmark", "sparsity", *UNTIMED_STAGES)]
     return pd.DataFrame(rows)
 
 
@@ -118,7 +134,7 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
         sparsity=read_json(outputs.metrics("sparsity")), benchmark=read_json(outputs.metrics("benchmark")),
         bench_table=pd.read_csv(outputs.benchmark_table), data=read_json(outputs.metrics("data")),
         tokens=read_json(outputs.metrics("tokens")), timing=timing,
-        stage_seconds=_stage_seconds(cfg, timing, outputs))
+        stage_seconds=_stage_seconds(cfg, timing, outputs, root))
 
 
 @dataclass(frozen=True)
@@ -154,18 +170,27 @@ def current_schema(claims: pd.DataFrame) -> bool:
 
 @dataclass(frozen=True)
 class EvidenceSource:
-    """One run's claims table: this run, or an archive under results/ (``created``: when; this run is newest)."""
+    """One run's claims table: this run, or an archive under results/ (``created``: when; this run is
+    newest), with the params it ran with (raw: its epochs, arms and ``claims`` thresholds)."""
 
     name: str
     claims: pd.DataFrame
     created: float = math.inf
+    params: dict = field(default_factory=dict)
 
 
-def evidence_sources(current: pd.DataFrame, root: Path = Path(".")) -> list[EvidenceSource]:
-    """This run's claims, then every archive's whose claims table has the current schema (archives
-    judged by older rules are listed in the report but not pooled)."""
-    return [EvidenceSource("this run", current)] + [EvidenceSource(f"results/{run.name}", run.claims, run.created)
-                                                    for run in archived_runs(root) if current_schema(run.claims)]
+def _archive_params(root: Path, name: str) -> dict:
+    """An archive's params.yaml as written; empty where it kept none."""
+    path = root / "results" / name / "params.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def evidence_sources(current: pd.DataFrame, root: Path = Path("."), params: dict | None = None) -> list[EvidenceSource]:
+    """This run's claims (with its ``params``), then every archive's whose claims table has the current
+    schema (archives judged by older rules are listed in the report but not pooled)."""
+    return [EvidenceSource("this run", current, params=params or {})] + [
+        EvidenceSource(f"results/{run.name}", run.claims, run.created, _archive_params(root, run.name))
+        for run in archived_runs(root) if current_schema(run.claims)]
 
 
 @dataclass(frozen=True)
@@ -185,7 +210,6 @@ class ArmResult:
     the paired regularization contrast (FP32 minus ternary val/train ratio) and its gap share."""
 
     name: str
-    note: str
     roles: list[ArmRole]
     contrast: MeanStd | None
     gap_fraction: float
@@ -207,7 +231,7 @@ def arm_results(params: dict, arms: dict[str, Any]) -> list[ArmResult]:
         spec, contrast = params["arms"]["defs"][name], f"{arm_prefix(name)}regularization_contrast"
         gap = arms.get(f"{arm_prefix(name)}regularization_gap_fraction")
         results.append(ArmResult(
-            name=name, note=spec["note"], roles=[_arm_role(arms, name, role) for role in spec["roles"]],
+            name=name, roles=[_arm_role(arms, name, role) for role in spec["roles"]],
             contrast=MeanStd.read(arms, contrast) if contrast in arms else None,
             gap_fraction=float("nan") if gap is None else gap))
     return results

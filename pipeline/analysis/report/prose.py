@@ -47,7 +47,7 @@ DEVIATIONS = f"""
 | sequences | - | one 128-token sequence per story, padded | `train.sequences`: `per_story` in `paper-code` (padding excluded from the loss), `stream` windows elsewhere | ~1,875 vs ~3,160 steps per epoch at the paper's scale |
 | "perplexity" | {R['val_ppl']} | exp(label-smoothed loss) | both: `val_ppl_smoothed` (judged against {R['val_ppl']}) and true `val_ppl` beside it | like for like |
 | reported {R['val_ppl']} | abstract | log: validation loss 4.1746 (exp = 65.02), last training loss 4.0799 (exp = 59.1) | validation, smoothed | {R['val_ppl']} is nearest to exp(smoothed *training* loss) |
-| FP32/FP16 baseline | "identical architecture" | no causal mask, learned positions | `model.baseline`: the exact FP32 twin by default; the notebook's in `paper-code` and the `maskless_baseline` arm | a maskless model sees the next token |
+| baseline | "identical architecture" | no causal mask, learned positions (the notebook's baseline) | `model.baseline`: the exact FP32 twin by default; the notebook's baseline in `paper-code` and the `maskless_baseline` arm | a maskless model sees the next token |
 | ternary init | - | std 1.0 on ternary layers (missed by `_init_weights`), 0.02 elsewhere | `model.init_std` per role: 0.02 by default, 1.0 in `paper-code` and the `notebook_init` arm | `paper-code-fixed` shows the cost |
 | memory | {R['memory_ternary_mb']:g} vs {R['memory_fp32_mb']:g} MB | FP32 latent weights only | weight bytes under the paper's conditions (fp32 embedding/head), computed exactly | {R['memory_fp32_mb']:g} MB exceeds 132M x 4 B = {PAPER_PARAMETERS * 4 / 1e6:.0f} MB: the paper's figure includes more than weights |
 | memory baseline | v2 abstract: "an FP32 model of identical architecture" | README table: "BERT-Base FP32" {R['memory_fp32_mb']:g} MB, "BERT-Base INT8" {R['memory_int8_mb']:g} MB | the FP32 twin of our model | the {R['memory_fp32_mb']:g}/{R['memory_int8_mb']:g} MB rows may describe a different model |
@@ -57,19 +57,44 @@ DEVIATIONS = f"""
 
 
 def scale_banner(summary: dict) -> str:
-    """The label every report starts with: what kind of evidence this run is, from the ``run_*``
-    conditions summarize writes into summary.json (real data, the paper's model, its training)."""
+    """What kind of evidence this run is, from the ``run_*`` conditions summarize writes into
+    summary.json (real data, the paper's model, its training): the line the appendix on this run
+    opens with."""
     if not summary.get("run_real_data"):
-        return ("**Synthetic data.** This run's model numbers come from the embedded synthetic corpus and a small model: "
-                "they exercise the pipeline and every model-quality verdict of this run is `not comparable`. The "
-                "architecture claims (memory, latency) are decided by the 132M-shape benchmark whatever the data, and "
-                "the evidence on real data comes from the archived CPU study (`results/cpu-study`), pooled in the "
-                "summary below.")
+        return ("**Synthetic data.** This run trains small models on the embedded synthetic corpus: it checks that "
+                "every stage runs, offline, in minutes, and decides no model-quality claim (each is `not comparable` "
+                "or `not testable here`). Its 132M-shape benchmark does decide the memory and latency claims.")
     if not (summary.get("run_paper_model") and summary.get("run_paper_training")):
         return ("**Small-scale run on real data.** TinyStories and GLUE are real, the model and training are smaller "
                 "than the paper's: absolute figures are `not comparable`; claims about a direction or a ratio are "
                 "judged where their preconditions hold.")
     return "**Paper-scale run on real data.** Verdicts compare directly with the paper's claims."
+
+
+def evidence_line(study_present: bool, profile: str, synthetic: bool) -> str:
+    """The line under the title: where the verdicts come from, and where this run's own numbers are."""
+    sources = ("the CPU study on real data (`results/cpu-study`), " if study_present else "") + \
+        "the benchmark of the paper's 132M architecture and published figures"
+    this_run = (f"This run (profile `{profile}`, synthetic data) only exercises the pipeline: Appendix A."
+                if synthetic else f"This run: profile `{profile}`, pooled with the archives.")
+    return f"Verdicts pooled from {sources}, one source per claim. {this_run}"
+
+
+BAND_SD = "Shaded band: one sample standard deviation over the seeds around their mean."
+EPOCH_CURVES_CAPTION = ("Train (solid) and validation (dashed) loss at each epoch end, true NLL in eval mode, mean over "
+                        "seeds; each panel one training length. " + BAND_SD + " Where a model's two curves part, it "
+                        "overfits.")
+STUDY_DEPTH_CAPTION = ("Zero codes per layer of each run set that ran, mean over its seeds (no band: the arms have two "
+                       "seeds). Orange: the middle layers the paper's depth claim is about. Dashed: the level a Gaussian "
+                       "weight gives under round(w / mean|w|); the y axis spans at least 4 points, twice the claims' "
+                       "2-point tolerance.")
+THIS_RUN_DEPTH_CAPTION = ("Zero codes per layer, mean over seeds, the FP32 twin's weights as they would be ternarized. "
+                          + BAND_SD + " Orange: the middle layers; dashed: the Gaussian level; the y axis spans at least "
+                          "4 points.")
+APPENDIX_A = ("The default profile trains 3 seeds of each model on an embedded synthetic corpus in a few minutes on a "
+              "CPU. It is the pipeline's smoke test: it shows that every stage runs offline and that the outputs fit "
+              "together. Its model numbers decide no claim of the paper (they are not comparable with the paper's "
+              "TinyStories and GLUE figures); they are shown here so that a change to the pipeline can be seen.")
 
 
 def machine_note(bench: dict) -> str:

@@ -1,0 +1,91 @@
+"""The report's figures (pipeline/analysis/figures.py) on small frames: models named as the text names
+them, legends outside the data, axes titled with a quantity, zero-code axes fitted to the data and the
+Gaussian level (at least 4 points), empty run sets left out, and identical bytes for identical inputs."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.analysis import figures
+
+DEFS = {"learned_scale": {"roles": ["studied"], "changes": {"model.scale": "learned"}},
+        "maskless_baseline": {"roles": ["baseline"], "changes": {"model.baseline.attention": "bidirectional",
+                                                                 "model.baseline.positions": "learned"}}}
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures each call drew, kept open for inspection (then closed)."""
+    kept: list[plt.Figure] = []
+    save = figures.save
+
+    def keep(fig, path):
+        kept.append(fig)
+        fig.savefig(path, format="png")
+        return path
+    monkeypatch.setattr(figures, "save", keep)
+    yield kept
+    monkeypatch.setattr(figures, "save", save)
+    for fig in kept:
+        plt.close(fig)
+
+
+def _legend(ax: plt.Axes) -> list[str]:
+    return [text.get_text() for text in ax.get_legend().get_texts()]
+
+
+def test_depth_plot_of_run_sets_leaves_empty_ones_out_and_keeps_the_legend_off_the_data(drawn, tmp_path):
+    depth = pd.DataFrame({"layer": [1, 2, 3, 4], "studied": [30.9, 31.0, 31.1, 31.0],
+                          "learned_scale studied": [39.3, 35.8, 27.8, 34.7],
+                          "maskless_baseline baseline": [31.0, 31.1, 30.9, 31.0],
+                          "long_training studied": [np.nan] * 4})
+    figures.sparsity_by_depth_runs(depth, [2, 3], 31.0, DEFS, tmp_path / "depth.png")
+    (ax,) = drawn[0].axes
+    assert _legend(ax) == ["middle layers", "ternary", "ternary, learned scale",
+                           "the notebook's baseline (FP32, no causal mask)", "Gaussian weight (31.0%)"]
+    assert ax.get_legend().get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # beside the axes
+    low, high = ax.get_ylim()
+    assert low < 27.8 and high > 39.3 and ax.get_ylabel() == figures.ZERO_AXIS
+    colours = {line.get_color() for line in ax.get_lines()[:3]}
+    assert len(colours) == 3  # one colour per run set, none shared
+
+
+def test_a_flat_zero_axis_spans_at_least_four_points_around_the_gaussian_level():
+    fig, ax = plt.subplots()
+    figures.fit_zero_axis(ax, [30.9, 31.2], 31.0)
+    low, high = ax.get_ylim()
+    assert high - low == pytest.approx(figures.MIN_ZERO_SPAN_POINTS) and low < 30.9 and high > 31.2
+    plt.close(fig)
+
+
+def _layers() -> pd.DataFrame:
+    rows = [{"role": role, "seed": seed, "layer": layer, "module": "attn.wq", "zero": 0.31 + 0.001 * seed,
+             "weights": 64} for role in ("studied", "baseline") for seed in (0, 1) for layer in (1, 2, 3)]
+    return pd.DataFrame(rows)
+
+
+def test_this_runs_depth_plot_names_the_models_ternary_first(drawn, tmp_path):
+    figures.sparsity_by_depth(_layers(), [2], 31.0, tmp_path / "d.png")
+    (ax,) = drawn[0].axes
+    assert _legend(ax) == ["middle layers", "ternary", "FP32 twin", "Gaussian weight (31.0%)"]
+    assert ax.get_xlabel() == "layer (1-based)" and ax.get_ylim()[1] - ax.get_ylim()[0] >= 4.0 - 1e-9
+
+
+def test_epoch_curves_title_each_panel_with_its_training_length(drawn, tmp_path):
+    epochs = pd.DataFrame([{"arm": arm, "role": role, "seed": 0, "split": split, "epoch": epoch, "loss": 5.0 - epoch / 10}
+                           for arm in ("main", "long_training") for role in ("studied", "baseline")
+                           for split in ("train", "val") for epoch in (1, 2, 3)])
+    figures.epoch_curves(epochs, tmp_path / "e.png", {"main": "main runs, 20 epochs",
+                                                      "long_training": "long_training arm, 40 epochs"})
+    titles = [ax.get_title() for ax in drawn[0].axes if ax.get_title()]
+    assert titles == ["main runs, 20 epochs", "long_training arm, 40 epochs"]
+    assert drawn[0].axes[0].get_ylabel() == "loss (nats/token, no smoothing)"
+    legend = [text.get_text() for text in drawn[0].legends[0].get_texts()]
+    assert "ternary" in legend and "FP32 twin" in legend
+
+
+def test_identical_inputs_give_identical_png_bytes(tmp_path):
+    first = figures.sparsity_by_depth(_layers(), [2], 31.0, tmp_path / "a.png").read_bytes()
+    second = figures.sparsity_by_depth(_layers(), [2], 31.0, tmp_path / "b.png").read_bytes()
+    assert first == second
