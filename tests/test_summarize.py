@@ -79,8 +79,10 @@ def test_doubling_train_epochs_doubles_the_writingprompts_cost(default_summary):
 
 def test_the_code_change_is_the_mean_of_the_sparsity_stages_per_run_values(default_summary, tmp_path):
     (cfg, root, tokens, benchmark, sparsity), (summary, arms, _) = default_summary
-    assert "studied_code_change_fraction" not in summary  # the committed sparsity.json predates the measurement
-    measured = json.loads(sparsity.read_text()) | {f"studied_seed_{s}_code_change_fraction": 0.1 * (s + 1)
+    committed = json.loads(sparsity.read_text())
+    assert summary["studied_code_change_fraction"] == pytest.approx(
+        sum(committed[f"studied_seed_{s}_code_change_fraction"] for s in cfg.train.seeds) / len(cfg.train.seeds))
+    measured = committed | {f"studied_seed_{s}_code_change_fraction": 0.1 * (s + 1)
                                                   for s in cfg.train.seeds}
     measured |= {f"arm_notebook_init_studied_seed_{s}_code_change_fraction": 0.01 for s in cfg.arms.seeds}
     write_json(tmp_path / "sparsity.json", measured)

@@ -153,8 +153,18 @@ def profile_config(cfg: Config, name: str) -> Config:
     """``cfg`` switched to profile ``name`` as ``python -m pipeline.profiles`` would write it."""
     tree = cfg.model_dump(mode="json")
     for layer in (read_profile("default"), read_profile(name)):
-        tree = deep_merge(tree, layer)
+        tree = deep_merge(tree, _only_defined_arms(layer, tree))
     return parse_config(tree, source=f"profile {name}")
+
+
+def _only_defined_arms(layer: dict, tree: dict) -> dict:
+    """``layer`` without the arm definitions ``tree`` lacks: a profile sets keys of the arms its params
+    file defines, and an archive's params may predate arms defined since (they cost nothing there)."""
+    defs = layer.get("arms", {}).get("defs")
+    if not defs:
+        return layer
+    known = {arm: spec for arm, spec in defs.items() if arm in tree.get("arms", {}).get("defs", {})}
+    return {**layer, "arms": {**layer["arms"], "defs": known}}
 
 
 
