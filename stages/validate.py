@@ -21,4 +21,4 @@ def run(cfg, args) -> None:
 
 
 if __name__ == "__main__":
-    main(__doc__, run)
+    main(__doc__, run, timing_name=lambda args: "validate")
