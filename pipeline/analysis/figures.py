@@ -84,21 +84,28 @@ def loss_curves(curves: pd.DataFrame, path: Path) -> Path:
     return save(grid.figure, path)
 
 
+def _bars_with_seeds(frame: pd.DataFrame, path: Path, width: float, axes: tuple[str, str], x: str, y: str, hue: str,
+                     **order: list[str]) -> Path:
+    """Bars at the mean over seeds and one black point per seed on top (``order`` / ``hue_order``),
+    ``axes`` the (x, y) titles, the legend outside the data."""
+    fig, ax = plt.subplots(figsize=(width, 3.4))
+    sns.barplot(data=frame, x=x, y=y, hue=hue, errorbar=None, ax=ax, alpha=0.7, **order)
+    sns.stripplot(data=frame, x=x, y=y, hue=hue, dodge=True, jitter=False, ax=ax, legend=False,
+                  palette="dark:black", size=4, **order)
+    ax.set_xlabel(axes[0])
+    ax.set_ylabel(axes[1])
+    _legend_outside(ax)
+    return save(fig, path)
+
+
 @styled
 def generalization(ppl: pd.DataFrame, path: Path) -> Path:
     """Train vs validation perplexity per model (bars: mean over seeds, points: seeds)."""
     long = _named(ppl).melt(id_vars=["model", "seed"], value_vars=["train_ppl", "val_ppl"], var_name="split",
                             value_name="ppl")
     long["split"] = long["split"].map({"train_ppl": "train", "val_ppl": "validation"})
-    fig, ax = plt.subplots(figsize=(5.5, 3.4))
-    order = _models(ppl)
-    sns.barplot(data=long, x="model", y="ppl", hue="split", order=order, errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=long, x="model", y="ppl", hue="split", order=order, dodge=True, jitter=False, ax=ax,
-                  legend=False, palette="dark:black", size=4)
-    ax.set_ylabel("perplexity (no label smoothing)")
-    ax.set_xlabel("")
-    _legend_outside(ax)
-    return save(fig, path)
+    return _bars_with_seeds(long, path, 5.5, ("", "perplexity (no label smoothing)"), x="model", y="ppl",
+                            hue="split", order=_models(ppl))
 
 
 @styled
@@ -145,15 +152,8 @@ def sparsity_by_depth(layers: pd.DataFrame, middle: list[int], gaussian_pct: flo
 def glue_scores(glue: pd.DataFrame, path: Path) -> Path:
     """Headline dev metric x 100 per task and model (bars: mean over seeds, points: seeds)."""
     frame = _named(glue).assign(score=glue["headline"] * 100)
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    order = _models(frame)
-    sns.barplot(data=frame, x="task", y="score", hue="model", hue_order=order, errorbar=None, ax=ax, alpha=0.7)
-    sns.stripplot(data=frame, x="task", y="score", hue="model", hue_order=order, dodge=True, jitter=False, ax=ax,
-                  legend=False, palette="dark:black", size=4)
-    ax.set_ylabel("dev score x 100 (MRPC F1, SST-2 acc., CoLA MCC)")
-    ax.set_xlabel("GLUE task")
-    _legend_outside(ax)
-    return save(fig, path)
+    return _bars_with_seeds(frame, path, 6.5, ("GLUE task", "dev score x 100 (MRPC F1, SST-2 acc., CoLA MCC)"),
+                            x="task", y="score", hue="model", hue_order=_models(frame))
 
 
 @styled
