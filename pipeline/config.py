@@ -385,6 +385,9 @@ class ClaimsConfig(_Section):
     leak_min_nats: PositiveFloat  # imposing the causal mask costs a next-token copier at least this (nats)
     memorised_ratio: float = Field(gt=1.0)  # the FP32 twin "memorises" a small corpus above this val/train
     overfit_measurable_ratio: float = Field(gt=1.0)  # ... and overfits a larger one measurably above this
+    # The contrast at matched training loss counts ternary points at most this far into training loss
+    # (nats): where both models have left the first, unigram-like phase.
+    matched_loss_max_nats: PositiveFloat = 4.0
 
 
 class ArmConfig(_Section):

@@ -60,7 +60,7 @@ def test_rejudging_the_cpu_study_changes_exactly_these_verdicts(archive):
     assert {c.id: (c.old, c.new) for c in found} == EXPECTED
     assert added == ["significance_level", "min_test_seeds", "min_learned_nats", "min_code_change_fraction",
                      "notebook_ternary_ratio_max", "notebook_baseline_ratio_min", "leak_min_nats", "memorised_ratio",
-                     "overfit_measurable_ratio"]
+                     "overfit_measurable_ratio", "matched_loss_max_nats"]
     claims = json.loads((archive / "reports/claims.json").read_text())
     assert {entry["basis"] for entry in claims} == {"archive", "architecture benchmark", "published"}
     assert not list((archive / "reports").glob(".*.tmp"))  # written through a temporary file, renamed in

@@ -130,6 +130,10 @@ CONTRACT: tuple[Family, ...] = (
     Family("regularization_contrast", _R, _S, "FP32 minus ternary val/train PPL ratio, paired by seed",
            (*_MEAN_STD, "_n", "_per_seed")),
     Family("regularization_gap_fraction", _R, _S, "the share of the FP32 twin's gap (ratio - 1) ternary removes"),
+    Family("matched_val_gap", _O, _S, "ternary minus FP32 twin validation loss at matched training loss "
+                                      "(pipeline/analysis/regimes.py), mean over seeds of each seed's mean; only "
+                                      "where some point can be matched",
+           (*_MEAN_STD, "_per_seed", "_points", "_ternary_lower")),
     Family("max_loss_rise_between_tenths", _R, _S, "largest relative rise of the mean training loss between "
                                                    "tenths of a run, over every main run"),
     Family("min_loss_fall_nats", _R, _S, "smallest fall of the mean training loss from the first tenth of a run "
@@ -146,6 +150,8 @@ CONTRACT: tuple[Family, ...] = (
     Family("arm_{arm}_regularization_contrast", _O, _A, "an arm's paired contrast",
            (*_MEAN_STD, "_n", "_per_seed")),
     Family("arm_{arm}_regularization_gap_fraction", _O, _A, "an arm's share of the twin's gap removed"),
+    Family("arm_{arm}_matched_val_gap", _O, _A, "an arm's gap at matched training loss",
+           (*_MEAN_STD, "_per_seed", "_points", "_ternary_lower")),
 )
 
 

@@ -23,6 +23,7 @@ from pipeline.analysis.claims import MODEL_SCALE, Basis, build_claims
 from pipeline.analysis.costs import Pricing
 from pipeline.analysis.metrics_contract import (BENCH_SCOPES, BENCH_SETTINGS, PAPER_ARCH_BENCH, PAPER_DEVICE,
                                                 PAPER_MODEL, PAPER_TRAINING, REAL_DATA, MetricsFile, check_written)
+from pipeline.analysis.regimes import matched_gap_by_run_set, matched_val_gaps
 from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, SEED_METRICS, UndeclaredMetricError, aggregate_key,
                                        arm_prefix, code_change_key, contrast_key, gap_fraction_key, glue_metric,
                                        mean_std, per_seed_key, run_set_columns, run_set_labels, std_key)
@@ -276,6 +277,16 @@ def pricing(cfg: Config, summary: dict[str, Any], timings: list[dict]) -> Pricin
                    timings[0].get("device", "this CPU"))
 
 
+def _matched_loss_summary(summary: dict, arms: dict, epochs: pd.DataFrame, max_train_loss: float) -> None:
+    """The contrast at matched training loss (``pipeline/analysis/regimes.py``) of the main runs and of
+    every arm with both models, where some point can be matched."""
+    for run_set, result in matched_gap_by_run_set(matched_val_gaps(epochs, max_train_loss)).items():
+        target, key = (summary, "matched_val_gap") if run_set == "main" else (arms, f"{arm_prefix(run_set)}matched_val_gap")
+        _add(target, key, result["per_seed"])
+        target[per_seed_key(key)] = result["per_seed"]
+        target[f"{key}_points"], target[f"{key}_ternary_lower"] = result["points"], result["ternary_lower"]
+
+
 def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, sparsity_path: Path,
               basis: Basis = Basis.THIS_RUN) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
     """(summary, arms, claims) of the runs the params name, under ``root``; the corpus's token arrays
@@ -291,6 +302,7 @@ def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, s
     main, timings = _main_summary(cfg, root, sparsity)
     summary |= main | benchmark_metrics(benchmark)
     arms = arms_summary(cfg, root, sparsity)
+    _matched_loss_summary(summary, arms, epoch_curves_table(cfg, root), cfg.claims.matched_loss_max_nats)
     context = run_context(cfg, tokens, benchmark)
     summary.update({f"run_{key}": value for key, value in context.items()})
     check_written(summary, MetricsFile.SUMMARY, cfg.glue.tasks)
