@@ -1,8 +1,7 @@
 """DVC stage `sparsity`: ternary code statistics per layer and module, for every named run and arm."""
 
-from pipeline.model.checkpoint import initial_model, load_model
-from pipeline.model.transformer import code_change_fraction
-from pipeline.io import atomic_path, write_json
+from pipeline.model.checkpoint import load_model
+from pipeline.io import atomic_path, read_json, write_json
 from pipeline.config import ROLES
 from pipeline.layout import Outputs, RunPaths
 from pipeline.analysis.runsets import run_set_columns
@@ -10,17 +9,17 @@ from pipeline.analysis.sparsity import run_sparsity, zero_pct_by_depth
 from stages.common import main
 
 
-def _with_code_change(path):
-    """A trained model and the share of its codes that moved from the run's initialisation."""
-    model, meta = load_model(path)
-    return model, code_change_fraction(model, initial_model(meta))
+def _with_code_change(paths: RunPaths):
+    """A trained model and the share of its codes that moved from initialisation, which the train
+    stage measured when it finished (``code_change_fraction`` in the run's metrics.json)."""
+    return load_model(paths.model)[0], read_json(paths.metrics).get("code_change_fraction")
 
 
 def run(cfg, args) -> None:
-    paths = {(None, role, seed): RunPaths.for_run(role, seed).model for role in ROLES for seed in cfg.train.seeds}
-    paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm).model
+    paths = {(None, role, seed): RunPaths.for_run(role, seed) for role in ROLES for seed in cfg.train.seeds}
+    paths |= {(arm, role, seed): RunPaths.for_run(role, seed, arm=arm)
               for arm in cfg.arms.run for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds}
-    models = ((key, *_with_code_change(path)) for key, path in paths.items())  # one checkpoint in memory at a time
+    models = ((key, *_with_code_change(run_paths)) for key, run_paths in paths.items())  # one checkpoint at a time
     table, summary = run_sparsity(models, tuple(cfg.sparsity.middle_band))
     outputs = Outputs()
     with atomic_path(outputs.sparsity_layers) as tmp:
