@@ -2,7 +2,8 @@
 
 A run is one (role, seed) of the main study, or of an *arm* (a variant declared in ``arms`` in
 params.yaml, trained by the ``train_arm`` stages). Model checkpoints are DVC outputs; metrics, timing
-and the DVCLive curves are ``cache: false`` metrics and plots; the resume file is scratch.
+the DVCLive curves and the per-layer code statistics are ``cache: false`` (git-tracked), so the
+analysis stages read run folders only; the resume file is scratch.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class RunPaths:
     live_dir: Path
     glue: Path
     resume: Path
+    layers: Path  # the per-layer code statistics at the end of training (pipeline/model/stats.py)
 
     @property
     def loss_curve(self) -> Path:
@@ -66,7 +68,8 @@ class RunPaths:
         run = run_name(role, seed, arm)
         return cls(model=root / "models" / run / "model.safetensors", metrics=root / "runs" / run / "metrics.json",
                    timing=root / "runs" / run / "timing.json", live_dir=root / "runs" / run / "live",
-                   glue=root / "runs" / run / "glue.json", resume=root / "checkpoints" / run / "resume.safetensors")
+                   glue=root / "runs" / run / "glue.json", resume=root / "checkpoints" / run / "resume.safetensors",
+                   layers=root / "runs" / run / "layers.csv")
 
 
 @dataclass(frozen=True)

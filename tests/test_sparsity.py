@@ -9,8 +9,8 @@ import torch
 from pipeline.config import ArchConfig
 from pipeline.model.transformer import PAPER_TERNARY, TransformerLM
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION
-from pipeline.analysis.sparsity import (depth_summary, layer_statistics,
-                               middle_layers, run_sparsity, weighted_zero_pct)
+from pipeline.analysis.sparsity import run_sparsity
+from pipeline.model.stats import depth_summary, layer_statistics, middle_layers, weighted_zero_pct
 
 
 def test_gaussian_reference_levels():
@@ -50,8 +50,9 @@ def test_an_untrained_gaussian_model_sits_at_the_reference_levels(gaussian_model
 
 
 def test_run_sparsity_keys_name_arm_role_and_seed(gaussian_model):
-    table, summary = run_sparsity([((None, "studied", 0), gaussian_model, 0.0),
-                                   (("notebook_init", "studied", 1), gaussian_model, None)], (0.4, 0.75))
+    stats = layer_statistics(gaussian_model)
+    table, summary = run_sparsity([((None, "studied", 0), stats, 0.0),
+                                   (("notebook_init", "studied", 1), stats, None)], (0.4, 0.75))
     assert summary["studied_seed_0_code_change_fraction"] == 0.0
     assert "arm_notebook_init_studied_seed_1_code_change_fraction" not in summary
     assert summary["middle_layers"] == [5, 6, 7, 8, 9]
@@ -85,3 +86,12 @@ def test_the_initial_model_is_rebuilt_from_the_seed_and_training_changes_codes(t
     changed = code_change_fraction(trained, rebuilt)
     # 12 small steps move few codes; an initialisation other than the run's would differ in about 2 of 3
     assert 0.0 < changed < 0.3, changed
+
+
+def test_layer_statistics_survive_the_run_folders_csv_exactly(gaussian_model, tmp_path):
+    """The train stage writes layers.csv and the sparsity stage reads it back: every float must come
+    back bit for bit, or the sparsity tables would differ from statistics of the checkpoint."""
+    stats = layer_statistics(gaussian_model)
+    stats.to_csv(tmp_path / "layers.csv", index=False)
+    back = pd.read_csv(tmp_path / "layers.csv", float_precision="round_trip")
+    pd.testing.assert_frame_equal(back, stats, check_exact=True)

@@ -22,6 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from pipeline.model.checkpoint import initial_model, save_model
+from pipeline.model.stats import depth_summary, layer_statistics
 from pipeline.training.resume import (CorruptCheckpointError, ResumePoint, load_resume_state, save_resume_state,
                                       set_aside)
 from pipeline.config import ROLES, Config, TrainConfig
@@ -29,7 +30,7 @@ from pipeline.training.distributed import DistContext, device_name, resolve_devi
 from pipeline.layout import RunPaths
 from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
-from pipeline.io import read_json, write_json
+from pipeline.io import atomic_path, read_json, write_json
 from pipeline.training.live import CurveLogger, open_live, read_curves, restore_curves
 from pipeline.model.transformer import TransformerLM, causal_mask_imposed, code_change_fraction, count_parameters
 from pipeline.training.optim import make_optimizer, make_scheduler, seed_everything, training_step
@@ -148,13 +149,17 @@ def _check_finite(run: _Run, losses: torch.Tensor, done: int) -> None:
 
 def _log_epoch_eval(run: _Run, cfg: Config, done: int) -> None:
     """Train and validation loss (true NLL, eval mode) at the end of an epoch, the overfitting curve, and
-    the zero percentage of the ternary codes."""
+    the zero percentage of the ternary codes, over all block layers and over the middle band
+    (``sparsity.middle_band``) and the boundary layers."""
     count = max(run.recipe.epoch_eval_tokens // cfg.model.arch.seq_len, 1)
     for split, sequences in (("train", run.train), ("val", run.val)):
         ids = evenly_spaced(len(sequences), count)
         result = evaluate_lm(run.model, sequences, ids, run.recipe.batch_size, run.recipe.label_smoothing, run.device)
         run.live.log_metric(f"eval/{split}_loss", result["loss"])
     run.live.log_metric("eval/zero_pct", zero_pct(run.model))
+    depth = depth_summary(layer_statistics(run.model), tuple(cfg.sparsity.middle_band))
+    for part in ("middle", "boundary"):  # whether the depth profile is still moving when training stops
+        run.live.log_metric(f"eval/zero_pct_{part}", depth[f"zero_pct_{part}"])
 
 
 def zero_pct(model: TransformerLM) -> float:
@@ -243,6 +248,8 @@ def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_sec
     run.live.make_summary()
     run.live.end()
     save_model(paths.model, run.model, {"role_name": run.role, "seed": run.seed})
+    with atomic_path(paths.layers) as tmp:  # full precision: the sparsity stage reads it back exactly
+        layer_statistics(run.model).to_csv(tmp, index=False)
     write_json(paths.metrics, metrics)
     write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(run.device),
                               "precision": tc.precision, "compiled": tc.compile,
