@@ -101,6 +101,11 @@ class Outputs:
         return self.root / "metrics" / "benchmark.csv"
 
     @property
+    def regime_map(self) -> Path:
+        """The regime map of the regularization contrast, one row per pair (pipeline/analysis/regimes.py)."""
+        return self.root / "metrics" / "regime_map.csv"
+
+    @property
     def sparsity_layers(self) -> Path:
         return self.root / "metrics" / "sparsity_layers.csv"
 

@@ -155,7 +155,7 @@ def test_an_unfinished_run_is_refused_before_anything_is_touched(project: Path) 
     shutil.rmtree(project / "runs" / "arms")
     (project / "results" / ".old-run.partial").mkdir()
     before = snapshot(project / "results")
-    with pytest.raises(MissingInputError, match="notebook_init/seed_0 not found"):
+    with pytest.raises(MissingInputError, match="notebook_init/seed_0/studied not found"):
         archive.archive_run(NAME, project)
     assert snapshot(project / "results") == before and (project / "results" / ".old-run.partial").is_dir()
 
@@ -279,3 +279,38 @@ def test_list_archives_skips_hidden_and_non_archive_folders(tmp_path: Path) -> N
     (results / "README.md").write_text("# Archived runs\n")
     assert list_archives(results) == [results / "a", results / "b"]
     assert list_archives(tmp_path / "missing") == []
+
+
+def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project: Path) -> None:
+    shutil.rmtree(project / "runs" / "baseline" / "seed_1")
+    with pytest.raises(MissingInputError, match="keep what has finished with --partial"):
+        archive.archive_run(NAME, project)
+    target = archive.archive_run(NAME, project, partial=True)
+    meta = json.loads((target / "archive.json").read_text())
+    assert meta["complete"] is False and meta["missing_runs"] == ["runs/baseline/seed_1"]
+    assert (target / "runs/baseline/seed_0/metrics.json").is_file()
+    assert not (target / "runs/baseline/seed_1").exists()
+    # the report pools finished archives only (the fixture's stand-in cpu-study archive has no claims)
+    from pipeline.analysis.report.inputs import archived_runs
+    shutil.rmtree(project / "results" / "cpu-study")
+    assert [run.name for run in archived_runs(project)] == []
+
+
+def test_restore_puts_lock_metrics_and_runs_back_for_the_same_params_only(project: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    archive.archive_run(NAME, project, partial=True)
+    clone = project.parent / "clone"
+    clone.mkdir()
+    (clone / "results").mkdir()
+    shutil.copytree(project / "results" / NAME, clone / "results" / NAME)
+    with pytest.raises(SystemExit, match=r"^error: .*params.yaml is not the params.yaml archive 'study' ran with: run "
+                                         r"`python -m pipeline.profiles"):
+        archive.main([NAME, "--restore", "--root", str(clone)])
+    assert not (clone / "dvc.lock").exists()
+    shutil.copy2(project / "params.yaml", clone / "params.yaml")
+    archive.main([NAME, "--restore", "--root", str(clone)])
+    assert "dvc repro --allow-missing" in capsys.readouterr().out
+    assert (clone / "dvc.lock").read_bytes() == (project / "dvc.lock").read_bytes()
+    for run_dir in RUN_DIRS:
+        assert (clone / run_dir / "metrics.json").read_bytes() == (project / run_dir / "metrics.json").read_bytes()
+    assert (clone / "metrics/summary.json").is_file() and not (clone / "models").exists()

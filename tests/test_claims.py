@@ -425,3 +425,35 @@ def test_thresholds_are_read_from_params():
     assert isinstance(TOL, ClaimsConfig)
     assert (TOL.significance_level, TOL.min_test_seeds, TOL.min_learned_nats, TOL.min_code_change_fraction) == \
         (0.05, 3, 0.5, 0.10)
+
+
+def _notebook_pair(ternary: list[float], baseline: list[float], leak: float | None, val_loss: float = 5.5) -> dict:
+    arm = "arm_notebook_pair_"
+    values = {f"{arm}studied_train_val_ratio": sum(ternary) / len(ternary),
+              f"{arm}studied_train_val_ratio_per_seed": ternary,
+              f"{arm}baseline_train_val_ratio": sum(baseline) / len(baseline),
+              f"{arm}baseline_train_val_ratio_per_seed": baseline,
+              f"{arm}studied_val_loss": val_loss, f"{arm}baseline_val_loss": 3.0}
+    if leak is not None:
+        values[f"{arm}baseline_leak_nats"] = leak
+    return values
+
+
+def test_the_notebook_recipe_pattern_is_judged_without_a_learned_precondition():
+    """A ternary model that cannot fit is the mechanism under test: the entry is decided, and its note
+    says that the model did not learn and that the maskless baseline copies the next token."""
+    entry = _entry(_notebook_pair([1.0, 1.01, 1.02], [3.4, 3.5, 3.6], leak=2.0), "notebook_recipe_pattern", SMALL_REAL)
+    assert entry["verdict"] == "reproduced"
+    assert "ternary val loss 5.500 vs unigram 5.540 (did not learn)" in entry["reason"]
+    assert "the causal mask costs its baseline 2.000 nats (>= 0.5 means a leak: it copies the next token)" in entry["reason"]
+    fixed = _entry(_notebook_pair([1.3, 1.35, 1.4], [1.2, 1.25, 1.3], leak=None), "notebook_recipe_pattern", SMALL_REAL)
+    assert fixed["verdict"] == "not reproduced" and "leak probe" not in fixed["reason"]
+
+
+def test_the_regime_entries_point_at_the_regime_map_profile_when_their_arms_did_not_run():
+    entries = _entries(learned(), SMALL_REAL)
+    for claim_id in ("notebook_recipe_pattern", "regularization_contrast_fixed_recipe",
+                     "regularization_contrast_w64_s1000", "regularization_contrast_w128_s200",
+                     "regularization_contrast_w128_s1000"):
+        assert entries[claim_id]["verdict"] == "not testable here", claim_id
+        assert entries[claim_id]["command"] == "python -m pipeline.profiles regime-map && dvc repro", claim_id

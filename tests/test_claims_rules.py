@@ -190,3 +190,22 @@ def test_claims_without_a_rule_are_decided_by_a_precondition():
         if isinstance(claim.rule, NoRule):
             assert claim.preconditions, claim.id
             assert entries[claim.id]["verdict"] == "not testable here" and entries[claim.id]["tolerance"] == "-"
+
+
+def test_recipe_pattern_needs_both_halves_to_hold_significantly():
+    from pipeline.analysis.rules import RecipePattern
+
+    rule = RecipePattern()
+    holds = rule.decide(None, Measured(1.01, alt=3.5, samples=(1.0, 1.01, 1.02), other=(3.4, 3.5, 3.6)), TOL)
+    assert holds.verdict == "reproduced" and holds.margin == pytest.approx(min(1.125 - 1.01, 3.5 - 2.0))
+    assert holds.evidence["ternary_p"] == pytest.approx(stats.ttest_1samp((1.0, 1.01, 1.02), 1.125).pvalue)
+    # the twin far above, but the ternary ratio significantly above its bar: the pattern fails
+    fails = rule.decide(None, Measured(1.5, alt=3.5, samples=(1.49, 1.5, 1.51), other=(3.4, 3.5, 3.6)), TOL)
+    assert fails.verdict == "not reproduced" and "ternary 1.500 vs <= 1.125: fails" in fails.reason
+    # a baseline spread too wide to place it against 2.0: undecided
+    wide = rule.decide(None, Measured(1.01, alt=2.5, samples=(1.0, 1.01, 1.02), other=(1.0, 2.5, 4.0)), TOL)
+    assert wide.verdict == "uninformative" and "baseline 2.500 vs >= 2: undecided" in wide.reason
+    # two seeds decide nothing at min_test_seeds 3
+    two = rule.decide(None, Measured(1.01, alt=3.5, samples=(1.0, 1.02), other=(3.4, 3.6)), TOL)
+    assert two.verdict == "uninformative"
+    assert rule.text(None, TOL).startswith("ternary ratio <= 1.125 and baseline ratio >= 2")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from scipy import stats
 
 from pipeline.analysis.regimes import matched_gap_by_run_set, matched_val_gaps
 from tests.conftest import PROJECT_ROOT
@@ -44,3 +45,73 @@ def test_the_cpu_study_at_matched_loss():
     everything = matched_val_gaps(epochs, 4.0)["gap"].mean()
     assert everything == pytest.approx(-0.0235, abs=5e-4)
     assert all(len(s["per_seed"]) == 2 for s in by_set.values())
+
+
+def _run(ratio: float, steps: int = 600) -> dict:
+    return {"train_val_ratio": ratio, "steps": steps}
+
+
+def _cells():
+    from pipeline.analysis.regimes import Cell
+
+    return [Cell("main", 64, 200, "constant", True), Cell("w64_s1000", 64, 1000, "constant", True),
+            Cell("notebook_pair", 64, None, "onecycle", False)]
+
+
+def test_the_regime_table_says_direction_regime_and_size_per_cell():
+    from pipeline.analysis.regimes import regime_table
+    from tests.test_claims_rules import TOL
+
+    runs = {  # main: the twin memorises and the ternary model stays near 1: the paper's direction and size
+        "main": {"studied": [_run(1.02), _run(1.05), _run(1.04)], "baseline": [_run(3.4), _run(3.6), _run(3.5)]},
+        # w64_s1000: the ternary model overfits more on every seed
+        "w64_s1000": {"studied": [_run(1.9), _run(2.0), _run(2.1)], "baseline": [_run(1.6), _run(1.65), _run(1.8)]},
+        # notebook_pair: two seeds only
+        "notebook_pair": {"studied": [_run(1.0), _run(1.01)], "baseline": [_run(5.0), _run(7.0)]}}
+    epochs = pd.DataFrame(_curves("w64_s1000", "studied", 0, [3.5, 3.0], [3.6, 3.4])
+                          + _curves("w64_s1000", "baseline", 0, [3.6, 3.2], [3.8, 3.5]))
+    table = regime_table(_cells(), runs, matched_val_gaps(epochs, 4.0), TOL).set_index("run_set")
+    main, w1000, nb = table.loc["main"], table.loc["w64_s1000"], table.loc["notebook_pair"]
+    assert (main["direction"], main["regime"], bool(main["paper_size"])) == ("paper", "memorised", True)
+    assert main["contrast"] == pytest.approx(((3.4 - 1.02) + (3.6 - 1.05) + (3.5 - 1.04)) / 3)
+    diffs = [1.6 - 1.9, 1.65 - 2.0, 1.8 - 2.1]
+    assert w1000["contrast_p"] == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue)
+    assert (w1000["direction"], w1000["regime"], bool(w1000["paper_size"])) == ("reversed", "overfit measurably", False)
+    assert w1000["matched_points"] == 1 and w1000["regime_bar"] == 1.5  # 3.0 is below the twin's range
+    assert nb["direction"] == "undecided" and nb["seeds"] == 2 and nb["steps"] == 600
+    assert not bool(nb["causal_baseline"]) and nb["cell"] == "notebook_pair: width 64, all stories, onecycle, maskless baseline"
+
+
+def test_regime_curves_pair_seeds_per_epoch_and_keep_the_cells_order():
+    import math
+
+    from pipeline.analysis.regimes import regime_curves
+
+    epochs = pd.DataFrame(_curves("w64_s1000", "studied", 0, [3.0, 2.0], [3.1, 2.5])
+                          + _curves("w64_s1000", "baseline", 0, [3.0, 1.5], [3.2, 2.6])
+                          + _curves("main", "studied", 0, [3.0], [3.0]) + _curves("main", "baseline", 0, [3.0], [3.5])
+                          + _curves("notebook_init", "studied", 0, [3.0], [3.0]))  # one model: left out
+    curves = regime_curves(epochs, _cells())
+    assert curves["arm"].tolist() == ["main", "w64_s1000", "w64_s1000"]
+    last = curves.iloc[-1]
+    assert last["fp32_ratio"] == pytest.approx(math.exp(2.6 - 1.5))
+    assert last["contrast"] == pytest.approx(math.exp(1.1) - math.exp(0.5)) and last["seeds"] == 1
+
+
+def test_the_report_names_the_cells_by_what_they_show():
+    from pipeline.analysis.regimes import regime_table
+    from pipeline.analysis.report.regime import regime_findings, regime_view
+    from tests.test_claims_rules import TOL
+
+    runs = {"main": {"studied": [_run(1.02), _run(1.05), _run(1.04)], "baseline": [_run(3.4), _run(3.6), _run(3.5)]},
+            "w64_s1000": {"studied": [_run(1.2), _run(1.1), _run(1.0)], "baseline": [_run(1.1), _run(1.2), _run(1.15)]}}
+    table = regime_table(_cells()[:2], runs, matched_val_gaps(pd.DataFrame(columns=["arm", "role", "seed", "split",
+                                                                                      "epoch", "loss"]), 4.0), TOL)
+    lines = regime_findings(table)
+    assert lines[0].endswith("holds in: `main`.") and lines[1].endswith("in: none.")
+    assert any(line.startswith("`w64_s1000` is undecided: 3 seeds, p =") for line in lines)
+    assert any("In `w64_s1000` the FP32 twin did not reach its regime (val/train 1.15 < 1.5" in line for line in lines)
+    assert lines[-1].endswith("is reached in: `main`.")
+    view = regime_view(table)
+    assert view.loc[0, "stories"] == "200" and view.loc[0, "twin reached"] == "memorised (bar 3)"
+    assert view.loc[0, "ternary minus FP32 val loss at matched train loss"] == "-"

@@ -115,7 +115,7 @@ def uninterrupted(tokens_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("full")
     metrics = _train(cfg, tokens_dir, root)
     paths = RunPaths.for_run("studied", 0, root)
-    return metrics, _curves(paths), paths.model.read_bytes()
+    return metrics, _curves(paths), paths.model.read_bytes(), paths
 
 
 @pytest.mark.parametrize("kill_at", [1, 3, 4, 5, 8, 12])  # around both checkpoints (4, 8) and the end
@@ -172,6 +172,21 @@ def test_the_zero_fraction_is_logged_every_epoch(uninterrupted):
     header, *rows = curves["plots/metrics/eval/zero_pct.tsv"].splitlines()
     assert header == "step\tzero_pct" and len(rows) == len(curves["plots/metrics/eval/val_loss.tsv"].splitlines()) - 1
     assert all(20.0 < float(row.split("\t")[1]) < 45.0 for row in rows)  # near the Gaussian 31% after 12 steps
+    for part in ("middle", "boundary"):  # the depth profile per epoch, over the sparsity.middle_band layers
+        header, *part_rows = curves[f"plots/metrics/eval/zero_pct_{part}.tsv"].splitlines()
+        assert header == f"step\tzero_pct_{part}" and len(part_rows) == len(rows)
+
+
+def test_the_finished_run_writes_the_layer_statistics_of_its_checkpoint(uninterrupted):
+    """layers.csv is what the sparsity stage reads instead of the checkpoint: it must be the checkpoint's."""
+    import pandas as pd
+
+    from pipeline.model.checkpoint import load_model
+    from pipeline.model.stats import layer_statistics
+
+    paths = uninterrupted[3]
+    written = pd.read_csv(paths.layers, float_precision="round_trip")
+    pd.testing.assert_frame_equal(written, layer_statistics(load_model(paths.model)[0]), check_exact=True)
 
 
 def test_the_constant_schedule_holds_the_peak_after_warm_up():

@@ -7,6 +7,13 @@ profile (real data on a CPU, the paper's recipe on a GPU) stays committed and re
 arms the params name; the main report pools each archive's verdicts and shows the CPU study's evidence.
 Nothing is recomputed; checkpoints stay in the DVC cache.
 
+A study longer than one sitting is kept the same way while it runs: ``--partial`` archives the runs
+that have finished (``archive.json`` says ``"complete": false`` and lists the missing ones; the report
+does not pool a partial archive's verdicts), and in a fresh clone at the archive's commit
+``--restore`` puts its lock file, metrics and run folders back, after which ``dvc repro tokenize``
+rebuilds the data and ``dvc repro --allow-missing`` skips every finished stage (its checkpoint is gone,
+but every later stage reads run folders only) and trains the rest.
+
 Nothing is lost: NAME must be a plain folder name, and an existing ``results/NAME`` is replaced only
 if it is an archive (it holds ``archive.json``). The new archive is assembled in ``.NAME.partial``;
 the old one is renamed to ``.NAME.old``, the new one renamed in, and only then is the old one deleted.
@@ -21,15 +28,16 @@ import fcntl
 import os
 import re
 import shutil
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
-from pipeline.io import write_json
+from pipeline.io import read_json, write_json
 from pipeline.config import ROLES
-from pipeline.layout import ARCHIVE_META, RunPaths, arm_dir
+from pipeline.layout import ARCHIVE_META, RunPaths
 
 RESULTS_DIR = Path("results")
 META = ARCHIVE_META
@@ -84,19 +92,30 @@ def _recover(results: Path) -> None:
             shutil.rmtree(path)
 
 
-def _run_dirs(root: Path, cfg: Config) -> list[Path]:
-    """The per-run folders the params name (main seeds, then arms), checked before anything is
-    touched so that an unfinished run fails with a fix rather than halfway through the copy."""
+def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path], list[Path]]:
+    """(finished, missing) per-run folders the params name (main seeds, then arms). A run counts as
+    finished when its metrics.json is written (the train stage writes it last). Unless ``partial``,
+    a missing one fails here, before anything is touched, rather than halfway through the copy."""
     dirs = [RunPaths.for_run(role, seed, root).metrics.parent for role in ROLES for seed in cfg.train.seeds]
-    dirs += [arm_dir("runs", arm, seed, root) for arm in cfg.arms.run for seed in cfg.arms.seeds]
-    missing = [path for path in dirs if not path.is_dir()]
-    if missing:
+    for arm in cfg.arms.run:
+        for seed in cfg.arms.seeds:
+            dirs += [RunPaths.for_run(role, seed, root, arm).metrics.parent for role in cfg.arms.defs[arm].roles]
+    missing = [path for path in dirs if not (path / "metrics.json").is_file()]
+    if missing and not partial:
         raise MissingInputError(f"{missing[0]} not found ({len(missing)} run folders missing): finish the run "
-                                "first (dvc repro), or fetch the arms' folders (dvc pull)")
-    return dirs
+                                "first (dvc repro), fetch the arms' folders (dvc pull), or keep what has "
+                                "finished with --partial")
+    return [path for path in dirs if path not in missing], missing
 
 
-def _assemble(root: Path, cfg: Config, run_dirs: list[Path], staging: Path, name: str, note: str) -> None:
+def _commit(root: Path) -> str | None:
+    """The git commit ``root`` is checked out at, or None outside a git checkout."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _assemble(root: Path, cfg: Config, run_dirs: list[Path], missing: list[Path], staging: Path, name: str,
+              note: str) -> None:
     """Copy the run's small outputs into ``staging``; ``archive.json`` last, so a folder holding it is complete."""
     for relative in ("params.yaml", "dvc.lock", "reports/claims.json"):
         if (root / relative).is_file():
@@ -106,7 +125,9 @@ def _assemble(root: Path, cfg: Config, run_dirs: list[Path], staging: Path, name
         if (root / folder).is_dir():
             shutil.copytree(root / folder, staging / folder)
     write_json(staging / META, {"name": name, "profile": cfg.profile, "note": note,
-                                "seeds": cfg.train.seeds, "data_source": cfg.data.source})
+                                "seeds": cfg.train.seeds, "data_source": cfg.data.source,
+                                "commit": _commit(root), "complete": not missing,
+                                "missing_runs": [str(path.relative_to(root)) for path in missing]})
 
 
 def _swap_in(staging: Path, target: Path) -> None:
@@ -121,15 +142,16 @@ def _swap_in(staging: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def archive_run(name: str, root: Path = Path("."), note: str = "") -> Path:
-    """Archive the finished run in ``root`` to ``root/results/name`` and return that folder. Bad input
-    (a name that is not a plain folder name, a non-archive in the way, an unfinished run, a
-    concurrent archive run) raises :class:`InputError` with nothing under ``results/`` changed."""
+def archive_run(name: str, root: Path = Path("."), note: str = "", partial: bool = False) -> Path:
+    """Archive the finished run in ``root`` to ``root/results/name`` and return that folder (with
+    ``partial``, the runs finished so far). Bad input (a name that is not a plain folder name, a
+    non-archive in the way, an unfinished run, a concurrent archive run) raises :class:`InputError`
+    with nothing under ``results/`` changed."""
     _check_name(name)
     if not (root / "params.yaml").is_file():  # load_config's own message points at --params, which is not ours
         raise MissingInputError(f"{root / 'params.yaml'} not found: run from the project root, or pass --root DIR")
     cfg = load_config(root / "params.yaml")
-    run_dirs = _run_dirs(root, cfg)
+    run_dirs, missing = _run_dirs(root, cfg, partial)
     results = root / RESULTS_DIR
     results.mkdir(exist_ok=True)
     with _locked(results):
@@ -137,9 +159,31 @@ def archive_run(name: str, root: Path = Path("."), note: str = "") -> Path:
         _recover(results)
         staging = results / f".{name}.partial"
         staging.mkdir()
-        _assemble(root, cfg, run_dirs, staging, name, note)
+        _assemble(root, cfg, run_dirs, missing, staging, name, note)
         _swap_in(staging, target)
     return target
+
+
+def restore_run(name: str, root: Path = Path(".")) -> dict:
+    """Put archive ``name``'s lock file, metrics and run folders back into the project at ``root``, whose
+    params.yaml must be the archive's (``python -m pipeline.profiles PROFILE`` writes it), so that
+    ``dvc repro --allow-missing`` resumes the study; returns the archive's ``archive.json``."""
+    _check_name(name)
+    source = root / RESULTS_DIR / name
+    if not (source / META).is_file():
+        raise MissingInputError(f"{source / META} not found: name an archive under {root / RESULTS_DIR} "
+                                "(python -m pipeline.analysis.archive NAME --partial writes one)")
+    meta = read_json(source / META)
+    params = root / "params.yaml"
+    if not params.is_file() or params.read_bytes() != (source / "params.yaml").read_bytes():
+        raise InputError(f"{params} is not the params.yaml archive {name!r} ran with: run "
+                         f"`python -m pipeline.profiles {meta['profile']}` first (or compare the two files)")
+    for relative in ("dvc.lock",):
+        shutil.copy2(source / relative, root / relative)
+    for folder in ("metrics", "runs"):
+        if (source / folder).is_dir():
+            shutil.copytree(source / folder, root / folder, dirs_exist_ok=True)
+    return meta
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -147,11 +191,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="the archive's folder under results/, e.g. cpu-study")
     parser.add_argument("--note", default="", help="what this run is (device, command, wall time)")
+    parser.add_argument("--partial", action="store_true",
+                        help="archive the runs finished so far (a study that spans several sittings)")
+    parser.add_argument("--restore", action="store_true",
+                        help="put archive NAME's lock, metrics and run folders back into --root, to resume it")
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="project folder holding params.yaml and results/ (default: the current folder)")
     args = parser.parse_args(argv)
     with one_line_errors():
-        target = archive_run(args.name, root=args.root, note=args.note)
+        if args.restore:
+            meta = restore_run(args.name, root=args.root)
+            commit, here = meta.get("commit"), _commit(args.root)
+            if commit and here != commit:
+                print(f"warning: the archive ran at commit {commit}, this checkout is at {here}: stages whose "
+                      f"code changed since will re-run; `git checkout {commit}` first to resume it as it ran")
+            print(f"restored {args.name} into {args.root}: now `dvc repro tokenize` (rebuilds the data) and "
+                  "`dvc repro --allow-missing` (skips the finished stages)")
+            return
+        target = archive_run(args.name, root=args.root, note=args.note, partial=args.partial)
     print(f"archived to {target}")
 
 

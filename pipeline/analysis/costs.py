@@ -158,13 +158,19 @@ def profile_config(cfg: Config, name: str) -> Config:
 
 
 def _only_defined_arms(layer: dict, tree: dict) -> dict:
-    """``layer`` without the arm definitions ``tree`` lacks: a profile sets keys of the arms its params
-    file defines, and an archive's params may predate arms defined since (they cost nothing there)."""
-    defs = layer.get("arms", {}).get("defs")
-    if not defs:
+    """``layer`` without the arms ``tree`` does not define: a profile sets keys of the arms its params
+    file defines, and an archive's params may predate arms defined since. Those are left out of the
+    definitions and of ``run`` (an archive re-judged prices such a profile without them: a lower bound)."""
+    arms = layer.get("arms", {})
+    defined = tree.get("arms", {}).get("defs", {})
+    if not arms.get("defs") and not arms.get("run"):
         return layer
-    known = {arm: spec for arm, spec in defs.items() if arm in tree.get("arms", {}).get("defs", {})}
-    return {**layer, "arms": {**layer["arms"], "defs": known}}
+    trimmed = dict(arms)
+    if "defs" in arms:
+        trimmed["defs"] = {arm: spec for arm, spec in arms["defs"].items() if arm in defined}
+    if "run" in arms:
+        trimmed["run"] = [arm for arm in arms["run"] if arm in defined]
+    return {**layer, "arms": trimmed}
 
 
 
@@ -219,6 +225,7 @@ def paper_arch_bench(p: Pricing) -> Price:
 
 PAPER_SCALE_RUN = profile_run("paper-code", on_gpu=True)
 CPU_STUDY_RUN = profile_run("cpu-study", on_gpu=False)
+REGIME_MAP_RUN = profile_run("regime-map", on_gpu=False)
 WRITINGPROMPTS_COMMAND = ("dvc exp run -S data.source=hub -S data.hub.tinystories=euclaise/writingprompts "
                           "-S data.hub.text_field=story")
 

@@ -191,3 +191,27 @@ def sparsity_by_depth_runs(depth: pd.DataFrame, middle: list[int], gaussian_pct:
     ax.set_ylabel(ZERO_AXIS)
     _legend_outside(ax)
     return save(fig, path)
+
+
+@styled
+def regime_map(curves: pd.DataFrame, paper: tuple[float, float], path: Path) -> Path:
+    """The regularization contrast (FP32 twin's val/train ratio minus the ternary model's, mean over
+    seeds) against the twin's ratio, one line per cell (``curves``: pipeline/analysis/regimes.py
+    ``regime_curves``), each epoch a point along it: above zero the paper's direction, below it the
+    reverse; the paper's (FP32 ratio, contrast) as a star."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    order = list(dict.fromkeys(curves["cell"]))
+    sns.lineplot(data=curves, x="fp32_ratio", y="contrast", hue="cell", hue_order=order, marker="o", markersize=3,
+                 sort=False, estimator=None, ax=ax, palette=sns.color_palette("tab10", len(order)))
+    ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
+    ax.plot([paper[0]], [paper[1]], marker="*", markersize=12, color="black", linestyle="none",
+            label=f"paper ({paper[0]:g}x FP32, contrast {paper[1]:g})")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks([tick for tick in (1, 1.5, 2, 3, 5, 10, 20, 50) if tick <= max(curves["fp32_ratio"].max(), paper[0])
+                   * 1.2])
+    ax.set_xlabel("FP32 twin's val/train PPL ratio (end of epoch, log scale)")
+    ax.set_ylabel("FP32 ratio minus ternary ratio")
+    _legend_outside(ax, "cell (each point an epoch)")
+    return save(fig, path)

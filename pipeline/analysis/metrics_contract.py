@@ -24,8 +24,8 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
-from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, SEED_METRICS, TIMING_METRICS, ZERO_METRICS,
-                                       UndeclaredMetricError)
+from pipeline.analysis.runsets import (GLUE_METRICS, LEAK_METRICS, RUN_METRICS, SEED_METRICS, TIMING_METRICS,
+                                       ZERO_METRICS, UndeclaredMetricError)
 from pipeline.bench.table import FORMAT_LABELS, UNITS
 from pipeline.config import ROLES
 from pipeline.metrics import HEADLINE_METRIC
@@ -98,6 +98,7 @@ class Family:
 SLOTS: dict[str, tuple[str, ...] | None] = {
     "role": ROLES, "run_metric": RUN_METRICS, "timing_metric": TIMING_METRICS, "seed_metric": SEED_METRICS,
     "task": tuple(HEADLINE_METRIC), "glue_metric": GLUE_METRICS, "zero_metric": ZERO_METRICS,
+    "leak_metric": LEAK_METRICS,
     "condition": CONTEXT_KEYS, "scope": BENCH_SCOPES, "format": tuple(FORMAT_LABELS), "bench_metric": tuple(UNITS),
     "setting": BENCH_SETTINGS, "arm": None,
 }
@@ -123,6 +124,9 @@ CONTRACT: tuple[Family, ...] = (
     Family("{role}_{task}_{glue_metric}", _R, _S, "a GLUE dev score (glue.json), mean over seeds; required for "
                                                   "glue.tasks", _MEAN_STD),
     Family("{role}_{zero_metric}", _R, _S, "zero-code percentage (sparsity.json), mean over seeds", _MEAN_STD),
+    Family("{role}_{leak_metric}", _O, _S, "the leak probe of a baseline trained without the causal mask: "
+                                           "validation loss with the mask imposed minus without (nats), mean over "
+                                           "seeds; only where the main baseline is maskless", (*_MEAN_STD, "_per_seed")),
     Family("gaussian_reference_zero_pct", _R, _S, "zero percentage a Gaussian weight gives under our rule"),
     Family("studied_code_change_fraction", _O, _S, "share of ternary codes that differ from their initialisation, "
                                                    "mean over seeds of sparsity.json's studied_seed_<s>_code_change_"
@@ -145,6 +149,8 @@ CONTRACT: tuple[Family, ...] = (
     Family("arm_{arm}_{role}_{run_metric}", _O, _A, "an arm's run metric, mean over arms.seeds", _MEAN_STD),
     Family("arm_{arm}_{role}_{seed_metric}_per_seed", _O, _A, "an arm's run metric per seed (arms.seeds)"),
     Family("arm_{arm}_main_{role}_{run_metric}", _O, _A, "the main runs on the arm's seeds", _MEAN_STD),
+    Family("arm_{arm}_{role}_{leak_metric}", _O, _A, "an arm's leak probe (its maskless baseline)",
+           (*_MEAN_STD, "_per_seed")),
     Family("arm_{arm}_{role}_{zero_metric}", _O, _A, "an arm's zero-code percentage", _MEAN_STD),
     Family("arm_{arm}_studied_code_change_fraction", _O, _A, "an arm's share of codes changed since init"),
     Family("arm_{arm}_regularization_contrast", _O, _A, "an arm's paired contrast",

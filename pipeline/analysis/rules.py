@@ -366,6 +366,47 @@ class System(Rule):
 
 
 @dataclass(frozen=True)
+class RecipePattern(Rule):
+    """A recipe regenerates the paper's pattern of ratios: the ternary model's val/train ratio (value,
+    per seed in ``samples``) at most ``notebook_ternary_ratio_max`` and its FP32 baseline's (alt, per
+    seed in ``other``) at least ``notebook_baseline_ratio_min``. Each half is t-tested against its bar
+    over the seeds (two-sided, ``significance_level``, at least ``min_test_seeds``): the pattern holds
+    when both halves hold significantly, fails when either fails significantly, and is undecided
+    otherwise."""
+
+    name: ClassVar[str] = "recipe_pattern"
+
+    def text(self, paper: PaperValue, tol: ClaimsConfig) -> str:
+        return (f"ternary ratio <= {tol.notebook_ternary_ratio_max:g} and baseline ratio >= "
+                f"{tol.notebook_baseline_ratio_min:g}, each t-tested over >= {tol.min_test_seeds} seeds at "
+                f"p < {tol.significance_level:g}")
+
+    def decide(self, paper: PaperValue, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        halves = (("ternary", ours.value, ours.samples, tol.notebook_ternary_ratio_max, -1.0),
+                  ("baseline", ours.alt, ours.other, tol.notebook_baseline_ratio_min, 1.0))
+        states, details, margins, evidence = [], [], [], {}
+        for name, value, samples, bar, sign in halves:
+            margin = sign * (value - bar)  # > 0: on the paper's side of the bar
+            test = t_test(Measured(value, samples=samples), bar) if samples else None
+            if test is None or test.n < tol.min_test_seeds or test.p >= tol.significance_level:
+                state = "undecided"
+            else:
+                state = "holds" if margin > 0 else "fails"
+            side = "<=" if sign < 0 else ">="
+            details.append(f"{name} {value:.3f} vs {side} {bar:g}: {state}" + (f" ({test.text()})" if test else ""))
+            states.append(state)
+            margins.append(margin)
+            if test is not None:
+                evidence |= {f"{name}_t": test.t, f"{name}_p": test.p, "n": test.n}
+        detail = "; ".join(details)
+        if "fails" in states:
+            return Outcome("not reproduced", detail, min(margins), evidence or None)
+        if states == ["holds", "holds"]:
+            return Outcome("reproduced", detail, min(margins), evidence)
+        return Outcome("uninformative", f"the seeds do not settle it: {detail}", None, evidence or None)
+
+
+@dataclass(frozen=True)
 class AtMostTolerance(Rule):
     """ours <= ``smooth_loss_tolerance``: the largest rise of the training loss between tenths."""
 
@@ -394,4 +435,4 @@ class NoRule(Rule):
 
 RULES: dict[str, type[Rule]] = {rule.name: rule for rule in (
     Band, Factor, AtMostFactor, Relative, AtLeastRelative, Parity, Range, AtLeast, Contrast, Steadier, System,
-    AtMostTolerance, NoRule)}
+    RecipePattern, AtMostTolerance, NoRule)}

@@ -20,12 +20,21 @@ RUN_METRICS = ("val_ppl", "val_ppl_smoothed", "val_loss", "train_ppl", "train_lo
                "train_val_loss_ratio")  # each run's metrics.json
 TIMING_METRICS = ("tokens_per_second",)  # each run's timing.json
 SEED_METRICS = ("val_loss", "val_ppl_smoothed", "train_val_ratio")  # also kept per seed (``*_per_seed``)
+# the leak probe (pipeline/training/train.py): written only by a model trained without the causal mask,
+# its validation loss with the mask imposed minus without (a model that copies the next token loses it)
+LEAK_METRICS = ("leak_nats",)
+
+# The arms of params.yaml's arms.defs that the regime map (profile regime-map, issue 22) reads: its cells
+# beside the main runs (width 64 on 200 stories), the notebook's recipe with both quirks, and the same
+# recipe with the two bugs fixed. Their definitions (what each changes) live in params.yaml.
+REGIME_ARMS = ("w64_s1000", "w128_s200", "w128_s1000")
+NOTEBOOK_PAIR_ARM, NOTEBOOK_FIXED_ARM = "notebook_pair", "notebook_fixed"
 GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
 ZERO_METRICS = (*(f"{rule}zero_pct_{part}" for rule in ("", "twn_") for part in ("middle", "boundary", "all")),
                 "zero_pct_middle_minus_boundary", "zero_pct_all_minus_gaussian")
 # every metric aggregated per role: what aggregate_key accepts
 ROLE_METRICS = (*RUN_METRICS, *TIMING_METRICS, *(f"{task}_{m}" for task in HEADLINE_METRIC for m in GLUE_METRICS),
-                *ZERO_METRICS)
+                *ZERO_METRICS, *LEAK_METRICS)
 
 
 class UndeclaredMetricError(KeyError):

@@ -23,9 +23,9 @@ from pipeline.analysis.claims import MODEL_SCALE, Basis, build_claims
 from pipeline.analysis.costs import Pricing
 from pipeline.analysis.metrics_contract import (BENCH_SCOPES, BENCH_SETTINGS, PAPER_ARCH_BENCH, PAPER_DEVICE,
                                                 PAPER_MODEL, PAPER_TRAINING, REAL_DATA, MetricsFile, check_written)
-from pipeline.analysis.regimes import matched_gap_by_run_set, matched_val_gaps
-from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, SEED_METRICS, UndeclaredMetricError, aggregate_key,
-                                       arm_prefix, code_change_key, contrast_key, gap_fraction_key, glue_metric,
+from pipeline.analysis.regimes import cells, matched_gap_by_run_set, matched_val_gaps, regime_curves, regime_table
+from pipeline.analysis.runsets import (GLUE_METRICS, LEAK_METRICS, RUN_METRICS, SEED_METRICS, UndeclaredMetricError,
+                                       aggregate_key, arm_prefix, code_change_key, contrast_key, gap_fraction_key, glue_metric,
                                        mean_std, per_seed_key, run_set_columns, run_set_labels, std_key)
 from pipeline.bench.table import FORMAT_LABELS, TERNARY_FORMATS, UNITS, metric_key
 from pipeline.config import ROLES, Config
@@ -176,6 +176,11 @@ def _role_summary(summary: dict, runs: list[dict], role: str, arm: str | None = 
         _add(summary, key, [run[name] for run in runs])
         if name in SEED_METRICS and not beside:
             summary[per_seed_key(key)] = [run[name] for run in runs]
+    for name in LEAK_METRICS:  # only a maskless model has a leak probe
+        if not beside and runs and all(name in run for run in runs):
+            key = aggregate_key(role, name, arm)
+            _add(summary, key, [run[name] for run in runs])
+            summary[per_seed_key(key)] = [run[name] for run in runs]
 
 
 def _sparsity_summary(summary: dict, sparsity: dict, role: str, seeds: list[int], arm: str | None = None) -> None:
@@ -309,6 +314,19 @@ def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, s
     check_written(arms, MetricsFile.ARMS)
     claims = build_claims({**summary, **arms}, context, cfg.claims, pricing(cfg, summary, timings), basis)
     return summary, arms, claims
+
+
+def regime_map(cfg: Config, root: Path, epochs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The regime map of the regularization contrast (``pipeline/analysis/regimes.py``): one row per
+    pair of run sets the params train (main runs and every arm with both models), and its figure's
+    data, the contrast against the FP32 twin's ratio per epoch."""
+    cell_list = cells(cfg)
+    runs: dict[str, dict[str, list[dict]]] = {}
+    for arm, roles, seeds in _run_sets(cfg):
+        runs[arm or "main"] = {role: [read_json(RunPaths.for_run(role, seed, root, arm).metrics) for seed in seeds]
+                               for role in roles}
+    gaps = matched_val_gaps(epochs, cfg.claims.matched_loss_max_nats)
+    return regime_table(cell_list, runs, gaps, cfg.claims), regime_curves(epochs, cell_list)
 
 
 def glue_table(cfg: Config, summary: dict[str, Any]) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from pipeline.layout import ARCHIVE_META, Outputs, RunPaths, list_archives
 from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
+REGIME_ARCHIVE = "regime-map"  # the regime map and the notebook pair (profile regime-map, issue 22)
 META = ARCHIVE_META
 ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl")  # what the report compares between an arm and the main runs
 
@@ -156,6 +157,8 @@ def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
     runs = []
     for folder in list_archives(root / "results"):
         meta = read_json(folder / META)
+        if meta.get("complete") is False:  # a study still running (archive --partial): nothing to pool yet
+            continue
         runs.append(ArchivedRun(name=meta["name"], profile=meta["profile"], data_source=meta["data_source"],
                                 seeds=meta["seeds"], note=meta["note"],
                                 claims=pd.DataFrame(read_json(Outputs(folder).claims)), created=archive_created(folder)))
@@ -267,3 +270,24 @@ def load_study(root: Path = Path("."), name: str = STUDY_ARCHIVE) -> StudyInputs
                        depth=pd.read_csv(outputs.plot("sparsity_by_depth")),
                        sparsity=read_json(outputs.metrics("sparsity")), params=params,
                        arm_results=arm_results(params, arms))
+
+
+@dataclass(frozen=True)
+class RegimeInputs:
+    """An archived regime map (results/regime-map/): its archive.json (``meta``), the map's table
+    (one row per cell) and its figure's per-epoch data, or only ``meta`` while the study is partial."""
+
+    meta: dict
+    table: pd.DataFrame | None
+    curves: pd.DataFrame | None
+
+
+def load_regime(root: Path = Path("."), name: str = REGIME_ARCHIVE) -> RegimeInputs | None:
+    """The archived regime map ``results/<name>``; None when there is none."""
+    base = root / "results" / name
+    if not (base / META).is_file():
+        return None
+    outputs = Outputs(base)
+    table = pd.read_csv(outputs.regime_map) if outputs.regime_map.is_file() else None
+    curves = pd.read_csv(outputs.plot("regime_curves")) if outputs.plot("regime_curves").is_file() else None
+    return RegimeInputs(meta=read_json(base / META), table=table, curves=curves)

@@ -91,6 +91,23 @@ STUDY_DEPTH_CAPTION = ("Zero codes per layer of each run set that ran, mean over
 THIS_RUN_DEPTH_CAPTION = ("Zero codes per layer, mean over seeds, the FP32 twin's weights as they would be ternarized. "
                           + BAND_SD + " Orange: the middle layers; dashed: the Gaussian level; the y axis spans at least "
                           "4 points.")
+REGIME_INTRO = ("The paper's headline contrast (val/train 1.05x ternary vs 3.51x FP32) came from a notebook with two "
+                "bugs that each push its way: ternary layers initialised with std 1.0 (codes that barely move, so the "
+                "model barely fits and cannot overfit) and an FP32 baseline without a causal mask (it can copy the next "
+                "token, so its training loss collapses). The regime map trains the fixed pair (causal twin, init 0.02) "
+                "at widths 64 and 128 on 200 and 1,000 stories, 3 seeds each, on a constant learning rate after "
+                "warm-up, so every epoch of one run is a point on the length axis; beside it the notebook's recipe with "
+                "both quirks on, and with the two bugs fixed. The contrast is the FP32 twin's final val/train PPL ratio "
+                "minus the ternary model's, paired by seed (mean ± 95% t half-width, one-sample t-test of the "
+                "differences); the second comparison is the ternary model's validation loss minus the twin's at the "
+                "same training loss, which removes the effect of one model fitting faster.")
+REGIME_MISSING = ("Run it with `python -m pipeline.profiles regime-map && dvc repro`, then "
+                  "`python -m pipeline.analysis.archive regime-map`; it spans several sittings (README, \"The regime "
+                  "map\": `--partial` and `--restore`).")
+REGIME_CAPTION = ("Each line one cell, each point the end of an epoch (mean over seeds): x the FP32 twin's val/train "
+                  "ratio, y the twin's minus the ternary model's. Above the dashed line the paper's direction, below it "
+                  "the reverse. The star is the paper's pair (3.51x FP32, 1.05x ternary). Per-epoch ratios come from "
+                  "the epoch evaluations (train.epoch_eval_tokens), the table's from the final one (train.eval_tokens).")
 APPENDIX_A = ("The default profile trains 3 seeds of each model on an embedded synthetic corpus in a few minutes on a "
               "CPU. It is the pipeline's smoke test: it shows that every stage runs offline and that the outputs fit "
               "together. Its model numbers decide no claim of the paper (they are not comparable with the paper's "

@@ -1,0 +1,70 @@
+"""The regime map's table and verdict for the report (results/regime-map): one row per cell (a width
+and corpus size, or the notebook's recipe with its quirks on or fixed), from the map that summarize
+wrote (pipeline/analysis/regimes.py). The verdict names the cells where the paper's direction holds,
+those where it reverses, and those the runs cannot decide, each with its reason."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+STORIES_ALL = "all"
+
+
+def _mean_std(mean: float, std: float, digits: int = 2) -> str:
+    return f"{mean:.{digits}f}" + ("" if math.isnan(std) else f" ± {std:.{digits}f}")
+
+
+def _test(mean: float, half: float, p: float) -> str:
+    """``+0.41 ± 0.12 (p = 0.01)``: a mean over seeds with its t interval's half-width and p."""
+    if math.isnan(p):
+        return f"{mean:+.3f} (no test)"
+    return f"{mean:+.3f} ± {half:.3f} (p = {p:.2g})"
+
+
+def regime_view(table: pd.DataFrame) -> pd.DataFrame:
+    """The map as the report prints it: per cell its size, length, the two ratios (mean ± sample std),
+    the paired contrast (mean ± 95% t half-width, p), what the twin reached, and the comparison at
+    matched training loss (points where ternary is lower, mean gap ± half-width, p)."""
+    rows = []
+    for row in table.itertuples():
+        stories = STORIES_ALL if pd.isna(row.stories) else f"{int(row.stories):,}"
+        matched = ("-" if not row.matched_points else
+                   f"{row.matched_ternary_lower}/{row.matched_points} lower; "
+                   f"{_test(row.matched_gap, row.matched_gap_half_width, row.matched_gap_p)} nats")
+        rows.append({"cell": row.run_set, "width": row.width, "stories": stories, "schedule": row.schedule,
+                     "baseline mask": "causal" if row.causal_baseline else "none",
+                     "steps": f"{row.steps:,}", "seeds": row.seeds,
+                     "FP32 val/train": _mean_std(row.fp32_ratio, row.fp32_ratio_std),
+                     "ternary val/train": _mean_std(row.ternary_ratio, row.ternary_ratio_std),
+                     "FP32 minus ternary": _test(row.contrast, row.contrast_half_width, row.contrast_p),
+                     "twin reached": f"{row.regime} (bar {row.regime_bar:g})", "direction": row.direction,
+                     "paper's size": "yes" if row.paper_size else "no",
+                     "ternary minus FP32 val loss at matched train loss": matched})
+    return pd.DataFrame(rows)
+
+
+def regime_findings(table: pd.DataFrame) -> list[str]:
+    """The map's verdict in sentences, from the rows as they fell: where the paper's direction holds,
+    where it reverses, where the seeds or the regime leave it undecided (and why), and whether any cell
+    reaches the paper's size."""
+    if table.empty:
+        return ["No cell trained both models: the map is empty."]
+    by = {kind: table[table["direction"] == kind] for kind in ("paper", "reversed", "undecided")}
+    names = lambda rows: ", ".join(f"`{name}`" for name in rows["run_set"]) or "none"  # noqa: E731
+    lines = [f"The paper's direction (the FP32 twin's ratio significantly above the ternary model's) holds in: "
+             f"{names(by['paper'])}.",
+             f"It reverses (the ternary model overfits more) in: {names(by['reversed'])}."]
+    for row in by["undecided"].itertuples():
+        why = (f"{row.seeds} seeds, p = {row.contrast_p:.2g}" if not math.isnan(row.contrast_p)
+               else f"{row.seeds} seed(s), no spread to test")
+        lines.append(f"`{row.run_set}` is undecided: {why}.")
+    for row in table[table["regime"] == "not reached"].itertuples():
+        lines.append(f"In `{row.run_set}` the FP32 twin did not reach its regime (val/train {row.fp32_ratio:.2f} < "
+                     f"{row.regime_bar:g} after {row.steps:,} steps): its contrast is measured before overfitting.")
+    sized = table[table["paper_size"]]
+    lines.append("The paper's size (ternary ratio near 1.05 with the twin's far above) is reached in: "
+                 f"{names(sized)}." if len(sized) else
+                 "No cell reaches the paper's size (ternary ratio near 1.05 with the twin's far above).")
+    return lines
