@@ -281,7 +281,17 @@ def test_list_archives_skips_hidden_and_non_archive_folders(tmp_path: Path) -> N
     assert list_archives(tmp_path / "missing") == []
 
 
+def _study_lock(project: Path) -> None:
+    """A dvc.lock recording every run's train stage with the project's current params."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    reads = {"params": {"params.yaml": {"train.epochs": params["train"]["epochs"]}}}
+    stages = {f"train_{role}@{seed}": reads for role in ("studied", "baseline") for seed in (0, 1)}
+    (project / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages | {
+        "train_arm@notebook_init-0": reads}}))
+
+
 def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project: Path) -> None:
+    _study_lock(project)
     shutil.rmtree(project / "runs" / "baseline" / "seed_1")
     with pytest.raises(MissingInputError, match="keep what has finished with --partial"):
         archive.archive_run(NAME, project)
@@ -298,6 +308,7 @@ def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project
 
 def test_restore_puts_lock_metrics_and_runs_back_for_the_same_params_only(project: Path,
                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    _study_lock(project)
     archive.archive_run(NAME, project, partial=True)
     clone = project.parent / "clone"
     clone.mkdir()
@@ -314,3 +325,17 @@ def test_restore_puts_lock_metrics_and_runs_back_for_the_same_params_only(projec
     for run_dir in RUN_DIRS:
         assert (clone / run_dir / "metrics.json").read_bytes() == (project / run_dir / "metrics.json").read_bytes()
     assert (clone / "metrics/summary.json").is_file() and not (clone / "models").exists()
+
+
+def test_a_partial_archive_leaves_out_runs_the_lock_records_with_other_params(project: Path) -> None:
+    """A clone starts with another profile's run files and lock: those runs are not this study's."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    reads = {"train.epochs": params["train"]["epochs"], "model.quant": params["model"]["quant"]}
+    stages = {f"train_{role}@{seed}": {"params": {"params.yaml": dict(reads)}}
+              for role in ("studied", "baseline") for seed in (0, 1)}
+    stages["train_baseline@1"]["params"]["params.yaml"]["train.epochs"] = params["train"]["epochs"] + 1
+    stages["train_arm@notebook_init-0"] = {"params": {"params.yaml": dict(reads)}}
+    (project / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+    target = archive.archive_run(NAME, project, partial=True)
+    meta = json.loads((target / "archive.json").read_text())
+    assert meta["missing_runs"] == ["runs/baseline/seed_1"] and not (target / "runs/baseline/seed_1").exists()

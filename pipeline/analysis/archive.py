@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import yaml
+
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import read_json, write_json
@@ -92,15 +94,49 @@ def _recover(results: Path) -> None:
             shutil.rmtree(path)
 
 
+def _lookup(tree: dict, dotted: str) -> object:
+    """The value at a dotted params key (``train.epochs``), or a sentinel where the tree has none."""
+    node: object = tree
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _ABSENT
+        node = node[part]
+    return node
+
+
+_ABSENT = object()
+
+
+def _trained_with_these_params(root: Path, stage: str, params: dict) -> bool:
+    """Whether dvc.lock records ``stage`` as run with the values params.yaml holds now for every key
+    it reads. A clone starts with the files and lock of the commit it came from (another profile's
+    runs): those must not pass for this study's runs before its own stage has replaced them."""
+    lock_path = root / "dvc.lock"
+    if not lock_path.is_file():
+        return False
+    entry = (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages", {}).get(stage)
+    if not entry:
+        return False
+    recorded = entry.get("params", {}).get("params.yaml", {})
+    return bool(recorded) and all(_lookup(params, key) == value for key, value in recorded.items())
+
+
 def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path], list[Path]]:
     """(finished, missing) per-run folders the params name (main seeds, then arms). A run counts as
-    finished when its metrics.json is written (the train stage writes it last). Unless ``partial``,
-    a missing one fails here, before anything is touched, rather than halfway through the copy."""
-    dirs = [RunPaths.for_run(role, seed, root).metrics.parent for role in ROLES for seed in cfg.train.seeds]
+    finished when its metrics.json is written (the train stage writes it last) and, for ``partial``,
+    when dvc.lock records its stage with the current params (:func:`_trained_with_these_params`).
+    Unless ``partial``, a missing one fails here, before anything is touched, rather than halfway
+    through the copy."""
+    stages = {RunPaths.for_run(role, seed, root).metrics.parent: f"train_{role}@{seed}"
+              for role in ROLES for seed in cfg.train.seeds}
     for arm in cfg.arms.run:
         for seed in cfg.arms.seeds:
-            dirs += [RunPaths.for_run(role, seed, root, arm).metrics.parent for role in cfg.arms.defs[arm].roles]
-    missing = [path for path in dirs if not (path / "metrics.json").is_file()]
+            stages |= {RunPaths.for_run(role, seed, root, arm).metrics.parent: f"train_arm@{arm}-{seed}"
+                       for role in cfg.arms.defs[arm].roles}
+    dirs = list(stages)
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
+    missing = [path for path in dirs if not (path / "metrics.json").is_file()
+               or (partial and not _trained_with_these_params(root, stages[path], params))]
     if missing and not partial:
         raise MissingInputError(f"{missing[0]} not found ({len(missing)} run folders missing): finish the run "
                                 "first (dvc repro), fetch the arms' folders (dvc pull), or keep what has "
