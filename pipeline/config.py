@@ -321,20 +321,48 @@ class TrainConfig(_Section):
         return self
 
 
+GlueTask = Literal["mrpc", "sst2", "cola"]
+
+
+class GlueSweepConfig(_Section):
+    """The learning-rate sweep (stage ``glue_sweep``): the FP32 twin of the first main seed fine-tuned
+    at each rate on the training split less a held-out slice, scored on that slice after every epoch;
+    the best (rate, epochs) per task is what every fine-tune then uses. ``lrs: []`` skips it
+    (``glue.lr`` and ``glue.epochs`` as given)."""
+
+    lrs: list[PositiveFloat]
+    holdout_fraction: float = Field(gt=0.0, lt=0.5)  # of each task's training rows, a seeded random slice
+
+
 class GlueConfig(_Section):
-    tasks: list[Literal["mrpc", "sst2", "cola"]] = Field(min_length=1)
+    tasks: list[GlueTask] = Field(min_length=1)
+    epochs: PositiveInt  # the most epochs a fine-tune (or the sweep) runs
+    batch_size: PositiveInt
+    lr: PositiveFloat  # used where the sweep does not run
+    weight_decay: float = Field(ge=0.0)
+    # tokens per example, one for every task or one per task (chosen from each task's token lengths:
+    # the glue.json of every run records the share it truncates)
+    max_len: PositiveInt | dict[GlueTask, PositiveInt]
+    # the first N training rows of a task at fine-tune time (null or absent: all the prepared rows)
+    max_train_examples: dict[GlueTask, PositiveInt | None] = Field(default_factory=dict)
+    # absent in archives made before the sweep existed: no sweep (glue.lr, glue.epochs)
+    sweep: GlueSweepConfig = Field(default_factory=lambda: GlueSweepConfig(lrs=[], holdout_fraction=0.1))
+    # the no-pretraining control: the same architectures from their initial weights, fine-tuned identically
+    scratch_seeds: list[Seed] = Field(default_factory=list)
+    grad_clip: PositiveFloat = 1.0  # gradient-norm clipping, as in pre-training
 
     @model_validator(mode="after")
     def _distinct_tasks(self) -> "GlueConfig":
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks must be distinct, got {self.tasks}")
+        if isinstance(self.max_len, dict) and set(self.tasks) - set(self.max_len):
+            raise ValueError(f"max_len names no length for {sorted(set(self.tasks) - set(self.max_len))}: give one "
+                             "per task in glue.tasks, or one number for all")
         return self
-    epochs: PositiveInt
-    batch_size: PositiveInt
-    lr: PositiveFloat
-    weight_decay: float = Field(ge=0.0)
-    max_len: PositiveInt
-    grad_clip: PositiveFloat = 1.0  # gradient-norm clipping, as in pre-training
+
+    def task_max_len(self, task: str) -> int:
+        """The token budget of one task's examples."""
+        return self.max_len[task] if isinstance(self.max_len, dict) else self.max_len
 
 
 class BenchmarkConfig(_Section):
@@ -554,7 +582,8 @@ def _check_glue_fits_positions(cfg: Config, source: str) -> None:
     """A role with learned absolute positions has ``seq_len`` of them: GLUE inputs longer than that
     would fail at fine-tuning, after pre-training, so they are refused before it."""
     learned = [role for role in ROLES if cfg.model.for_role(role).positions == "learned"]
-    if learned and cfg.glue.max_len > cfg.model.arch.seq_len:
-        raise ConfigError(f"{source}: glue.max_len ({cfg.glue.max_len}) exceeds model.arch.seq_len "
+    longest = max(cfg.glue.task_max_len(task) for task in cfg.glue.tasks)
+    if learned and longest > cfg.model.arch.seq_len:
+        raise ConfigError(f"{source}: glue.max_len ({longest}) exceeds model.arch.seq_len "
                           f"({cfg.model.arch.seq_len}), the learned positions of the {' and '.join(learned)} model: "
                           f"lower glue.max_len or raise model.arch.seq_len")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ARCHIVE_META", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name"]
+__all__ = ["ARCHIVE_META", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name", "scratch_glue"]
 
 
 ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive
@@ -40,6 +40,14 @@ def run_name(role: str, seed: int, arm: str | None = None) -> str:
 def arm_dir(kind: str, arm: str, seed: int, root: Path = Path(".")) -> Path:
     """``models/arms/<arm>/seed_<seed>`` or ``runs/...``: the outputs of one train_arm stage."""
     return root / kind / "arms" / arm / f"seed_{seed}"
+
+
+def scratch_glue(role: str, seed: int, root: Path = Path(".")) -> Path:
+    """``runs/scratch/<role>/seed_<seed>/glue.json``: the no-pretraining control of one role and seed
+    (the architecture from its initial weights, fine-tuned as the pre-trained model is)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; accepted: {ROLES}")
+    return root / "runs" / "scratch" / role / f"seed_{seed}" / "glue.json"
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,16 @@ class Outputs:
     def regime_map(self) -> Path:
         """The regime map of the regularization contrast, one row per pair (pipeline/analysis/regimes.py)."""
         return self.root / "metrics" / "regime_map.csv"
+
+    @property
+    def glue_sweep(self) -> Path:
+        """The learning-rate sweep's choice per task (stage glue_sweep, pipeline/training/glue.py)."""
+        return self.root / "metrics" / "glue_sweep.json"
+
+    @property
+    def glue_bow(self) -> Path:
+        """The bag-of-words reference per task (stage glue_bow, pipeline/training/bow.py)."""
+        return self.root / "metrics" / "glue_bow.json"
 
     @property
     def sparsity_layers(self) -> Path:

@@ -32,3 +32,15 @@ def classification_metrics(labels: list[int], predictions: list[int]) -> dict[st
         "f1": float(f1_score(labels, predictions, zero_division=0)),
         "mcc": float(matthews_corrcoef(labels, predictions)),
     }
+
+
+def dev_scores(task: str, labels: list[int], predictions: list[int]) -> dict[str, float]:
+    """A GLUE dev set's scores as every classifier here reports them (the fine-tunes, the
+    bag-of-words reference): accuracy, F1, MCC, the task's ``headline`` metric, the dev set's size and
+    positive share, and the constant predictors' scores on it."""
+    metrics = classification_metrics(labels, predictions)
+    n = max(len(labels), 1)
+    return metrics | {"headline": metrics[HEADLINE_METRIC[task]], "dev_examples": len(labels),
+                      "dev_positive_fraction": sum(labels) / n,
+                      **{f"trivial_{metric}": value for metric, value in trivial_baselines(labels).items()},
+                      "dev_majority_accuracy": max(sum(labels), len(labels) - sum(labels)) / n}

@@ -62,6 +62,9 @@ def _text_width(value: Any) -> int:
     """Characters ``value`` takes on its line in params.yaml (scalars plain, lists in flow style)."""
     if isinstance(value, (list, tuple)):
         return len("[]") + sum(map(_text_width, value)) + len(", ") * max(len(value) - 1, 0)
+    if isinstance(value, dict):
+        return len("{}") + sum(len(f"{key}: ") + _text_width(item) for key, item in value.items()) + len(", ") * max(
+            len(value) - 1, 0)
     if value is None or isinstance(value, bool):
         return len({None: "null", True: "true", False: "false"}[value])
     return len(str(value))
@@ -80,7 +83,17 @@ def _overlay(target: CommentedMap, values: dict) -> None:
     """Set ``values`` into ``target`` leaf by leaf, keeping comments; lists stay in flow style."""
     for key, value in values.items():
         if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _overlay(target[key], value)
+            if not target[key].fa.flow_style():
+                _overlay(target[key], value)
+                continue
+            # a one-line mapping (glue.max_len): set whole, so its end-of-line comment keeps its gap
+            old = dict(target[key])
+            if {**old, **value} == old:
+                continue
+            _keep_comment_gap(target, key, old, {**old, **value})
+            flow = CommentedMap({**old, **value})
+            flow.fa.set_flow_style()
+            target[key] = flow
             continue
         if target.get(key) == value:
             continue  # unchanged: keep the original text and its comment alignment

@@ -18,7 +18,7 @@ def _run_statistics(paths: RunPaths) -> tuple[pd.DataFrame, float | None]:
     if not paths.layers.is_file():
         raise MissingInputError(f"{paths.layers} not found: train that run first (dvc repro), "
                                 "or restore its study archive (python -m pipeline.analysis.archive --restore)")
-    stats = pd.read_csv(paths.layers, float_precision="round_trip")
+    stats = pd.read_csv(paths.layers)
     return stats, read_json(paths.metrics).get("code_change_fraction")
 
 

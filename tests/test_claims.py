@@ -183,11 +183,30 @@ def test_noise_cannot_widen_a_pass_and_the_band_uses_the_t_quantile():
     assert _entry(summary, "cola_mcc")["verdict"] == "reproduced"
 
 
-@pytest.mark.parametrize("studied, verdict", [(0.52, "not reproduced"), (0.62, "reproduced")])
-def test_transfer_share_both_sides(studied, verdict):
+@pytest.mark.parametrize("studied, interval, verdict", [(0.52, (0.0, 0.2), "not reproduced"),
+                                                      (0.62, (0.55, 0.65), "reproduced"),
+                                                      (0.62, (0.3, 0.9), "uninformative"),
+                                                      (0.62, None, "uninformative")])
+def test_the_retained_share_is_judged_by_its_bootstrap_interval(studied, interval, verdict):
     # twin 0.70 over a constant 0.51: ternary keeps (s - 0.51) / 0.19 of it; the bar is glue_retained_min = 0.5
     summary = _glue("sst2", "accuracy", studied, 0.51, baseline=0.70)
-    assert _entry(summary, "sst2_retained_vs_twin", SMALL_REAL)["verdict"] == verdict
+    if interval is not None:
+        summary |= {"sst2_retained_low": interval[0], "sst2_retained_high": interval[1]}
+    entry = _entry(summary, "sst2_retained_vs_twin", SMALL_REAL)
+    assert entry["verdict"] == verdict and entry["ours"] == pytest.approx((studied - 0.51) / 0.19)
+
+
+@pytest.mark.parametrize("diffs, verdict", [([0.05, 0.06, 0.07], "reproduced"), ([-0.05, -0.06, -0.07], "not reproduced"),
+                                            ([0.05, -0.04, 0.01], "uninformative")])
+def test_pretraining_transfer_is_a_paired_t_test_against_zero(diffs, verdict):
+    mean = sum(diffs) / len(diffs)
+    std = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1))
+    summary = {"studied_cola_transfer": mean, "studied_cola_transfer_std": std, "studied_cola_transfer_n": 3,
+               "studied_cola_transfer_per_seed": diffs}
+    entry = _entry(summary, "cola_pretraining_transfers_ternary", SMALL_REAL)
+    assert entry["verdict"] == verdict and entry["ours"] == pytest.approx(100 * mean)
+    absent = _entry({}, "cola_pretraining_transfers_fp32", SMALL_REAL)
+    assert absent["verdict"] == "not testable here" and "no from-scratch control" in absent["reason"]
 
 
 def test_transfer_is_not_testable_when_the_twin_is_at_its_constant_predictor():

@@ -185,7 +185,7 @@ def test_the_finished_run_writes_the_layer_statistics_of_its_checkpoint(uninterr
     from pipeline.model.stats import layer_statistics
 
     paths = uninterrupted[3]
-    written = pd.read_csv(paths.layers, float_precision="round_trip")
+    written = pd.read_csv(paths.layers)
     pd.testing.assert_frame_equal(written, layer_statistics(load_model(paths.model)[0]), check_exact=True)
 
 

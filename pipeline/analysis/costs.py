@@ -206,8 +206,10 @@ def bert_glue(p: Pricing) -> Price:
     """Fine-tuning BERT-Base (the 132M model's size) on the GLUE tasks at the paper recipe's GLUE params."""
     glue = profile_config(p.cfg, "paper-code").glue
     examples = sum(GLUE_TRAIN_EXAMPLES[task] for task in glue.tasks)
-    job = Job(f"BERT-Base on {', '.join(glue.tasks)} ({examples:,} examples of {glue.max_len} tokens)", 1, 1,
-              glue.epochs, examples * glue.max_len, PAPER_ARCH, PAPER_VOCAB_SIZE)
+    tokens = sum(GLUE_TRAIN_EXAMPLES[task] * glue.task_max_len(task) for task in glue.tasks)
+    lengths = "/".join(str(glue.task_max_len(task)) for task in glue.tasks)
+    job = Job(f"BERT-Base on {', '.join(glue.tasks)} ({examples:,} examples of {lengths} tokens)", 1, 1,
+              glue.epochs, tokens, PAPER_ARCH, PAPER_VOCAB_SIZE)
     return price(BERT_GLUE_COMMAND, [job], t4_rate())
 
 

@@ -24,8 +24,8 @@ from functools import lru_cache
 from itertools import product
 from typing import Any
 
-from pipeline.analysis.runsets import (GLUE_METRICS, LEAK_METRICS, RUN_METRICS, SEED_METRICS, TIMING_METRICS,
-                                       ZERO_METRICS, UndeclaredMetricError)
+from pipeline.analysis.runsets import (GLUE_METRICS, LEAK_METRICS, RETAINED_PARTS, RUN_METRICS, SEED_METRICS,
+                                       TIMING_METRICS, ZERO_METRICS, UndeclaredMetricError)
 from pipeline.bench.table import FORMAT_LABELS, UNITS
 from pipeline.config import ROLES
 from pipeline.metrics import HEADLINE_METRIC
@@ -98,7 +98,7 @@ class Family:
 SLOTS: dict[str, tuple[str, ...] | None] = {
     "role": ROLES, "run_metric": RUN_METRICS, "timing_metric": TIMING_METRICS, "seed_metric": SEED_METRICS,
     "task": tuple(HEADLINE_METRIC), "glue_metric": GLUE_METRICS, "zero_metric": ZERO_METRICS,
-    "leak_metric": LEAK_METRICS,
+    "leak_metric": LEAK_METRICS, "retained_part": RETAINED_PARTS,
     "condition": CONTEXT_KEYS, "scope": BENCH_SCOPES, "format": tuple(FORMAT_LABELS), "bench_metric": tuple(UNITS),
     "setting": BENCH_SETTINGS, "arm": None,
 }
@@ -123,6 +123,17 @@ CONTRACT: tuple[Family, ...] = (
     Family("{role}_{seed_metric}_per_seed", _R, _S, "a run metric per seed, in the order of ``seeds``"),
     Family("{role}_{task}_{glue_metric}", _R, _S, "a GLUE dev score (glue.json), mean over seeds; required for "
                                                   "glue.tasks", _MEAN_STD),
+    Family("{role}_{task}_{glue_metric}_per_seed", _O, _S, "a GLUE dev score per seed, in the order of ``seeds``"),
+    Family("scratch_{role}_{task}_{glue_metric}", _O, _S, "the no-pretraining control: the role's architecture from "
+                                                          "its initial weights, fine-tuned identically (glue.scratch_"
+                                                          "seeds), mean over seeds", (*_MEAN_STD, "_per_seed")),
+    Family("bow_{task}_{glue_metric}", _O, _S, "the bag-of-words reference: logistic regression on token counts "
+                                               "(metrics/glue_bow.json)"),
+    Family("{role}_{task}_transfer", _O, _S, "pre-trained minus from-scratch headline GLUE score, paired by seed",
+           (*_MEAN_STD, "_n", "_per_seed")),
+    Family("{task}_retained_{retained_part}", _O, _S, "the share of the FP32 twin's headline gain over the constant "
+                                                      "predictor that ternary keeps (means over seeds), and its 95% "
+                                                      "percentile bootstrap interval over seeds"),
     Family("{role}_{zero_metric}", _R, _S, "zero-code percentage (sparsity.json), mean over seeds", _MEAN_STD),
     Family("{role}_{leak_metric}", _O, _S, "the leak probe of a baseline trained without the causal mask: "
                                            "validation loss with the mask imposed minus without (nats), mean over "

@@ -40,6 +40,7 @@ class Measured:
     baseline: float | None = None  # the trivial baseline (GLUE) or reference level (sparsity)
     samples: tuple[float, ...] | None = None
     other: tuple[float, ...] | None = None
+    interval: tuple[float, float] | None = None  # a 95% interval of the value (a bootstrap over seeds)
 
     @property
     def se(self) -> float | None:
@@ -277,6 +278,32 @@ class AtLeast(Rule):
 
 
 @dataclass(frozen=True)
+class IntervalAtLeast(Rule):
+    """ours >= the entry's bar, decided by the value's 95% interval (a bootstrap over seeds): reproduced
+    when the whole interval is at or above the bar, not reproduced when it is wholly below,
+    ``uninformative`` when it straddles the bar or there is no interval (fewer than 2 seeds a model)."""
+
+    name: ClassVar[str] = "interval_at_least"
+    bar: Callable[[ClaimsConfig], float]
+
+    def text(self, paper: PaperValue, tol: ClaimsConfig) -> str:
+        return f"ours >= {self.bar(tol):g}, its 95% bootstrap interval over seeds wholly on one side"
+
+    def decide(self, paper: PaperValue, ours: Measured, tol: ClaimsConfig) -> Outcome:
+        bar, value = self.bar(tol), ours.value
+        if ours.interval is None:
+            return Outcome("uninformative", f"{value:.3g} vs at least {bar:g}, without an interval over seeds", None)
+        low, high = ours.interval
+        detail = f"{value:.3g} [{low:.3g}, {high:.3g}] vs at least {bar:g}"
+        evidence = {"low": low, "high": high}
+        if low >= bar:
+            return Outcome("reproduced", detail, low - bar, evidence)
+        if high < bar:
+            return Outcome("not reproduced", detail, high - bar, evidence)
+        return Outcome("uninformative", f"the interval straddles the bar: {detail}", None, evidence)
+
+
+@dataclass(frozen=True)
 class Contrast(Rule):
     """FP32 ratio minus ternary ratio, paired by seed (value; per-seed differences in samples), and the
     share of the twin's gap that ternary removes (alt): a two-sided one-sample t-test of the differences
@@ -434,5 +461,5 @@ class NoRule(Rule):
 
 
 RULES: dict[str, type[Rule]] = {rule.name: rule for rule in (
-    Band, Factor, AtMostFactor, Relative, AtLeastRelative, Parity, Range, AtLeast, Contrast, Steadier, System,
-    RecipePattern, AtMostTolerance, NoRule)}
+    Band, Factor, AtMostFactor, Relative, AtLeastRelative, Parity, Range, AtLeast, IntervalAtLeast, Contrast,
+    Steadier, System, RecipePattern, AtMostTolerance, NoRule)}

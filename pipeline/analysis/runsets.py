@@ -85,6 +85,24 @@ def per_seed_key(key: str) -> str:
     return f"{key}_per_seed"
 
 
+RETAINED_PARTS = ("share", "low", "high")  # the share ternary keeps of its twin's GLUE gain, and its interval
+
+
+def transfer_key(role: str, task: str) -> str:
+    """Pre-trained minus from-scratch GLUE headline score of one role and task, paired by seed."""
+    if role not in ROLES or task not in HEADLINE_METRIC:
+        raise UndeclaredMetricError(f"{role}_{task}_transfer")
+    return f"{role}_{task}_transfer"
+
+
+def retained_key(task: str, part: str) -> str:
+    """The share of the FP32 twin's gain over the constant predictor that ternary keeps on ``task``
+    (``share``), or a bound of its bootstrap interval over seeds (``low``, ``high``)."""
+    if task not in HEADLINE_METRIC or part not in RETAINED_PARTS:
+        raise UndeclaredMetricError(f"{task}_retained_{part}")
+    return f"{task}_retained_{part}"
+
+
 def contrast_key(arm: str | None = None) -> str:
     """The paired regularization contrast of the main runs or an arm (FP32 minus ternary val/train ratio)."""
     return f"{arm_prefix(arm)}regularization_contrast"

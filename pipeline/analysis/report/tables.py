@@ -7,6 +7,7 @@ run, and text. Models and run sets are named by :mod:`.names`."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -14,7 +15,7 @@ from pipeline.analysis.claims import GLUE_CLAIM_ID
 from pipeline.analysis.report import format as fmt
 from pipeline.analysis.report.inputs import SeedAggregates
 from pipeline.analysis.report.names import role_name
-from pipeline.analysis.runsets import MeanStd
+from pipeline.analysis.runsets import MeanStd, glue_metric
 from pipeline.bench.table import DEVICE_FORMATS, EFFICIENCY_FORMATS, FORMAT_LABELS, PEER_FORMATS
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import README_BERT_BASE_GLUE, REPORTED as R
@@ -54,6 +55,26 @@ def glue_metrics_table(aggregates: SeedAggregates, quant: str = "ternary") -> pd
                      "F1": _spread(scores.get("f1", MeanStd(None, None)), factor=100),
                      "MCC": _spread(scores.get("mcc", MeanStd(None, None)), factor=100),
                      "constant predictor": fmt.glue_score(scores.get(f"trivial_{metric}", MeanStd(None, None)).mean)})
+    return pd.DataFrame(rows)
+
+
+def glue_comparison_table(summary: Mapping[str, Any], tasks: list[str], quant: str = "ternary") -> pd.DataFrame:
+    """Per task, what surface features and pre-training each give (dev set, x 100, mean ± sample std
+    over seeds): the constant predictor, the bag-of-words reference, both architectures fine-tuned from
+    their initial weights and from pre-training; MRPC with F1 and accuracy (its constant predictor
+    already scores F1 81.2). ``-`` where the run did not make that row."""
+    rows = []
+    for task in tasks:
+        metrics = ("f1", "accuracy") if task == "mrpc" else (HEADLINE_METRIC[task],)
+        for metric in metrics:
+            key = lambda prefix, role: f"{prefix}{role}_{glue_metric(task, metric)}"  # noqa: E731
+            cells = {"constant predictor": fmt.glue_score(summary.get(f"baseline_{glue_metric(task, 'trivial_' + metric)}")),
+                     "bag of words": fmt.glue_score(summary.get(f"bow_{glue_metric(task, metric)}"))}
+            for prefix, origin in (("scratch_", "from scratch"), ("", "pre-trained")):
+                for role in ("studied", "baseline"):
+                    cells[f"{role_name(role, quant)}, {origin}"] = _spread(MeanStd.get(summary, key(prefix, role)),
+                                                                           factor=100)
+            rows.append({"task": task, "metric": metric, **cells})
     return pd.DataFrame(rows)
 
 
