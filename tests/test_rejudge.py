@@ -73,6 +73,8 @@ def test_rejudging_the_cpu_study_changes_exactly_these_verdicts(archive):
     claims = json.loads((archive / "reports/claims.json").read_text())
     assert {entry["basis"] for entry in claims} == {"archive", "architecture benchmark", "published"}
     assert not list((archive / "reports").glob(".*.tmp"))  # written through a temporary file, renamed in
+    regimes = (archive / "metrics/regime_map.csv").read_text().splitlines()  # the regime map by the current code
+    assert regimes[0].startswith("cell,run_set,width") and len(regimes) == 1 + 3  # main and the two paired arms
     assert rejudge(archive, PROJECT_ROOT)[0] == []  # judged by the current rules: nothing left to change
 
 

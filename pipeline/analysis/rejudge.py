@@ -1,5 +1,6 @@
 """Re-judge an archived run with the current claims rules: ``python -m pipeline.analysis.rejudge
-results/NAME [--dry-run]`` rewrites ``results/NAME/reports/claims.json`` (atomically) and prints every
+results/NAME [--dry-run]`` rewrites ``results/NAME/reports/claims.json`` and the regime map
+(``metrics/regime_map.csv``, ``metrics/plots/regime_curves.csv``) atomically, and prints every
 verdict that changed.
 
 Nothing is mapped by name from the archive's summary.json, which may use older metric names: the
@@ -23,12 +24,12 @@ from typing import Any
 import yaml
 
 from pipeline.analysis.claims import Basis
-from pipeline.analysis.summarize import summarize
+from pipeline.analysis.summarize import epoch_curves_table, regime_map, summarize
 from pipeline.config import Config, parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
 from pipeline.data.tokenize import tokenize_corpus
 from pipeline.errors import InputError, MissingInputError
-from pipeline.io import read_json, write_json
+from pipeline.io import atomic_path, read_json, write_json
 from pipeline.layout import Outputs
 
 _SAME_CORPUS = ("train_fingerprint", "train_tokens", "val_tokens", "vocab_size", "data_source")
@@ -89,9 +90,15 @@ def rejudge(folder: Path, project_root: Path = Path("."), write: bool = True) ->
         check_same_corpus(read_json(outputs.metrics("tokens")), read_json(tokens_dir / "tokens.json"))
         _, _, claims = summarize(cfg, folder, tokens_dir, outputs.metrics("benchmark"), outputs.metrics("sparsity"),
                                  basis=Basis.ARCHIVE)
+        table, curves = regime_map(cfg, folder, epoch_curves_table(cfg, folder))
     found = changes(read_json(outputs.claims) if outputs.claims.is_file() else [], claims)
     if write:
         write_json(outputs.claims, claims)
+        # the regime map by the current code too (an archive made before it existed, or a study pinned
+        # to an older commit: pipeline/analysis/regimes.py)
+        for path, frame in ((outputs.regime_map, table), (outputs.plot("regime_curves"), curves)):
+            with atomic_path(path) as tmp:
+                frame.to_csv(tmp, index=False, float_format="%.6g")
     return found, added
 
 
