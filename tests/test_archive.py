@@ -300,6 +300,8 @@ def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project
     assert meta["complete"] is False and meta["missing_runs"] == ["runs/baseline/seed_1"]
     assert (target / "runs/baseline/seed_0/metrics.json").is_file()
     assert not (target / "runs/baseline/seed_1").exists()
+    # no stage the lock records with these params wrote them: the checkout's, not the study's
+    assert not (target / "metrics/summary.json").exists() and not (target / "reports").exists()
     # the report pools finished archives only (the fixture's stand-in cpu-study archive has no claims)
     from pipeline.analysis.report.inputs import archived_runs
     shutil.rmtree(project / "results" / "cpu-study")

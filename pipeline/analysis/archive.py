@@ -121,6 +121,16 @@ def _trained_with_these_params(root: Path, stage: str, params: dict) -> bool:
     return bool(recorded) and all(_lookup(params, key) == value for key, value in recorded.items())
 
 
+def _fresh_outputs(root: Path) -> list[str]:
+    """The ``metrics/`` and ``reports/`` outputs of every stage dvc.lock records with the current
+    params (checkpoints and data stay out, as in every archive)."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) if (root / "dvc.lock").is_file() else {}
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    return sorted({out["path"] for name, entry in (lock or {}).get("stages", {}).items()
+                   if _trained_with_these_params(root, name, params)
+                   for out in entry.get("outs", []) if out["path"].startswith(("metrics/", "reports/"))})
+
+
 def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path], list[Path]]:
     """(finished, missing) per-run folders the params name (main seeds, then arms). A run counts as
     finished when its metrics.json is written (the train stage writes it last) and, for ``partial``,
@@ -152,14 +162,21 @@ def _commit(root: Path) -> str | None:
 
 def _assemble(root: Path, cfg: Config, run_dirs: list[Path], missing: list[Path], staging: Path, name: str,
               note: str) -> None:
-    """Copy the run's small outputs into ``staging``; ``archive.json`` last, so a folder holding it is complete."""
-    for relative in ("params.yaml", "dvc.lock", "reports/claims.json"):
-        if (root / relative).is_file():
+    """Copy the run's small outputs into ``staging``; ``archive.json`` last, so a folder holding it is
+    complete. A partial archive (``missing`` runs) keeps, besides its finished runs, only the outputs of
+    stages dvc.lock records with the current params: the rest of ``metrics/`` and ``reports/`` is the
+    checkout's, not the study's, until the study's own stages write it."""
+    shutil.copy2(root / "params.yaml", staging / "params.yaml")
+    if (root / "dvc.lock").is_file():
+        shutil.copy2(root / "dvc.lock", staging / "dvc.lock")
+    small = _fresh_outputs(root) if missing else ["metrics", "reports/claims.json", "reports/figures"]
+    for relative in [*small, *(str(run_dir.relative_to(root)) for run_dir in run_dirs)]:
+        source = root / relative
+        if source.is_dir():
+            shutil.copytree(source, staging / relative, dirs_exist_ok=True)
+        elif source.is_file():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(root / relative, staging / relative)
-    for folder in ("metrics", "reports/figures", *(str(run_dir.relative_to(root)) for run_dir in run_dirs)):
-        if (root / folder).is_dir():
-            shutil.copytree(root / folder, staging / folder)
+            shutil.copy2(source, staging / relative)
     write_json(staging / META, {"name": name, "profile": cfg.profile, "note": note,
                                 "seeds": cfg.train.seeds, "data_source": cfg.data.source,
                                 "commit": _commit(root), "complete": not missing,
