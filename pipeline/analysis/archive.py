@@ -107,27 +107,27 @@ def _lookup(tree: dict, dotted: str) -> object:
 _ABSENT = object()
 
 
-def _trained_with_these_params(root: Path, stage: str, params: dict) -> bool:
-    """Whether dvc.lock records ``stage`` as run with the values params.yaml holds now for every key
-    it reads. A clone starts with the files and lock of the commit it came from (another profile's
-    runs): those must not pass for this study's runs before its own stage has replaced them."""
+def _lock_stages(root: Path) -> dict:
+    """The stages dvc.lock records under ``root``, read once; empty without a lock."""
     lock_path = root / "dvc.lock"
     if not lock_path.is_file():
-        return False
-    entry = (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages", {}).get(stage)
-    if not entry:
-        return False
-    recorded = entry.get("params", {}).get("params.yaml", {})
+        return {}
+    return (yaml.safe_load(lock_path.read_text(encoding="utf-8")) or {}).get("stages", {})
+
+
+def _trained_with_these_params(stages: dict, stage: str, params: dict) -> bool:
+    """Whether dvc.lock (``stages``) records ``stage`` as run with the values params.yaml holds now for
+    every key it reads. A clone starts with the files and lock of the commit it came from (another
+    profile's runs): those must not pass for this study's runs before its own stage has replaced them."""
+    recorded = stages.get(stage, {}).get("params", {}).get("params.yaml", {})
     return bool(recorded) and all(_lookup(params, key) == value for key, value in recorded.items())
 
 
 def _fresh_outputs(root: Path) -> list[str]:
     """The ``metrics/`` and ``reports/`` outputs of every stage dvc.lock records with the current
     params (checkpoints and data stay out, as in every archive)."""
-    lock = yaml.safe_load((root / "dvc.lock").read_text(encoding="utf-8")) if (root / "dvc.lock").is_file() else {}
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
-    return sorted({out["path"] for name, entry in (lock or {}).get("stages", {}).items()
-                   if _trained_with_these_params(root, name, params)
+    stages, params = _lock_stages(root), yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8"))
+    return sorted({out["path"] for name, entry in stages.items() if _trained_with_these_params(stages, name, params)
                    for out in entry.get("outs", []) if out["path"].startswith(("metrics/", "reports/"))})
 
 
@@ -145,8 +145,9 @@ def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path
                        for role in cfg.arms.defs[arm].roles}
     dirs = list(stages)
     params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
+    lock = _lock_stages(root) if partial else {}
     missing = [path for path in dirs if not (path / "metrics.json").is_file()
-               or (partial and not _trained_with_these_params(root, stages[path], params))]
+               or (partial and not _trained_with_these_params(lock, stages[path], params))]
     if missing and not partial:
         raise MissingInputError(f"{missing[0]} not found ({len(missing)} run folders missing): finish the run "
                                 "first (dvc repro), fetch the arms' folders (dvc pull), or keep what has "
