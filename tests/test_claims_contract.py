@@ -66,3 +66,15 @@ def test_every_declaration_has_a_meaning_and_one_home():
     assert all(family.meaning for family in CONTRACT)
     templates = [family.template for family in CONTRACT]
     assert len(templates) == len(set(templates))
+
+
+def test_the_benchmark_floor_and_cpu_model_reach_the_summary_under_declared_names():
+    from pipeline.analysis.summarize import benchmark_metrics
+
+    rows = (("paper_arch", "ternary_packed"), ("peer", "llamacpp_tq2_0"))
+    floor = {f"{scope}_{fmt}_{metric}": 1.0 for scope, fmt in rows
+             for metric in ("bytes_per_token", "read_gb_per_s", "read_gb_per_s_min", "read_gb_per_s_max", "floor_ms",
+                            "over_floor")}
+    summary = benchmark_metrics(floor | {"cpu_model": "Intel(R) Xeon(R) CPU @ 2.20GHz", "threads": 2})
+    assert summary == floor | {"cpu_model": "Intel(R) Xeon(R) CPU @ 2.20GHz", "threads": 2}
+    assert all(family_of(name).presence is Presence.OPTIONAL for name in summary)

@@ -39,7 +39,7 @@ CONTEXT_KEYS = (REAL_DATA, PAPER_MODEL, PAPER_TRAINING, PAPER_DEVICE, PAPER_ARCH
 
 BENCH_SCOPES = ("trained", "paper_arch", "peer")
 # benchmark.json's settings and machine facts that summarize copies beside the measurements
-BENCH_SETTINGS = ("decode_tokens", "prompt_tokens", "repeats", "threads", "cpu_count", "cpu_busy_before",
+BENCH_SETTINGS = ("decode_tokens", "prompt_tokens", "repeats", "threads", "cpu_count", "cpu_model", "cpu_busy_before",
                   "cpu_busy_after", "machine_idle", "peer_ffn_hidden", "peer_rounds")
 _IDENTIFIER = r"[A-Za-z0-9_]+?"
 

@@ -16,6 +16,9 @@ Definitions (quoted by the report; MB = 10^6 bytes):
 * **Latency**: batch-1 greedy decoding with a KV cache after a ``prompt_tokens`` prompt:
   milliseconds per generated token (median and interquartile range over ``repeats`` timed decodes
   after a warm-up, ``torch.utils.benchmark``, ``threads`` threads) and the prefill time.
+* **Floor** (``pipeline/bench/floor.py``): for every CPU format timed, the weight bytes a decode step
+  reads, the read bandwidth of a buffer of that size measured in the same run with the same threads
+  (once per distinct size), the floor (bytes over bandwidth) and the measured ms per token over it.
 
 Measured for the trained checkpoints (first seed) and, with ``benchmark.paper_arch``, for the
 paper's 132M architecture with random weights (memory and speed do not depend on the values).
@@ -38,6 +41,7 @@ from torch.utils import benchmark as torch_benchmark
 from tqdm import tqdm
 
 from pipeline.inference import llamacpp
+from pipeline.bench.floor import ReadBandwidths, add_floor, bytes_read_per_token
 from pipeline.bench.table import BenchTable, TERNARY_FORMATS
 from pipeline.model.checkpoint import load_model, save_model
 from pipeline.inference.dense import frozen_for_inference, int8_dynamic
@@ -81,6 +85,20 @@ def decode_latency(model: DecoderLM, prompt: torch.Tensor, n_tokens: int, repeat
 
 def device_description() -> str:
     return f"{platform.processor() or platform.machine()} CPU, torch {torch.__version__}"
+
+
+def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """The CPU's model name (Linux: the first ``model name`` of /proc/cpuinfo), else what
+    ``platform`` knows: the floor depends on it, so the benchmark records it."""
+    try:
+        lines = cpuinfo.read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine()
 
 
 def file_bits_per_ternary_weight(path: Path, model: TransformerLM) -> float:
@@ -139,9 +157,10 @@ def _ternary_models(studied: TransformerLM, cfg: BenchmarkConfig, workdir: Path,
 
 
 def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | None, cfg: BenchmarkConfig,
-                  workdir: Path, table: BenchTable) -> None:
-    """Every measurement of one (baseline, ternary studied) pair into ``table`` under ``scope``.
-    Without a ternary model (``studied`` None) only the fp32 and int8 rows are measured."""
+                  workdir: Path, table: BenchTable, bandwidths: ReadBandwidths) -> None:
+    """Every measurement of one (baseline, ternary studied) pair into ``table`` under ``scope``, each
+    CPU format's decode floor read at ``bandwidths``. Without a ternary model (``studied`` None) only
+    the fp32 and int8 rows are measured."""
     fp32_path = workdir / f"{scope}_fp32.safetensors"
     save_model(fp32_path, baseline, {})
     models = {"fp32": (baseline.eval(), ("fp32", fp32_path)), "int8": (int8_dynamic(baseline), ("int8", fp32_path))}
@@ -159,6 +178,7 @@ def measure_scope(scope: str, baseline: TransformerLM, studied: TransformerLM | 
         for metric, value in decode_latency(model, prompt, tokens, repeats, cfg.threads).items():
             table.add(scope, name, metric, value)
         table.add(scope, name, "decode_tokens", tokens)
+        add_floor(table, scope, name, bytes_read_per_token(model), bandwidths)
     table.add(scope, "fp32", "file_mb", fp32_path.stat().st_size / MB)
     if studied is not None:
         for packing in ("2bit", "base3"):
@@ -192,18 +212,20 @@ def run_benchmark(studied_path: Path, baseline_path: Path, cfg: BenchmarkConfig,
                                        "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens,
                                        "repeats": cfg.repeats, "head_dtype": cfg.head_dtype,
                                        "ternary_kernel": "C++ (pipeline/inference/kernels)" if load_kernel() else "pure PyTorch"}
+    results["cpu_model"] = cpu_model()  # the floor columns depend on it
     table = BenchTable()
+    bandwidths = ReadBandwidths(cfg.threads, cfg.repeats)  # one measurement per working-set size, this run
     busy_before = cpu_busy_fraction()
     with tempfile.TemporaryDirectory() as workdir:
-        measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir), table)
+        measure_scope("trained", baseline, trained_ternary, cfg, Path(workdir), table, bandwidths)
         if paper_arch is not None:
             paper_baseline = TransformerLM(paper_arch, paper_vocab, FP32_TWIN)
             paper_studied = TransformerLM(paper_arch, paper_vocab, PAPER_TERNARY)
-            measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir), table)
+            measure_scope("paper_arch", paper_baseline, paper_studied, cfg, Path(workdir), table, bandwidths)
             # llama.cpp beside our formats, when the optional binding is installed
             results["peer"] = "llama.cpp (llama-cpp-python)" if llamacpp.available() else "not installed"
             if llamacpp.available():
-                results.update(run_peer(cfg, Path(workdir), cfg.peer_rounds, table))
+                results.update(run_peer(cfg, Path(workdir), cfg.peer_rounds, table, bandwidths))
     # Timings taken while other work shared the cores are flagged, not silently published.
     results.update(machine_load(busy_before, cpu_busy_fraction()))
     return results, table

@@ -15,7 +15,8 @@ multiple of 256, which TQ blocks need) on both sides, so both compute the same s
 runs every format once, in an order shuffled per round (seeded); each format's figure is the median
 (and IQR) over rounds, so a slow spell hits all formats alike instead of one. The CPU's load from
 other processes is sampled (/proc/stat) before and after, and a busy machine is flagged in the
-results rather than published silently.
+results rather than published silently. Each format's decode floor (``pipeline/bench/floor.py``)
+follows the rounds: our models' bytes from the modules, llama.cpp's from the GGUF files' tensors.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from tokenizers import Tokenizer
 from tokenizers.models import WordPiece
 
 from pipeline.data.tokenizer import SPECIAL_TOKENS, UNK
+from pipeline.bench.floor import ReadBandwidths, add_floor, bytes_read_per_token, gguf_bytes_read_per_token
 from pipeline.bench.table import PEER_FORMATS, BenchTable
 from pipeline.config import BenchmarkConfig
 from pipeline.inference.packed import export_packed, load_packed
@@ -121,12 +123,14 @@ def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> tuple[Transfor
     return twin, paths
 
 
-def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable) -> dict[str, float | str]:
-    """The peer comparison into ``table`` (scope ``peer``); returns what describes it."""
+def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable, bandwidths: ReadBandwidths
+             ) -> dict[str, float | str]:
+    """The peer comparison into ``table`` (scope ``peer``), each format's decode floor read at
+    ``bandwidths``; returns what describes it."""
     twin, paths = build_peer_models(workdir, cfg.head_dtype)
+    packed = load_packed(paths["ours_packed"])[0]
     n_ctx = cfg.prompt_tokens + cfg.decode_tokens + 8
-    decoders = {"ours_fp32": ours_decoder(twin),
-                "ours_packed": ours_decoder(load_packed(paths["ours_packed"])[0])}
+    decoders = {"ours_fp32": ours_decoder(twin), "ours_packed": ours_decoder(packed)}
     decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx).decode
                  for name in PEER_FORMATS if name.startswith("llamacpp")}
     prompt = torch.randint(0, PAPER_VOCAB_SIZE, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
@@ -141,6 +145,9 @@ def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable
         table.add("peer", name, "latency_over_llamacpp_tq2_0", ms / table.get("peer", "llamacpp_tq2_0", "ms_per_token"))
         fp32 = "ours_fp32" if name.startswith("ours") else "llamacpp_f32"  # the same implementation's FP32
         table.add("peer", name, "fp32_speedup", table.get("peer", fp32, "ms_per_token") / ms)
+    read = {"ours_fp32": bytes_read_per_token(twin), "ours_packed": bytes_read_per_token(packed)}
+    for name in times:
+        add_floor(table, "peer", name, read.get(name) or gguf_bytes_read_per_token(paths[name]), bandwidths)
     return {"peer_rounds": rounds, "peer_ffn_hidden": mlp_hidden_size(PEER_ARCH), "peer_head_dtype": cfg.head_dtype}
 
 

@@ -30,6 +30,13 @@ UNITS = {
     "latency_over_fp32": "x",  # this format's ms_per_token / fp32's, same scope
     "latency_over_llamacpp_tq2_0": "x",  # this format's ms_per_token / llama.cpp TQ2_0's (scope peer)
     "fp32_speedup": "x",  # the scope's FP32 of the same implementation: its ms_per_token / this format's
+    # The decode floor (pipeline/bench/floor.py), for every CPU format whose bytes the benchmark knows:
+    "bytes_per_token": "bytes",  # weight bytes one batch-1 decode step reads (one row of each embedding)
+    "read_gb_per_s": "GB/s",  # median read bandwidth of a buffer of bytes_per_token, same threads, same run
+    "read_gb_per_s_min": "GB/s",  # the slowest pass of that measurement
+    "read_gb_per_s_max": "GB/s",  # the fastest pass
+    "floor_ms": "ms",  # bytes_per_token / read_gb_per_s: no decode step can be faster
+    "over_floor": "x",  # ms_per_token / floor_ms
 }
 
 
