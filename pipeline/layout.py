@@ -16,6 +16,8 @@ from pipeline.config import ROLES
 __all__ = ["ARCHIVE_META", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name", "scratch_glue"]
 
 
+# the per-epoch zero percentages each train stage logs (eval/<name>), by the part of the depth they cover
+ZERO_CURVE_METRIC = {"all": "zero_pct", "middle": "zero_pct_middle", "boundary": "zero_pct_boundary"}
 ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive
 
 
@@ -70,6 +72,11 @@ class RunPaths:
     def eval_curve(self, split: str) -> Path:
         """The DVCLive end-of-epoch ``train`` or ``val`` loss series (step, <split>_loss)."""
         return self.live_dir / "plots" / "metrics" / "eval" / f"{split}_loss.tsv"
+
+    def zero_curve(self, part: str) -> Path:
+        """The DVCLive end-of-epoch zero percentage of the ternary codes (step, zero_pct[_part]) over
+        ``all`` block layers, or the ``middle`` band or the ``boundary`` layers (pipeline/training/train.py)."""
+        return self.live_dir / "plots" / "metrics" / "eval" / f"{ZERO_CURVE_METRIC[part]}.tsv"
 
     @classmethod
     def for_run(cls, role: str, seed: int, root: Path = Path("."), arm: str | None = None) -> "RunPaths":

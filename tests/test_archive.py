@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -341,3 +342,41 @@ def test_a_partial_archive_leaves_out_runs_the_lock_records_with_other_params(pr
     target = archive.archive_run(NAME, project, partial=True)
     meta = json.loads((target / "archive.json").read_text())
     assert meta["missing_runs"] == ["runs/baseline/seed_1"] and not (target / "runs/baseline/seed_1").exists()
+
+
+def _trained_run(run_dir: Path, ratio: float, zeros: list[float]) -> None:
+    """A finished run folder as a train stage leaves it: metrics.json, the end-of-epoch losses and
+    the ternary zero curves (all, middle, boundary)."""
+    eval_dir = run_dir / "live" / "plots" / "metrics" / "eval"
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    steps = [10 * (epoch + 1) for epoch in range(len(zeros))]
+    (run_dir / "metrics.json").write_text(json.dumps({"train_val_ratio": ratio, "steps": steps[-1]}))
+    for split, losses in (("train", [4.0 - 0.5 * i for i in range(len(zeros))]), ("val", [4.1] * len(zeros))):
+        (eval_dir / f"{split}_loss.tsv").write_text(
+            f"step\t{split}_loss\n" + "".join(f"{s}\t{x}\n" for s, x in zip(steps, losses)))
+    for name, shift in (("zero_pct", 0.0), ("zero_pct_middle", 0.5), ("zero_pct_boundary", -0.5)):
+        (eval_dir / f"{name}.tsv").write_text(f"step\t{name}\n" + "".join(f"{s}\t{z + shift}\n"
+                                                                          for s, z in zip(steps, zeros)))
+
+
+def test_a_partial_archive_maps_the_run_sets_already_whole(tmp_path: Path) -> None:
+    """The regime map and zero curves of a partial archive cover the main runs and the arms with every
+    seed done; an unfinished arm stays out, and without the main runs there is no map at all."""
+    from pipeline.config import parse_config
+
+    cfg = parse_config(tiny_raw_params(train={"seeds": [0, 1]}, arms={"seeds": [0, 1], "run": ["w64_s1000", "w128_s200"]}))
+    staging = tmp_path / "staging"
+    for seed in (0, 1):
+        for role, ratio in (("studied", 1.2), ("baseline", 2.0 + seed)):
+            _trained_run(staging / "runs" / role / f"seed_{seed}", ratio, [31.0, 32.0, 33.0])
+            _trained_run(staging / "runs" / "arms" / "w64_s1000" / f"seed_{seed}" / role, ratio, [31.0, 31.5])
+    _trained_run(staging / "runs" / "arms" / "w128_s200" / "seed_0" / "studied", 1.1, [31.0])
+    missing = [tmp_path / "runs/arms/w128_s200/seed_0/baseline", tmp_path / "runs/arms/w128_s200/seed_1/studied",
+               tmp_path / "runs/arms/w128_s200/seed_1/baseline"]
+    assert archive._provisional_analysis(cfg, staging, missing, tmp_path) == ["main", "w64_s1000"]
+    table = pd.read_csv(staging / "metrics" / "regime_map.csv")
+    assert table["run_set"].tolist() == ["main", "w64_s1000"] and table["contrast"].tolist() == [1.3, 1.3]
+    zeros = pd.read_csv(staging / "metrics" / "plots" / "sparsity_curves.csv")
+    assert zeros["run_set"].unique().tolist() == ["main", "w64_s1000"]
+    assert zeros["middle_minus_boundary"].eq(1.0).all() and zeros["zero_pct"].max() == 33.0
+    assert archive._provisional_analysis(cfg, staging, [tmp_path / "runs/baseline/seed_1"], tmp_path) is None

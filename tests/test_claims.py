@@ -360,6 +360,37 @@ def test_sparsity_verdicts_say_when_weights_are_at_the_gaussian_level():
     assert "Gaussian level" not in _entries(_sparsity(0.1, 40.0), SMALL_REAL)["sparsity_middle_vs_boundary"]["reason"]
 
 
+def _arm_sparsity(arm: str, per_seed: list[float], changed: float = 0.5, all_pct: float = 40.0) -> dict:
+    """An arm's ternary model whose middle-minus-boundary per seed is ``per_seed`` (its own seeds)."""
+    key = f"arm_{arm}_studied_zero_pct_middle_minus_boundary"
+    mean = sum(per_seed) / len(per_seed)
+    std = math.sqrt(sum((x - mean) ** 2 for x in per_seed) / (len(per_seed) - 1))
+    return (learned(arm=arm, n=len(per_seed), roles=("studied",)) | learned(n=5)
+            | {"n_seeds": 5, key: mean, f"{key}_std": std, f"{key}_per_seed": per_seed,
+               f"arm_{arm}_studied_code_change_fraction": changed, f"arm_{arm}_studied_zero_pct_all": all_pct,
+               "gaussian_reference_zero_pct": 31.0})
+
+
+@pytest.mark.parametrize("per_seed, verdict", [([4.0, 4.2, 4.1], "reproduced"), ([-3.0, -3.1, -2.9], "not reproduced"),
+                                               ([1.0, 3.0, 5.0], "uninformative"), ([4.0, 4.1], "uninformative")])
+def test_an_arms_sparsity_is_t_tested_over_its_own_seeds(per_seed, verdict):
+    """The arm's per-seed values decide, not the main runs' seed count (5 here, the arm has 2 or 3)."""
+    entry = _entries(_arm_sparsity("w64_s1000", per_seed), SMALL_REAL)["sparsity_middle_vs_boundary_w64_s1000"]
+    assert entry["verdict"] == verdict, entry["reason"]
+
+
+def test_an_arms_sparsity_needs_the_arm_and_its_moved_weights():
+    entries = _entries(learned(), SMALL_REAL)
+    absent = entries["sparsity_above_gaussian_notebook_fixed"]
+    assert absent["verdict"] == "not testable here" and "did not run" in absent["reason"]
+    assert "pipeline.profiles regime-map" in absent["command"]
+    assert "pipeline.profiles cpu-study" in entries["sparsity_middle_vs_boundary_learned_scale"]["command"]
+    # the notebook's init std 1.0: codes that barely change decide nothing, however large the difference
+    stuck = _entries(_arm_sparsity("notebook_pair", [4.0, 4.2, 4.1], changed=0.02), SMALL_REAL)
+    entry = stuck["sparsity_middle_vs_boundary_notebook_pair"]
+    assert entry["verdict"] == "not testable here" and "2.0% of the ternary codes" in entry["reason"]
+
+
 @pytest.mark.parametrize("all_pct, verdict", [(32.9, "not reproduced"), (33.1, "reproduced")])
 def test_above_gaussian_both_sides(all_pct, verdict):
     assert _entries(_sparsity(0.0, all_pct), SMALL_REAL)["sparsity_above_gaussian"]["verdict"] == verdict

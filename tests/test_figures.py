@@ -89,3 +89,28 @@ def test_identical_inputs_give_identical_png_bytes(tmp_path):
     first = figures.sparsity_by_depth(_layers(), [2], 31.0, tmp_path / "a.png").read_bytes()
     second = figures.sparsity_by_depth(_layers(), [2], 31.0, tmp_path / "b.png").read_bytes()
     assert first == second
+
+
+def test_sparsity_over_training_draws_both_panels_against_steps_with_their_references(drawn, tmp_path):
+    curves = pd.DataFrame([{"run_set": run_set, "epoch": epoch, "step": 10 * epoch, "seeds": 3,
+                            "zero_pct": 31.0 + shift * epoch, "zero_pct_middle": 0.0, "zero_pct_boundary": 0.0,
+                            "middle_minus_boundary": -0.3 * epoch}
+                           for run_set, shift in (("main", 0.5), ("w64_s1000", 1.0)) for epoch in (1, 2, 3)])
+    figures.sparsity_over_training(curves, 31.0, 2.0, tmp_path / "s.png")
+    left, right = drawn[0].axes
+    assert left.get_xlabel() == right.get_xlabel() == "optimizer steps (end of each epoch)"
+    assert left.get_ylim()[0] < 31.0 and left.get_ylim()[1] > 34.0  # the Gaussian level and the data
+    low, high = right.get_ylim()
+    assert low < -0.9 and high > 2.0  # the data below zero and the claims' bar above it
+    assert _legend(right) == ["main", "w64_s1000"] and left.get_legend() is None
+    assert right.get_legend().get_bbox_to_anchor().x0 > right.get_window_extent().x1 - 1  # beside the axes
+
+
+def test_the_regime_map_keeps_small_and_large_contrasts_readable(drawn, tmp_path):
+    curves = pd.DataFrame({"cell": ["main"] * 3, "arm": ["main"] * 3, "epoch": [1, 2, 3], "seeds": 3,
+                           "fp32_ratio": [1.2, 3.0, 130.0], "ternary_ratio": [1.3, 2.5, 33.0],
+                           "contrast": [-0.1, 0.5, 97.0]})
+    figures.regime_map(curves, (3.51, 2.46), tmp_path / "r.png")
+    (ax,) = drawn[0].axes
+    assert ax.get_yscale() == "symlog" and ax.get_xscale() == "log"
+    assert 100 in ax.get_xticks() and ax.get_ylim()[0] < -0.1 and ax.get_ylim()[1] > 97.0

@@ -115,3 +115,16 @@ def test_the_report_names_the_cells_by_what_they_show():
     view = regime_view(table)
     assert view.loc[0, "stories"] == "200" and view.loc[0, "twin reached"] == "memorised (bar 3)"
     assert view.loc[0, "ternary minus FP32 val loss at matched train loss"] == "-"
+
+
+def test_the_sparsity_view_says_where_the_zeros_ended_and_whether_they_still_moved():
+    from pipeline.analysis.report.regime import sparsity_view
+
+    curves = pd.DataFrame([{"run_set": "main", "epoch": epoch, "step": 10 * epoch, "seeds": 3,
+                            "zero_pct": 31.0 + 0.1 * epoch, "middle_minus_boundary": 0.05 * epoch}
+                           for epoch in range(1, 9)])
+    (row,) = sparsity_view(curves, 31.0).to_dict("records")
+    assert row["steps"] == "80" and row["seeds"] == 3 and row["zero codes at the end (%)"] == "31.80"
+    assert row["minus the Gaussian level (points)"] == "+0.80"
+    assert row["change over the last quarter (points)"] == "+0.20"  # epochs 6 to 8
+    assert row["middle minus boundary at the end (points)"] == "+0.40"

@@ -9,7 +9,7 @@ import torch
 from pipeline.config import ArchConfig
 from pipeline.model.transformer import PAPER_TERNARY, TransformerLM
 from pipeline.metrics import GAUSSIAN_TWN_ZERO_FRACTION, GAUSSIAN_ZERO_FRACTION
-from pipeline.analysis.sparsity import run_sparsity
+from pipeline.analysis.sparsity import CURVE_COLUMNS, run_sparsity, sparsity_curves
 from pipeline.model.stats import depth_summary, layer_statistics, middle_layers, weighted_zero_pct
 
 
@@ -95,3 +95,17 @@ def test_layer_statistics_survive_the_run_folders_csv_exactly(gaussian_model, tm
     stats.to_csv(tmp_path / "layers.csv", index=False)
     back = pd.read_csv(tmp_path / "layers.csv")
     pd.testing.assert_frame_equal(back, stats, check_exact=True)
+
+
+def test_sparsity_curves_average_the_seeds_per_epoch_in_first_seen_order():
+    runs = pd.DataFrame({
+        "run_set": ["main"] * 4 + ["w64_s1000"] * 2, "seed": [0, 0, 1, 1, 0, 0], "epoch": [1, 2, 1, 2, 1, 2],
+        "step": [10, 20, 10, 20, 40, 80], "zero_pct": [31.0, 32.0, 33.0, 34.0, 31.0, 35.0],
+        "zero_pct_middle": [31.0, 33.0, 33.0, 36.0, 31.0, 36.0], "zero_pct_boundary": [31.0, 31.0, 33.0, 32.0, 31.0, 34.0]})
+    curves = sparsity_curves(runs.iloc[[4, 5, 0, 1, 2, 3]])  # run sets keep the order they come in
+    assert list(curves.columns) == CURVE_COLUMNS
+    assert curves["run_set"].tolist() == ["w64_s1000", "w64_s1000", "main", "main"]
+    main = curves[curves["run_set"] == "main"].set_index("epoch")
+    assert main.loc[2, "zero_pct"] == 33.0 and main.loc[2, "seeds"] == 2 and main.loc[2, "step"] == 20
+    assert main.loc[2, "middle_minus_boundary"] == pytest.approx(((33 - 31) + (36 - 32)) / 2)
+    assert sparsity_curves(pd.DataFrame()).empty

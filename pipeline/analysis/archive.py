@@ -9,7 +9,8 @@ Nothing is recomputed; checkpoints stay in the DVC cache.
 
 A study longer than one sitting is kept the same way while it runs: ``--partial`` archives the runs
 that have finished (``archive.json`` says ``"complete": false`` and lists the missing ones; the report
-does not pool a partial archive's verdicts), and in a fresh clone at the archive's commit
+does not pool a partial archive's verdicts, and shows its regime map and zero curves over the run sets
+already whole, written at archiving as provisional), and in a fresh clone at the archive's commit
 ``--restore`` puts its lock file, metrics and run folders back, after which ``dvc repro tokenize``
 rebuilds the data and ``dvc repro --allow-missing`` skips every finished stage (its checkpoint is gone,
 but every later stage reads run folders only) and trains the rest.
@@ -37,9 +38,9 @@ import yaml
 
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
-from pipeline.io import read_json, write_json
+from pipeline.io import atomic_path, read_json, write_json
 from pipeline.config import ROLES
-from pipeline.layout import ARCHIVE_META, RunPaths
+from pipeline.layout import ARCHIVE_META, Outputs, RunPaths
 
 RESULTS_DIR = Path("results")
 META = ARCHIVE_META
@@ -178,10 +179,36 @@ def _assemble(root: Path, cfg: Config, run_dirs: list[Path], missing: list[Path]
         elif source.is_file():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, staging / relative)
+    provisional = _provisional_analysis(cfg, staging, missing, root) if missing else None
     write_json(staging / META, {"name": name, "profile": cfg.profile, "note": note,
                                 "seeds": cfg.train.seeds, "data_source": cfg.data.source,
                                 "commit": _commit(root), "complete": not missing,
-                                "missing_runs": [str(path.relative_to(root)) for path in missing]})
+                                "missing_runs": [str(path.relative_to(root)) for path in missing],
+                                **({} if provisional is None else {"provisional_run_sets": provisional})})
+
+
+def _provisional_analysis(cfg: Config, staging: Path, missing: list[Path], root: Path) -> list[str] | None:
+    """A partial archive's regime map and zero curves over the run sets already whole (the main runs and
+    every arm with all its seeds), by the current code, so a reader sees the study as it stands; the
+    run sets analysed, or None while the main runs are unfinished (every cell is read beside them).
+    No claim is judged until the archive is complete."""
+    from pipeline.analysis.summarize import epoch_curves_table, regime_map, zero_curves_table  # heavy; here only
+
+    gone = {path.relative_to(root) for path in missing}
+    if any(RunPaths.for_run(role, seed, Path(".")).metrics.parent in gone for role in ROLES for seed in cfg.train.seeds):
+        return None
+    whole = [arm for arm in cfg.arms.run
+             if not any(RunPaths.for_run(role, seed, Path("."), arm).metrics.parent in gone
+                        for role in cfg.arms.defs[arm].roles for seed in cfg.arms.seeds)]
+    done = cfg.model_copy(update={"arms": cfg.arms.model_copy(update={"run": whole})})
+    outputs = Outputs(staging)
+    table, curves = regime_map(done, staging, epoch_curves_table(done, staging))
+    for path, frame in ((outputs.regime_map, table), (outputs.plot("regime_curves"), curves),
+                        (outputs.plot("sparsity_curves"), zero_curves_table(done, staging))):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False, float_format="%.6g")
+    return ["main", *whole]
 
 
 def _swap_in(staging: Path, target: Path) -> None:

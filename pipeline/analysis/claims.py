@@ -69,7 +69,8 @@ from pipeline.analysis.metrics_contract import (PAPER_ARCH_BENCH, PAPER_DEVICE, 
 from pipeline.analysis.rules import (AtLeast, AtLeastRelative, AtMostFactor, AtMostTolerance, Band, BandWidth, Contrast,
                                      Factor, IntervalAtLeast, Measured, NoRule, Outcome, PaperValue, Parity, Range, RecipePattern,
                                      Relative, Rule, Steadier, System)
-from pipeline.analysis.runsets import (NOTEBOOK_FIXED_ARM, NOTEBOOK_PAIR_ARM, REGIME_ARMS, aggregate_key, code_change_key,
+from pipeline.analysis.runsets import (LEARNED_SCALE_ARM, NOTEBOOK_FIXED_ARM, NOTEBOOK_PAIR_ARM, REGIME_ARMS,
+                                       SPARSITY_ARMS, aggregate_key, code_change_key,
                                        contrast_key, gap_fraction_key, glue_metric, per_seed_key, retained_key,
                                        std_key, transfer_key)
 from pipeline.bench.table import metric_key
@@ -159,6 +160,16 @@ def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str 
         scaled = lambda x: None if x is None else x * scale  # noqa: E731
         return Measured(scaled(m.number(key)), scaled(m.number(std_key(key))), m.count("n_seeds"),
                         scaled(m.number(alt)) if alt else None, scaled(m.number(baseline)) if baseline else None)
+    return measure
+
+
+def _per_seed(key: str) -> Callable[[Metrics], Measured]:
+    """Our mean of a summary key with its per-seed values (the sample a t-test runs on; an arm's seeds
+    are its own, not the main runs')."""
+    def measure(m: Metrics) -> Measured:
+        samples = m.series(per_seed_key(key))
+        return Measured(m.number(key), m.number(std_key(key)), None if samples is None else len(samples),
+                        samples=samples)
     return measure
 
 
@@ -406,17 +417,32 @@ def _twin_beats_trivial(task: str) -> Precondition:
     return check
 
 
-def _weights_moved(m: Metrics, ours: Measured, tol: ClaimsConfig) -> Unmet | None:
+def _weights_moved(arm: str | None = None) -> Precondition:
     """Sparsity is a property of training only once training moved the codes: at least
-    ``min_code_change_fraction`` of them must differ from their initialisation."""
-    changed = m.number(code_change_key())
-    if changed is None:
-        return Unmet("not testable here", "the code change from initialisation was not measured", costs.sparsity_rerun)
-    if changed < tol.min_code_change_fraction:
-        return Unmet("not testable here", (f"the weights barely moved: {changed:.1%} of the ternary codes differ from "
-                                           f"their initialisation (< {tol.min_code_change_fraction:.0%}), so the zero "
-                                           "fraction is still the initial draw's"), costs.longer(None))
-    return None
+    ``min_code_change_fraction`` of the ternary model's codes (main runs, or ``arm``'s) must differ from
+    their initialisation."""
+    def check(m: Metrics, ours: Measured, tol: ClaimsConfig) -> Unmet | None:
+        changed = m.number(code_change_key(arm))
+        if changed is None:
+            return Unmet("not testable here", "the code change from initialisation was not measured",
+                         costs.sparsity_rerun)
+        if changed < tol.min_code_change_fraction:
+            return Unmet("not testable here", (f"the weights barely moved: {changed:.1%} of the ternary codes differ "
+                                               f"from their initialisation (< {tol.min_code_change_fraction:.0%}), so "
+                                               "the zero fraction is still the initial draw's"), costs.longer(arm))
+        return None
+    return check
+
+
+def _studied_arm_ran(arm: str, remedy: Remedy) -> Precondition:
+    """An entry about one arm's ternary model needs that arm's runs, at least 2 seeds of them."""
+    def check(m: Metrics, ours: Measured, tol: ClaimsConfig) -> Unmet | None:
+        if ours.value is None:
+            return Unmet("not testable here", f"the {arm} arm did not run", remedy)
+        if (ours.n or 0) < 2:
+            return Unmet("not testable here", f"the {arm} arm needs at least 2 seeds", remedy)
+        return None
+    return check
 
 
 def _untestable(reason: str, remedy: Remedy) -> Precondition:
@@ -430,12 +456,18 @@ def _measured_elsewhere(what: str, units: str) -> Precondition:
                                                                 if ours.value is not None else ""), costs.device_check)
 
 
-def gaussian_note(m: Metrics, tol: ClaimsConfig) -> str:
-    """", the weights still at the Gaussian level (31.0%)" when training has not moved the zero fraction."""
-    zeros, gaussian = m.number("studied_zero_pct_all"), m.number("gaussian_reference_zero_pct")
-    if zeros is None or gaussian is None or abs(zeros - gaussian) >= tol.gaussian_shift_points:
-        return ""
-    return f"; the ternary weights are still at the Gaussian level ({zeros:.1f}% zeros vs {gaussian:.1f}%)"
+def _gaussian_note(arm: str | None = None) -> Callable[[Metrics, ClaimsConfig], str]:
+    """", the weights still at the Gaussian level (31.0%)" when training has not moved the zero
+    fraction of the ternary model (main runs, or ``arm``'s)."""
+    def note(m: Metrics, tol: ClaimsConfig) -> str:
+        zeros, gaussian = m.number(aggregate_key("studied", "zero_pct_all", arm)), m.number("gaussian_reference_zero_pct")
+        if zeros is None or gaussian is None or abs(zeros - gaussian) >= tol.gaussian_shift_points:
+            return ""
+        return f"; the ternary weights are still at the Gaussian level ({zeros:.1f}% zeros vs {gaussian:.1f}%)"
+    return note
+
+
+gaussian_note = _gaussian_note()
 
 
 def _spread_note(m: Metrics, tol: ClaimsConfig) -> str:
@@ -488,7 +520,7 @@ _SPARSE_DEF = ("zero fraction of round(w / mean|w|) ternary codes, weighted by w
                f"a Gaussian weight gives {100 * GAUSSIAN_ZERO_FRACTION:.1f}%")
 _TWN_LABEL = f"TWN {TWN_DELTA} mean|w| rule"
 _STUDIED, _BOTH = ("studied",), ("studied", "baseline")
-_SPARSITY_CHECKS = (_learned(_STUDIED), _weights_moved)
+_SPARSITY_CHECKS = (_learned(_STUDIED), _weights_moved())
 
 
 def _span(key: str) -> str:
@@ -510,6 +542,48 @@ def _contrast_claim(claim_id: str, arm: str | None, where: str, absent: Remedy |
         definition=("FP32 twin's val/train PPL ratio minus the ternary model's, paired by seed (mean, sample std, "
                     "t-test of the per-seed differences); beside it the share of the twin's gap (ratio - 1) that "
                     "ternary removes (paper: 0.98)"))
+
+
+def _sparsity_claims(arm: str, where: str, absent: Remedy) -> tuple[Claim, Claim]:
+    """The two sparsity directions (middle sparser than boundary; sparser than a Gaussian weight) of one
+    arm's ternary model, judged as the main runs' are: once that arm's model learned and training moved
+    enough of its codes (``absent``: what runs the arm where these params do not)."""
+    checks = (_studied_arm_ran(arm, absent), _learned(_STUDIED, arm), _weights_moved(arm))
+    moved = f"; judged once training changed at least claims.min_code_change_fraction of the {arm} arm's codes"
+    return (
+        Claim(id=f"sparsity_middle_vs_boundary_{arm}",
+              paper_value=sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
+              rule=AtLeast(lambda tol: tol.sparsity_contrast_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
+              preconditions=checks, note=_gaussian_note(arm),
+              measure=_per_seed(aggregate_key("studied", "zero_pct_middle_minus_boundary", arm)),
+              remedy=costs.more_seeds(arm), description=f"middle layers are sparser than boundary layers ({where})",
+              paper_source=(f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% "
+                            "(midpoints)"),
+              units="points", definition="middle minus boundary zero percentage of the ternary codes, mean over the "
+                                         "arm's seeds, t-tested over them" + moved),
+        Claim(id=f"sparsity_above_gaussian_{arm}",
+              paper_value=sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
+              rule=AtLeast(lambda tol: tol.gaussian_shift_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
+              preconditions=checks, note=_gaussian_note(arm),
+              measure=_per_seed(aggregate_key("studied", "zero_pct_all_minus_gaussian", arm)),
+              remedy=costs.more_seeds(arm),
+              description=f"training makes ternary weights sparser than a Gaussian weight ({where})",
+              paper_source=(f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% "
+                            f"zeros in every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian"),
+              units="points", definition=f"zero percentage of all ternary codes minus the Gaussian "
+                                         f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}%, mean over the arm's seeds" + moved),
+    )
+
+
+def _sparsity_where(arm: str) -> tuple[str, Remedy]:
+    """How an arm's sparsity entry names it, and the profile that runs it."""
+    if arm == LEARNED_SCALE_ARM:
+        return "the learned-scale arm", costs.CPU_STUDY_RUN
+    if arm == NOTEBOOK_PAIR_ARM:
+        return "the notebook's recipe, ternary init std 1.0", costs.REGIME_MAP_RUN
+    if arm == NOTEBOOK_FIXED_ARM:
+        return "the notebook's recipe with its two bugs fixed", costs.REGIME_MAP_RUN
+    return f"regime map cell {arm}", costs.REGIME_MAP_RUN
 
 
 def _glue_claim(task: str, name: str, source: str = README_GLUE) -> Claim:
@@ -738,6 +812,8 @@ CLAIMS: tuple[Claim, ...] = (
                         f"every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the same rule"),
           units="points", definition=("zero percentage of all ternary codes minus the Gaussian 31.0%, mean over "
                                       "seeds; judged once training changed enough of the codes")),
+    # --- sparsity where the weights moved: the longer runs and the learned scale (issue 22 item 3) --------
+    *(claim for arm in SPARSITY_ARMS for claim in _sparsity_claims(arm, *_sparsity_where(arm))),
     # --- training dynamics ----------------------------------------------------------------------------
     Claim(id="stable_training", paper_value=0.0, rule=AtMostTolerance(), kind=Kind.DIRECTION, requires=(REAL_DATA,),
           preconditions=(_learned(_BOTH), _loss_falls), measure=_single("max_loss_rise_between_tenths"),

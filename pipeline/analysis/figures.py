@@ -207,11 +207,44 @@ def regime_map(curves: pd.DataFrame, paper: tuple[float, float], path: Path) -> 
     ax.plot([paper[0]], [paper[1]], marker="*", markersize=12, color="black", linestyle="none",
             label=f"paper ({paper[0]:g}x FP32, contrast {paper[1]:g})")
     ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
-    ax.set_xticks([tick for tick in (1, 1.5, 2, 3, 5, 10, 20, 50) if tick <= max(curves["fp32_ratio"].max(), paper[0])
-                   * 1.2])
+    ax.set_xticks([tick for tick in (1, 1.5, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+                   if tick <= max(curves["fp32_ratio"].max(), paper[0]) * 1.2])
+    # symmetric log above 1 in size: a contrast of 100 and one of 0.5 (or -0.5) both stay readable
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.yaxis.set_major_formatter(plain)
     ax.set_xlabel("FP32 twin's val/train PPL ratio (end of epoch, log scale)")
-    ax.set_ylabel("FP32 ratio minus ternary ratio")
+    ax.set_ylabel("FP32 ratio minus ternary ratio (symlog)")
     _legend_outside(ax, "cell (each point an epoch)")
+    return save(fig, path)
+
+
+@styled
+def sparsity_over_training(curves: pd.DataFrame, gaussian_pct: float, contrast_bar: float, path: Path) -> Path:
+    """The ternary model's zero codes at the end of every epoch against optimizer steps, one line per
+    run set (``curves``: pipeline/analysis/sparsity.py ``sparsity_curves``, mean over seeds): all block
+    layers beside the Gaussian level (left), and middle minus boundary layers beside zero and the
+    claims' bar ``contrast_bar`` (right), so a reader sees whether sparsity was still moving when
+    training stopped."""
+    order = list(dict.fromkeys(curves["run_set"]))
+    palette = sns.color_palette("tab10", len(order))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8), sharex=True)
+    for ax, column in ((left, "zero_pct"), (right, "middle_minus_boundary")):
+        sns.lineplot(data=curves, x="step", y=column, hue="run_set", hue_order=order, palette=palette, marker="o",
+                     markersize=3, estimator=None, ax=ax, legend=ax is right)
+        ax.set_xlabel("optimizer steps (end of each epoch)")
+    left.axhline(gaussian_pct, color="grey", linestyle="--", linewidth=1)
+    fit_zero_axis(left, curves["zero_pct"].tolist(), gaussian_pct)
+    left.set_ylabel(ZERO_AXIS + ", all layers")
+    left.set_title(f"all block layers (dashed: Gaussian weight, {gaussian_pct:.1f}%)", fontsize=9)
+    for level, style in ((0.0, "--"), (contrast_bar, ":")):
+        right.axhline(level, color="grey", linestyle=style, linewidth=1)
+    spread = curves["middle_minus_boundary"].tolist()
+    low, high = min([*spread, 0.0, contrast_bar]), max([*spread, 0.0, contrast_bar])
+    right.set_ylim(low - 0.5, high + 0.5)
+    right.set_ylabel("middle minus boundary (points)")
+    right.set_title(f"middle minus boundary (dotted: the claims' bar, {contrast_bar:g} points)", fontsize=9)
+    _legend_outside(right, "run set")
     return save(fig, path)

@@ -134,7 +134,8 @@ CONTRACT: tuple[Family, ...] = (
     Family("{task}_retained_{retained_part}", _O, _S, "the share of the FP32 twin's headline gain over the constant "
                                                       "predictor that ternary keeps (means over seeds), and its 95% "
                                                       "percentile bootstrap interval over seeds"),
-    Family("{role}_{zero_metric}", _R, _S, "zero-code percentage (sparsity.json), mean over seeds", _MEAN_STD),
+    Family("{role}_{zero_metric}", _R, _S, "zero-code percentage (sparsity.json), mean over seeds, and per seed",
+           (*_MEAN_STD, "_per_seed")),
     Family("{role}_{leak_metric}", _O, _S, "the leak probe of a baseline trained without the causal mask: "
                                            "validation loss with the mask imposed minus without (nats), mean over "
                                            "seeds; only where the main baseline is maskless", (*_MEAN_STD, "_per_seed")),
@@ -162,7 +163,8 @@ CONTRACT: tuple[Family, ...] = (
     Family("arm_{arm}_main_{role}_{run_metric}", _O, _A, "the main runs on the arm's seeds", _MEAN_STD),
     Family("arm_{arm}_{role}_{leak_metric}", _O, _A, "an arm's leak probe (its maskless baseline)",
            (*_MEAN_STD, "_per_seed")),
-    Family("arm_{arm}_{role}_{zero_metric}", _O, _A, "an arm's zero-code percentage", _MEAN_STD),
+    Family("arm_{arm}_{role}_{zero_metric}", _O, _A, "an arm's zero-code percentage, mean and per seed",
+           (*_MEAN_STD, "_per_seed")),
     Family("arm_{arm}_studied_code_change_fraction", _O, _A, "an arm's share of codes changed since init"),
     Family("arm_{arm}_regularization_contrast", _O, _A, "an arm's paired contrast",
            (*_MEAN_STD, "_n", "_per_seed")),

@@ -1,6 +1,7 @@
 """Re-judge an archived run with the current claims rules: ``python -m pipeline.analysis.rejudge
 results/NAME [--dry-run]`` rewrites ``results/NAME/reports/claims.json`` and the regime map
-(``metrics/regime_map.csv``, ``metrics/plots/regime_curves.csv``) atomically, and prints every
+(``metrics/regime_map.csv``, ``metrics/plots/regime_curves.csv``) and the zero percentages over
+training (``metrics/plots/sparsity_curves.csv``) atomically, and prints every
 verdict that changed.
 
 Nothing is mapped by name from the archive's summary.json, which may use older metric names: the
@@ -24,7 +25,7 @@ from typing import Any
 import yaml
 
 from pipeline.analysis.claims import Basis
-from pipeline.analysis.summarize import epoch_curves_table, regime_map, summarize
+from pipeline.analysis.summarize import epoch_curves_table, regime_map, summarize, zero_curves_table
 from pipeline.config import Config, parse_config
 from pipeline.data.prepare import load_corpus, write_corpus
 from pipeline.data.tokenize import tokenize_corpus
@@ -91,12 +92,14 @@ def rejudge(folder: Path, project_root: Path = Path("."), write: bool = True) ->
         _, _, claims = summarize(cfg, folder, tokens_dir, outputs.metrics("benchmark"), outputs.metrics("sparsity"),
                                  basis=Basis.ARCHIVE)
         table, curves = regime_map(cfg, folder, epoch_curves_table(cfg, folder))
+        zeros = zero_curves_table(cfg, folder)
     found = changes(read_json(outputs.claims) if outputs.claims.is_file() else [], claims)
     if write:
         write_json(outputs.claims, claims)
         # the regime map by the current code too (an archive made before it existed, or a study pinned
         # to an older commit: pipeline/analysis/regimes.py)
-        for path, frame in ((outputs.regime_map, table), (outputs.plot("regime_curves"), curves)):
+        for path, frame in ((outputs.regime_map, table), (outputs.plot("regime_curves"), curves),
+                            (outputs.plot("sparsity_curves"), zeros)):
             with atomic_path(path) as tmp:
                 frame.to_csv(tmp, index=False, float_format="%.6g")
     return found, added

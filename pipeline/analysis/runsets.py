@@ -29,6 +29,10 @@ LEAK_METRICS = ("leak_nats",)
 # recipe with the two bugs fixed. Their definitions (what each changes) live in params.yaml.
 REGIME_ARMS = ("w64_s1000", "w128_s200", "w128_s1000")
 NOTEBOOK_PAIR_ARM, NOTEBOOK_FIXED_ARM = "notebook_pair", "notebook_fixed"
+LEARNED_SCALE_ARM = "learned_scale"  # a trained per-layer scale (profile cpu-study)
+# The arms whose ternary sparsity is judged on its own (issue 22 item 3, "sparsity where weights moved"):
+# the regime map's longer runs, the notebook's recipe with its quirks and fixed, and the learned scale.
+SPARSITY_ARMS = (*REGIME_ARMS, NOTEBOOK_PAIR_ARM, NOTEBOOK_FIXED_ARM, LEARNED_SCALE_ARM)
 GLUE_METRICS = ("accuracy", "f1", "mcc", "trivial_accuracy", "trivial_f1", "trivial_mcc")
 ZERO_METRICS = (*(f"{rule}zero_pct_{part}" for rule in ("", "twn_") for part in ("middle", "boundary", "all")),
                 "zero_pct_middle_minus_boundary", "zero_pct_all_minus_gaussian")

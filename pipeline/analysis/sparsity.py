@@ -59,3 +59,28 @@ def run_sparsity(runs: Iterable[tuple[RunKey, pd.DataFrame, float | None]], band
     summary["gaussian_reference_zero_pct"] = GAUSSIAN_ZERO_FRACTION * 100
     summary["gaussian_reference_twn_zero_pct"] = GAUSSIAN_TWN_ZERO_FRACTION * 100
     return table[["arm", "role", "seed", *LAYER_COLUMNS]], summary
+
+
+# --- sparsity over training: where the weights moved (issue 22 item 3) ---------------------------------
+
+CURVE_COLUMNS = ["run_set", "epoch", "step", "seeds", "zero_pct", "zero_pct_middle", "zero_pct_boundary",
+                 "middle_minus_boundary"]
+
+
+def sparsity_curves(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per run set and epoch, the ternary model's zero percentages at the end of the epoch (all block
+    layers, the middle band, the boundary layers) and middle minus boundary, mean over the seeds that
+    logged that epoch (``runs``: one row per run set, seed and epoch with ``run_set, seed, epoch, step,
+    zero_pct, zero_pct_middle, zero_pct_boundary``). Run sets keep their first-seen order, so the main
+    runs come first; the step is the first seed's (seeds of one run set train the same schedule)."""
+    if runs.empty:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    runs = runs.assign(middle_minus_boundary=runs["zero_pct_middle"] - runs["zero_pct_boundary"])
+    order = {name: index for index, name in enumerate(dict.fromkeys(runs["run_set"]))}
+    curves = (runs.groupby(["run_set", "epoch"], sort=False)
+              .agg(step=("step", "first"), seeds=("seed", "nunique"), zero_pct=("zero_pct", "mean"),
+                   zero_pct_middle=("zero_pct_middle", "mean"), zero_pct_boundary=("zero_pct_boundary", "mean"),
+                   middle_minus_boundary=("middle_minus_boundary", "mean"))
+              .reset_index())
+    curves = curves.sort_values(["run_set", "epoch"], key=lambda col: col.map(order) if col.name == "run_set" else col)
+    return curves[CURVE_COLUMNS].reset_index(drop=True)

@@ -25,6 +25,7 @@ from pipeline.analysis.costs import Pricing
 from pipeline.analysis.metrics_contract import (BENCH_SCOPES, BENCH_SETTINGS, PAPER_ARCH_BENCH, PAPER_DEVICE,
                                                 PAPER_MODEL, PAPER_TRAINING, REAL_DATA, MetricsFile, check_written)
 from pipeline.analysis.regimes import cells, matched_gap_by_run_set, matched_val_gaps, regime_curves, regime_table
+from pipeline.analysis.sparsity import sparsity_curves
 from pipeline.analysis.runsets import (GLUE_METRICS, LEAK_METRICS, RUN_METRICS, SEED_METRICS, UndeclaredMetricError,
                                        aggregate_key, arm_prefix, retained_key, transfer_key, code_change_key, contrast_key, gap_fraction_key, glue_metric,
                                        mean_std, per_seed_key, run_set_columns, run_set_labels, std_key)
@@ -32,7 +33,7 @@ from pipeline.bench.table import FORMAT_LABELS, TERNARY_FORMATS, UNITS, metric_k
 from pipeline.config import ROLES, Config
 from pipeline.data.tokens import load_tokens
 from pipeline.io import read_json
-from pipeline.layout import Outputs, RunPaths, scratch_glue
+from pipeline.layout import ZERO_CURVE_METRIC, Outputs, RunPaths, scratch_glue
 from pipeline.metrics import HEADLINE_METRIC
 from pipeline.paper import PAPER_ARCH, PAPER_TRAIN_STORIES, PAPER_VOCAB_SIZE
 from pipeline.profiles import recipe_mismatches
@@ -125,6 +126,27 @@ def epoch_curves_wide(cfg: Config, epochs: pd.DataFrame) -> pd.DataFrame:
     val["run"] = run_set_labels(val)
     wide = val.groupby(["epoch", "run"])["loss"].mean().unstack("run").reset_index()
     return wide.reindex(columns=["epoch", *run_set_columns(cfg.arms.defs)])
+
+
+def zero_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
+    """The ternary model's zero percentages at the end of every epoch, mean over seeds, for the main
+    runs and every arm that trains it (``pipeline/analysis/sparsity.py`` ``sparsity_curves``). A run
+    whose train stage predates these curves (an older archive) has no files and is left out."""
+    frames = []
+    for arm, roles, seeds in _run_sets(cfg):
+        if "studied" not in roles:
+            continue
+        for seed in seeds:
+            paths = RunPaths.for_run("studied", seed, root, arm)
+            files = {part: paths.zero_curve(part) for part in ZERO_CURVE_METRIC}
+            if not all(path.is_file() for path in files.values()):
+                continue
+            curves = {part: pd.read_csv(path, sep="\t") for part, path in files.items()}
+            frames.append(pd.DataFrame({
+                "run_set": arm or "main", "seed": seed, "epoch": range(1, len(curves["all"]) + 1),
+                "step": curves["all"]["step"],
+                **{ZERO_CURVE_METRIC[part]: curve[ZERO_CURVE_METRIC[part]].to_numpy() for part, curve in curves.items()}}))
+    return sparsity_curves(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
 
 
 def _run_sets(cfg: Config):
@@ -242,15 +264,20 @@ def _sparsity_summary(summary: dict, sparsity: dict, role: str, seeds: list[int]
     boundary, all), of the middle-minus-boundary difference and of the distance to the Gaussian level;
     and the studied model's share of codes changed since initialisation, where the stage measured it."""
     prefix = arm_prefix(arm)
+
+    def add(metric: str, values: list[float]) -> None:  # per seed too: the sparsity claims t-test the seeds
+        key = aggregate_key(role, metric, arm)
+        _add(summary, key, values)
+        summary[per_seed_key(key)] = values
+
     for part in ("middle", "boundary", "all"):
         for rule in ("", "twn_"):
-            _add(summary, aggregate_key(role, f"{rule}zero_pct_{part}", arm),
-                 [sparsity[f"{prefix}{role}_seed_{seed}_{rule}zero_pct_{part}"] for seed in seeds])
-    _add(summary, aggregate_key(role, "zero_pct_middle_minus_boundary", arm),
-         [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_middle"] - sparsity[f"{prefix}{role}_seed_{s}_zero_pct_boundary"]
-          for s in seeds])
-    _add(summary, aggregate_key(role, "zero_pct_all_minus_gaussian", arm),
-         [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_all"] - sparsity["gaussian_reference_zero_pct"] for s in seeds])
+            add(f"{rule}zero_pct_{part}", [sparsity[f"{prefix}{role}_seed_{seed}_{rule}zero_pct_{part}"] for seed in seeds])
+    add("zero_pct_middle_minus_boundary",
+        [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_middle"] - sparsity[f"{prefix}{role}_seed_{s}_zero_pct_boundary"]
+         for s in seeds])
+    add("zero_pct_all_minus_gaussian",
+        [sparsity[f"{prefix}{role}_seed_{s}_zero_pct_all"] - sparsity["gaussian_reference_zero_pct"] for s in seeds])
     changed = [sparsity.get(f"{prefix}{role}_seed_{s}_code_change_fraction") for s in seeds]
     if role == "studied" and None not in changed:  # absent in archives made before the stage measured it
         summary[code_change_key(arm)] = statistics.fmean(changed)

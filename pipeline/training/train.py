@@ -27,7 +27,7 @@ from pipeline.training.resume import (CorruptCheckpointError, ResumePoint, load_
                                       set_aside)
 from pipeline.config import ROLES, Config, TrainConfig
 from pipeline.training.distributed import DistContext, device_name, resolve_device
-from pipeline.layout import RunPaths
+from pipeline.layout import ZERO_CURVE_METRIC, RunPaths
 from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import atomic_path, read_json, write_json
@@ -156,10 +156,10 @@ def _log_epoch_eval(run: _Run, cfg: Config, done: int) -> None:
         ids = evenly_spaced(len(sequences), count)
         result = evaluate_lm(run.model, sequences, ids, run.recipe.batch_size, run.recipe.label_smoothing, run.device)
         run.live.log_metric(f"eval/{split}_loss", result["loss"])
-    run.live.log_metric("eval/zero_pct", zero_pct(run.model))
+    run.live.log_metric(f"eval/{ZERO_CURVE_METRIC['all']}", zero_pct(run.model))
     depth = depth_summary(layer_statistics(run.model), tuple(cfg.sparsity.middle_band))
     for part in ("middle", "boundary"):  # whether the depth profile is still moving when training stops
-        run.live.log_metric(f"eval/zero_pct_{part}", depth[f"zero_pct_{part}"])
+        run.live.log_metric(f"eval/{ZERO_CURVE_METRIC[part]}", depth[f"zero_pct_{part}"])
 
 
 def zero_pct(model: TransformerLM) -> float:

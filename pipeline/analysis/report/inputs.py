@@ -275,11 +275,18 @@ def load_study(root: Path = Path("."), name: str = STUDY_ARCHIVE) -> StudyInputs
 @dataclass(frozen=True)
 class RegimeInputs:
     """An archived regime map (results/regime-map/): its archive.json (``meta``), the map's table
-    (one row per cell) and its figure's per-epoch data, or only ``meta`` while the study is partial."""
+    (one row per cell), its figure's per-epoch data and the ternary zero curves; a partial archive
+    holds them over the run sets already whole (or only ``meta`` before the main runs finished)."""
 
     meta: dict
     table: pd.DataFrame | None
     curves: pd.DataFrame | None
+    zero_curves: pd.DataFrame | None = None  # the ternary zero percentages per epoch (sparsity over training)
+
+    @property
+    def provisional(self) -> bool:
+        """A partial archive's map, over the run sets whole so far (``archive.json``'s ``provisional_run_sets``)."""
+        return not self.meta.get("complete", True)
 
 
 def load_regime(root: Path = Path("."), name: str = REGIME_ARCHIVE) -> RegimeInputs | None:
@@ -290,4 +297,5 @@ def load_regime(root: Path = Path("."), name: str = REGIME_ARCHIVE) -> RegimeInp
     outputs = Outputs(base)
     table = pd.read_csv(outputs.regime_map) if outputs.regime_map.is_file() else None
     curves = pd.read_csv(outputs.plot("regime_curves")) if outputs.plot("regime_curves").is_file() else None
-    return RegimeInputs(meta=read_json(base / META), table=table, curves=curves)
+    zeros = pd.read_csv(outputs.plot("sparsity_curves")) if outputs.plot("sparsity_curves").is_file() else None
+    return RegimeInputs(meta=read_json(base / META), table=table, curves=curves, zero_curves=zeros)

@@ -105,9 +105,24 @@ REGIME_MISSING = ("Run it with `python -m pipeline.profiles regime-map && dvc re
                   "`python -m pipeline.analysis.archive regime-map`; it spans several sittings (README, \"The regime "
                   "map\": `--partial` and `--restore`).")
 REGIME_CAPTION = ("Each line one cell, each point the end of an epoch (mean over seeds): x the FP32 twin's val/train "
-                  "ratio, y the twin's minus the ternary model's. Above the dashed line the paper's direction, below it "
+                  "ratio (log scale), y the twin's minus the ternary model's (linear within ±1, logarithmic beyond, so a "
+                  "contrast of 100 and one of 0.5 both show). Above the dashed line the paper's direction, below it "
                   "the reverse. The star is the paper's pair (3.51x FP32, 1.05x ternary). Per-epoch ratios come from "
                   "the epoch evaluations (train.epoch_eval_tokens), the table's from the final one (train.eval_tokens).")
+REGIME_PROVISIONAL = ("**Provisional.** The study is still training (a partial archive): the table, figure and "
+                      "findings below cover only the run sets already whole ({run_sets}); {missing} runs are still "
+                      "to train. No claim is judged from it until the archive is complete.")
+SPARSITY_CURVES_INTRO = ("### Sparsity where the weights moved\n\nThe sparsity claims mean something only once "
+                         "training moved the ternary codes away from their initial draw (a Gaussian weight gives "
+                         "31.0% zeros under round(w / mean|w|)). Every train stage logs the zero percentage of the "
+                         "ternary model's codes at the end of each epoch, over all block layers and over the middle "
+                         "band and the boundary layers, so each run shows whether its sparsity was still moving when "
+                         "it stopped. The claims `sparsity_middle_vs_boundary_<arm>` and `sparsity_above_gaussian_<arm>` "
+                         "judge each longer run set on its own seeds, once at least claims.min_code_change_fraction of "
+                         "its codes changed.")
+SPARSITY_CURVES_CAPTION = ("Each line one run set, each point the end of an epoch (mean over seeds). Left: zero codes "
+                           "over all block layers, the dashed line the Gaussian level. Right: the middle band's zero "
+                           "percentage minus the boundary layers', the dotted line the bar a sparsity claim must clear.")
 APPENDIX_A = ("The default profile trains 3 seeds of each model on an embedded synthetic corpus in a few minutes on a "
               "CPU. It is the pipeline's smoke test: it shows that every stage runs offline and that the outputs fit "
               "together. Its model numbers decide no claim of the paper (they are not comparable with the paper's "

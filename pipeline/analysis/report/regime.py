@@ -68,3 +68,20 @@ def regime_findings(table: pd.DataFrame) -> list[str]:
                  f"{names(sized)}." if len(sized) else
                  "No cell reaches the paper's size (ternary ratio near 1.05 with the twin's far above).")
     return lines
+
+
+def sparsity_view(curves: pd.DataFrame, moved_from: float) -> pd.DataFrame:
+    """Sparsity over training as the report prints it, one row per run set (``curves``: the zero
+    curves, mean over seeds per epoch): its steps and seeds, the zero percentage at the end and its
+    change over the last quarter of the epochs (still moving, or settled), and middle minus boundary
+    at the end; ``moved_from`` is the Gaussian level the zeros start at."""
+    rows = []
+    for run_set, run in curves.groupby("run_set", sort=False):
+        run = run.sort_values("epoch")
+        last, quarter = run.iloc[-1], run.iloc[max(len(run) - 1 - len(run) // 4, 0)]
+        rows.append({"run set": run_set, "steps": f"{int(last['step']):,}", "seeds": int(last["seeds"]),
+                     "zero codes at the end (%)": f"{last['zero_pct']:.2f}",
+                     "minus the Gaussian level (points)": f"{last['zero_pct'] - moved_from:+.2f}",
+                     "change over the last quarter (points)": f"{last['zero_pct'] - quarter['zero_pct']:+.2f}",
+                     "middle minus boundary at the end (points)": f"{last['middle_minus_boundary']:+.2f}"})
+    return pd.DataFrame(rows)
