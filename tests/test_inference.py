@@ -8,10 +8,11 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicInt8Linear
 
 from pipeline.bench.benchmark import file_bits_per_ternary_weight
 from pipeline.config import ArchConfig, RoleModel
+from pipeline.errors import InputError
 from pipeline.training.evaluate import StreamWindows, evaluate_lm
 from pipeline.inference.dense import frozen_for_inference, int8_dynamic
-from pipeline.inference.kernels import load_kernel
-from pipeline.inference.layers import HeadInDtype, PackedTernaryLinear
+from pipeline.inference.kernels import INT8_MAX, int8_linear, load_kernel, quantize_rows
+from pipeline.inference.layers import HeadInDtype, Int8Head, PackedTernaryLinear
 from pipeline.inference.packed import (KernelDecodeBlock, PackedAttention, PackedSwiGLU, PackedTransformerLM,
                                        export_packed, load_packed)
 from pipeline.model.quant import QuantLinear
@@ -95,7 +96,7 @@ def test_the_kernel_decoding_step_refuses_unstacked_layers(tmp_path):
         KernelDecodeBlock(block.attn_norm, block.attn, block.mlp_norm, block.mlp)
 
 
-@pytest.mark.parametrize("head_dtype", ["fp32", "bf16"])
+@pytest.mark.parametrize("head_dtype", ["fp32", "bf16", "int8"])
 @pytest.mark.parametrize("use_kernel", [True, False])
 def test_a_packed_model_built_from_the_trained_one_equals_the_loaded_file(tmp_path, head_dtype, use_kernel):
     model = _ternary("learned")
@@ -147,6 +148,49 @@ def test_the_kernel_bf16_head_sums_bf16_products_in_fp32():
     assert ours.shape == (3, 5, 77) and ours.dtype == torch.float32
     assert torch.allclose(ours, exact, rtol=1e-5, atol=1e-5)
     assert torch.allclose(torchs, exact, rtol=2 ** -7, atol=1e-2)  # torch rounds the logits to bf16
+
+
+def test_rows_quantize_to_symmetric_int8_within_half_a_step():
+    torch.manual_seed(0)
+    weight = torch.randn(37, 90) * torch.linspace(0.01, 3.0, 37)[:, None]  # rows of very different sizes
+    codes, scale = quantize_rows(weight)
+    assert codes.dtype == torch.int8 and codes.abs().max() == INT8_MAX and int(codes.min()) >= -INT8_MAX
+    assert torch.all((codes.float() * scale[:, None] - weight).abs() <= scale[:, None] / 2 + 1e-7)
+
+
+@pytest.mark.parametrize("in_features, out_features", [(768, 64), (77, 13)])  # vector body; tails of both
+def test_the_kernel_int8_head_equals_the_exact_integer_reference(in_features, out_features):
+    if load_kernel() is None:
+        pytest.skip("the C++ kernel did not build")
+    torch.manual_seed(1)
+    codes, scale = quantize_rows(torch.randn(out_features, in_features))
+    bias = torch.randn(out_features)
+    x = torch.randn(3, 4, in_features) * 5
+    ours = int8_linear(x, codes, scale, bias, use_kernel=True)
+    reference = int8_linear(x, codes, scale, bias, use_kernel=False)
+    assert ours.shape == (3, 4, out_features) and ours.dtype == torch.float32
+    # the integer sums are exact on both paths; only the final multiply-add may round differently
+    assert torch.allclose(ours, reference, rtol=1e-6, atol=1e-5)
+    assert torch.allclose(int8_linear(x, codes, scale, None), reference - bias, rtol=1e-6, atol=1e-5)
+
+
+def test_the_int8_head_halves_the_heads_bytes_and_keeps_the_logits_close(tmp_path):
+    model = _ternary()
+    export_packed(model, tmp_path / "b.safetensors", "2bit", head_dtype="bf16")
+    export_packed(model, tmp_path / "i.safetensors", "2bit", head_dtype="int8")
+    bf16, _ = load_packed(tmp_path / "b.safetensors")
+    int8, meta = load_packed(tmp_path / "i.safetensors")
+    assert meta["head_dtype"] == "int8" and isinstance(int8.head, Int8Head)
+    vocab, dim = model.head.weight.shape
+    head_bytes = state_bytes(int8.head)
+    assert head_bytes == vocab * dim + 4 * vocab + 4 * vocab  # codes, a scale per row, the fp32 bias
+    assert state_bytes(int8) - head_bytes == state_bytes(bf16) - state_bytes(bf16.head)  # all else the same
+    ids = torch.randint(0, 300, (2, 24), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        reference, ours = model(ids), int8(ids)
+    spread = float(reference.std())
+    assert float((ours - reference).abs().max()) < 0.05 * spread  # stated tolerance: int8 weights and activations
+    assert (ours.argmax(-1) == reference.argmax(-1)).float().mean() > 0.95
 
 
 def test_decode_cache_writes_in_place_and_returns_the_filled_prefix():
@@ -239,3 +283,25 @@ def test_the_frozen_copy_computes_exactly_what_the_trained_model_does():
     ids = torch.randint(0, 300, (2, 16), generator=torch.Generator().manual_seed(7))
     with torch.no_grad():
         assert torch.equal(frozen(ids), model(ids))
+
+
+def test_the_head_check_scores_both_heads_on_the_same_windows(tmp_path):
+    from pipeline.inference.headcheck import head_change, main
+    from pipeline.model.checkpoint import save_model
+
+    model = _ternary()
+    bf16 = PackedTransformerLM.from_trained(model, "bf16")
+    tokens = np.random.default_rng(0).integers(0, 300, 32 * 5 + 1).astype(np.uint16)
+    same = head_change(bf16, bf16, tokens, 32, windows=9)  # capped at the 5 windows there are
+    assert same["windows"] == 5 and same["positions"] == 160 and same["ppl_relative_change"] == 0.0
+    assert same["top1_agreement"] == 1.0 and same["max_abs_logit_difference"] == 0.0
+    int8 = PackedTransformerLM.from_trained(model, "int8")
+    changed = head_change(bf16, int8, tokens, 32, windows=5)
+    assert 0.0 < abs(changed["ppl_relative_change"]) < 0.01 and changed["int8_head_ppl"] > 1.0
+    with pytest.raises(InputError, match="cannot fill one window"):
+        head_change(bf16, int8, tokens[:20], 32, windows=1)
+    twin = TransformerLM(ARCH, 300, FP32_TWIN)
+    save_model(tmp_path / "twin.safetensors", twin, {})
+    np.save(tmp_path / "val.npy", tokens)
+    with pytest.raises(SystemExit, match=r"^error: .*twin.safetensors is not a ternary model"):
+        main([str(tmp_path / "twin.safetensors"), "--tokens", str(tmp_path / "val.npy")])

@@ -1,6 +1,7 @@
 """The layers the packed inference model (:mod:`pipeline.inference.packed`) is built from: a ternary
 linear layer computing from 2-bit packed codes, an RMSNorm computed by the C++ kernel, and the
-embedding and head held in a narrower dtype than the float32 they return.
+embedding and head held in a narrower dtype than the float32 they return, and the head in int8 with a
+scale per row.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pipeline.inference.kernels import load_kernel, ternary_linear
+from pipeline.inference.kernels import int8_linear, load_kernel, quantize_rows, ternary_linear
 from pipeline.inference.packing import ternary_matmul_reference
 
 
@@ -94,3 +95,28 @@ class HeadInDtype(nn.Module):
             flat = x.reshape(-1, x.shape[-1]).to(torch.float32)
             return kernel.bf16_linear(flat, self.inner.weight, self.bias32).reshape(*x.shape[:-1], -1)
         return self.inner(x.to(self.inner.weight.dtype)).float()
+
+
+class Int8Head(nn.Module):
+    """The output head as int8 codes with one float32 scale per row (llama.cpp's Q8_0 keeps one per 32
+    values) and a float32 bias, computed from int8 activations (:func:`pipeline.inference.kernels.int8_linear`),
+    returning float32 logits: half the bytes of a bf16 head, the largest matrix read per token."""
+
+    def __init__(self, weight: torch.Tensor, row_scale: torch.Tensor, bias: torch.Tensor | None, use_kernel: bool = True):
+        super().__init__()
+        self.register_buffer("weight", weight.to(torch.int8).contiguous())
+        self.register_buffer("row_scale", row_scale.to(torch.float32).contiguous())
+        self.register_buffer("bias", None if bias is None else bias.to(torch.float32).contiguous())
+        self.use_kernel = use_kernel
+
+    @classmethod
+    def quantized(cls, head: nn.Linear, use_kernel: bool = True) -> Int8Head:
+        """``head``'s weights rounded to int8 per row (:func:`pipeline.inference.kernels.quantize_rows`)."""
+        codes, scale = quantize_rows(head.weight)
+        return cls(codes, scale, None if head.bias is None else head.bias.detach(), use_kernel)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return int8_linear(x, self.weight, self.row_scale, self.bias, use_kernel=self.use_kernel)
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.weight.shape[1]}, out_features={self.weight.shape[0]}, int8 with a scale per row"

@@ -3,7 +3,8 @@ the model that computes from the packed weights.
 
 On disk (safetensors, metadata ``format: ternarylm-packed``): every block linear layer as its
 ternary codes packed by ``pipeline.inference.packing`` (``2bit`` or ``base3``) plus one fp32 scale alpha;
-embedding and head in ``head_dtype`` (fp32 or bf16); norms in fp32. :func:`export_packed` writes one
+embedding and head in ``head_dtype`` (fp32 or bf16; or ``int8``: the head as int8 codes with one fp32
+scale per row and an fp32 bias, the embedding in bf16); norms in fp32. :func:`export_packed` writes one
 from a trained :class:`~pipeline.model.transformer.TransformerLM`.
 
 In memory, :class:`PackedTransformerLM` (from a file by :func:`load_packed`, or from a trained model
@@ -30,8 +31,8 @@ from torch.nn import functional as F
 
 from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import InputError
-from pipeline.inference.kernels import load_kernel
-from pipeline.inference.layers import EmbeddingInDtype, HeadInDtype, KernelRMSNorm, PackedTernaryLinear
+from pipeline.inference.kernels import load_kernel, quantize_rows
+from pipeline.inference.layers import EmbeddingInDtype, HeadInDtype, Int8Head, KernelRMSNorm, PackedTernaryLinear
 from pipeline.inference.packing import PACKINGS, pack_ternary_2bit
 from pipeline.io import atomic_path
 from pipeline.model.quant import EPS, ternary_codes
@@ -39,7 +40,10 @@ from pipeline.model.transformer import (NORM_EPS, Block, DecodeSlot, DecoderLM, 
                                         attend, split_heads)
 
 FORMAT = "ternarylm-packed"
-HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.int8}
+# the embedding's dtype under each head_dtype: an int8 head keeps a bf16 embedding (one row is read per
+# token, so its bytes barely matter for decoding), as llama.cpp's Q8_0-head files keep theirs
+EMBED_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloat16}
 Rotary = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -140,10 +144,15 @@ class PackedTransformerLM(DecoderLM):
         pos_embed = _assigned(lambda: nn.Embedding(arch.seq_len, arch.dim), tensors, "pos_embed.") \
             if role.positions == "learned" else None
         norm = _assigned(lambda: norm_type(arch.dim, eps=NORM_EPS), tensors, "norm.")
-        head = _assigned(lambda: nn.Linear(arch.dim, vocab_size), tensors, "head.")
-        if meta["head_dtype"] != "fp32":
-            embed = EmbeddingInDtype(embed)
+        if meta["head_dtype"] == "int8":
+            head = Int8Head(_take(tensors, "head.weight"), _take(tensors, "head.row_scale"),
+                            tensors.pop("head.bias", None), use_kernel=use_kernel)
+        else:
+            head = _assigned(lambda: nn.Linear(arch.dim, vocab_size), tensors, "head.")
+        if meta["head_dtype"] == "bf16":
             head = HeadInDtype(head, HEAD_DTYPES[meta["head_dtype"]], use_kernel=use_kernel)
+        if EMBED_DTYPES[meta["head_dtype"]] != torch.float32:
+            embed = EmbeddingInDtype(embed)
         if tensors or layers:
             raise ValueError(f"unexpected tensors {sorted(tensors) + sorted(layers)}")
         return cls(arch, vocab_size, role, embed, pos_embed, blocks, norm, head).eval()
@@ -226,10 +235,14 @@ def packed_state(model: TransformerLM, packing: str = "2bit", head_dtype: str = 
         tensors[f"{name}.alpha"] = alpha.reshape(1).float()
         shapes[name] = list(layer.weight.shape)
     quantized = {f"{name}.{suffix}" for name in layers for suffix in ("weight", "scale")}
+    if head_dtype == "int8":  # codes and a scale per row; the bias stays fp32 (added to the fp32 logits)
+        tensors["head.weight"], tensors["head.row_scale"] = quantize_rows(model.head.weight)
+        quantized.add("head.weight")
     for name, tensor in model.state_dict().items():
         if name not in quantized:
-            wide = name.startswith(("embed.", "head."))
-            tensors[name] = tensor.detach().to(HEAD_DTYPES[head_dtype] if wide else torch.float32).contiguous()
+            dtype = {"embed": EMBED_DTYPES[head_dtype], "head": HEAD_DTYPES[head_dtype]}.get(name.split(".")[0],
+                                                                                           torch.float32)
+            tensors[name] = tensor.detach().to(dtype if dtype != torch.int8 else torch.float32).contiguous()
     act_bits = next(iter(layers.values())).act_bits if layers else 0
     meta = {"format": FORMAT, "packing": packing, "head_dtype": head_dtype, "act_bits": act_bits,
             "vocab_size": model.vocab_size, "arch": model.arch.model_dump(), "shapes": shapes,

@@ -1,6 +1,6 @@
 """Optional compiled CPU kernel for 2-bit packed ternary weights, with a pure-PyTorch fallback.
 
-``load_kernel()`` compiles ``ternary_cpu.cpp`` with ``torch.utils.cpp_extension.load`` at first use
+``load_kernel()`` compiles ``ternary_cpu.cpp`` (and ``int8_head.cpp``, the int8 output head) with ``torch.utils.cpp_extension.load`` at first use
 (tens of seconds, once per machine; later processes load the cached build) and returns ``None``
 with a warning if that fails, so callers always have the reference path. ``ternary_linear`` is the
 float-in, float-out layer: int8 per-token activations (as ``pipeline.model.quant`` fake-quantizes them),
@@ -25,7 +25,8 @@ import torch
 from pipeline.inference.packing import ternary_matmul_reference
 from pipeline.model.quant import EPS, activation_codes
 
-SOURCE = Path(__file__).with_name("ternary_cpu.cpp")
+SOURCE = Path(__file__).with_name("ternary_cpu.cpp")  # the module's bindings; the other sources add functions
+SOURCES = (SOURCE, Path(__file__).with_name("int8_head.cpp"))
 _NO_ROWS = torch.empty(0)  # "one alpha for the whole layer" for the fused kernel call
 CACHE_ENV = "TERNARYLM_KERNEL_CACHE"
 DISABLE_ENV = "TERNARYLM_DISABLE_KERNEL"
@@ -87,7 +88,7 @@ def load_kernel() -> ModuleType | None:
             from torch.utils.cpp_extension import load  # imported lazily: it pulls in setuptools
 
             build_dir.mkdir(parents=True, exist_ok=True)  # load() needs it to exist (its lock file)
-            return load(name="ternary_cpu", sources=[str(SOURCE)], extra_cflags=list(cflags),
+            return load(name="ternary_cpu", sources=[str(path) for path in SOURCES], extra_cflags=list(cflags),
                         extra_ldflags=list(ldflags), build_directory=str(build_dir), verbose=False)
         except Exception as err:  # any failure (no compiler, no ninja, build error) means: fall back
             errors.append(f"[{' '.join(cflags)}] {_short_error(err)}")
@@ -139,4 +140,39 @@ def ternary_linear(x_float: torch.Tensor, packed: torch.Tensor, in_features: int
         y = ternary_matmul_reference(dequantized, packed, in_features, 1.0 if rows is not None else weight_scale)
         if rows is not None:
             y = y * rows.to(torch.float32)
+    return y.reshape(*leading, -1)
+
+
+INT8_MAX = 127  # the int8 head's weights and activations: symmetric codes in [-127, 127]
+
+
+def quantize_rows(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A float (out, in) matrix as int8 codes in [-127, 127] and one float32 scale per row (absmax /
+    127, at least EPS / 127), so that weight ~= codes * scale[:, None]; the int8 head's storage."""
+    w = weight.detach().to(torch.float32)
+    scale = w.abs().amax(dim=1).clamp_min(EPS) / INT8_MAX
+    codes = torch.round(w / scale[:, None]).clamp(-INT8_MAX, INT8_MAX).to(torch.int8)
+    return codes, scale
+
+
+def int8_linear(x_float: torch.Tensor, weight: torch.Tensor, row_scale: torch.Tensor, bias: torch.Tensor | None,
+                use_kernel: bool = True) -> torch.Tensor:
+    """y = (int8(x) @ weight.T) * x_scale * row_scale + bias: the int8 head (weight int8 (out, in) from
+    :func:`quantize_rows`, row_scale float32 (out,), bias float32 (out,) or None), activations quantized
+    per token to int8 as the ternary layers quantize theirs. Output float32 (..., out).
+
+    With ``use_kernel`` (and the kernel built, CPU tensors) one C++ call; otherwise the integer sums
+    in float64 (exact), then the same float32 rescale. The two agree to float32 rounding (the kernel
+    may fuse the final multiply-add)."""
+    leading = x_float.shape[:-1]
+    x2d = x_float.reshape(-1, x_float.shape[-1]).detach().to(torch.float32)
+    kernel = load_kernel() if use_kernel else None
+    if kernel is not None and x2d.device.type == "cpu" and weight.device.type == "cpu":
+        y = kernel.int8_linear(x2d, weight, row_scale, _NO_ROWS if bias is None else bias, EPS)
+    else:
+        codes, x_scale = quantize_activations(x2d, 8)
+        sums = (codes.to(torch.float64) @ weight.to(torch.float64).T).to(torch.float32)
+        y = sums * (x_scale * row_scale)
+        if bias is not None:
+            y = y + bias
     return y.reshape(*leading, -1)

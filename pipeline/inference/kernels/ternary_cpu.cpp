@@ -478,12 +478,18 @@ bool uses_avx2() {
 #endif
 }
 
+// int8_head.cpp: the output head in int8 with one scale per row.
+torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& weight, const torch::Tensor& row_scale,
+                          const torch::Tensor& bias, double eps);
+
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("ternary_linear_int8", &ternary_linear_int8,
         "int32 (T, out) = int8 x (T, in) times 2-bit packed ternary weights (out, ceil(in/4)), exact");
   m.def("ternary_linear_fused", &ternary_linear_fused,
         "float32 (T, out) = rescaled int8-quantized x (T, in) times 2-bit packed ternary weights, one call");
   m.def("bf16_linear", &bf16_linear, "float32 (T, out) = x (T, in) times bf16 weight (out, in) + fp32 bias");
+  m.def("int8_linear", &int8_linear,
+        "float32 (T, out) = int8-quantized x (T, in) times int8 weight (out, in), rescaled per row, + fp32 bias");
   m.def("rms_norm", &rms_norm, "RMSNorm of each row of float32 x with float32 weight");
   m.def("rotary", &rotary, "half-split rotary embedding of float32 (B, H, T, D) with (T, D / 2) tables");
   m.def("decode_block", &decode_block, "one block's decoding step for one token, cache written in place");

@@ -1,0 +1,89 @@
+"""What the int8 output head costs in quality, on real text with a trained model (issue 25 item 3).
+
+``python -m pipeline.inference.headcheck models/studied/seed_0 [--tokens data/tokens/val.npy]
+[--windows 64] [--out FILE]`` builds the packed model of a trained ternary checkpoint twice, with the
+bf16 head the benchmark uses and with the int8 head (one scale per row, :class:`Int8Head`), scores
+the first ``windows`` non-overlapping windows of the validation tokens with both, and reports each
+perplexity (true NLL, no label smoothing), the relative change, the share of positions where both
+predict the same next token and the largest logit difference. The block layers, the embedding and
+the activations are the same in both, so the difference is the head's alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from pipeline.data.tokens import load_tokens
+from pipeline.errors import InputError, MissingInputError, one_line_errors
+
+
+def head_change(bf16: torch.nn.Module, int8: torch.nn.Module, tokens: np.ndarray, seq_len: int, windows: int
+                ) -> dict[str, float]:
+    """Perplexity of the two models on the first ``windows`` windows of ``seq_len`` + 1 tokens, the
+    int8 head's relative change, top-1 agreement and the largest absolute logit difference."""
+    available = (len(tokens) - 1) // seq_len
+    if available < 1:
+        raise InputError(f"{len(tokens)} validation tokens cannot fill one window of {seq_len} + 1")
+    windows = min(windows, available)
+    nll = {"bf16": 0.0, "int8": 0.0}
+    same, largest = 0, 0.0
+    for w in range(windows):
+        window = torch.from_numpy(np.asarray(tokens[w * seq_len: w * seq_len + seq_len + 1], dtype=np.int64))
+        ids, targets = window[:-1][None], window[1:]
+        with torch.no_grad():
+            logits = {"bf16": bf16(ids)[0].float(), "int8": int8(ids)[0].float()}
+        for name, value in logits.items():
+            nll[name] += float(F.cross_entropy(value.double(), targets, reduction="sum"))
+        same += int((logits["bf16"].argmax(-1) == logits["int8"].argmax(-1)).sum())
+        largest = max(largest, float((logits["bf16"] - logits["int8"]).abs().max()))
+    positions = windows * seq_len
+    ppl = {name: math.exp(total / positions) for name, total in nll.items()}
+    return {"bf16_head_ppl": ppl["bf16"], "int8_head_ppl": ppl["int8"],
+            "ppl_relative_change": ppl["int8"] / ppl["bf16"] - 1.0, "top1_agreement": same / positions,
+            "max_abs_logit_difference": largest, "positions": positions, "windows": windows}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description="Perplexity of a trained ternary model's packed form with the "
+                                                 "int8 head against the bf16 head, on the validation tokens.")
+    parser.add_argument("checkpoint", type=Path, help="the trained ternary model folder (models/studied/seed_0)")
+    parser.add_argument("--tokens", type=Path, default=Path("data/tokens/val.npy"))
+    parser.add_argument("--windows", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    from pipeline.inference.packed import PackedTransformerLM
+    from pipeline.model.checkpoint import load_model
+
+    checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
+    with one_line_errors():
+        for path in (checkpoint, args.tokens):
+            if not path.is_file():
+                raise MissingInputError(f"{path} not found")
+        if args.windows < 1:
+            raise InputError(f"--windows must be at least 1, got {args.windows}")
+        model, _ = load_model(checkpoint)
+        if model.role.quant != "ternary":
+            raise InputError(f"{checkpoint} is not a ternary model (quant {model.role.quant!r}): only a ternary "
+                             "model has a packed form")
+        torch.set_num_threads(args.threads)
+        models = {dtype: PackedTransformerLM.from_trained(model, dtype) for dtype in ("bf16", "int8")}
+        result = head_change(models["bf16"], models["int8"], load_tokens(args.tokens), model.arch.seq_len,
+                             args.windows)
+    print(json.dumps(result, indent=2))
+    if args.out:
+        from pipeline.io import write_json
+
+        write_json(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
