@@ -11,7 +11,9 @@ from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import InputError
 from pipeline.training.evaluate import StreamWindows, evaluate_lm
 from pipeline.inference.dense import frozen_for_inference, int8_dynamic
-from pipeline.inference.kernels import INT8_MAX, int8_linear, load_kernel, quantize_rows
+from pipeline.inference.kernels import (INT8_MAX, KERNEL_PATHS, compiled_paths, forced_path, int8_linear, load_kernel,
+                                       quantize_rows, ternary_linear)
+from pipeline.inference.packing import pack_ternary_2bit, ternary_matmul_reference
 from pipeline.inference.layers import HeadInDtype, Int8Head, PackedTernaryLinear
 from pipeline.inference.packed import (KernelDecodeBlock, PackedAttention, PackedSwiGLU, PackedTransformerLM,
                                        export_packed, load_packed)
@@ -305,3 +307,43 @@ def test_the_head_check_scores_both_heads_on_the_same_windows(tmp_path):
     np.save(tmp_path / "val.npy", tokens)
     with pytest.raises(SystemExit, match=r"^error: .*twin.safetensors is not a ternary model"):
         main([str(tmp_path / "twin.safetensors"), "--tokens", str(tmp_path / "val.npy")])
+
+
+@pytest.mark.parametrize("path", KERNEL_PATHS)
+def test_every_kernel_path_the_cpu_has_matches_the_reference(path):
+    """Each inner-loop path, forced in turn, against the pure-PyTorch reference: the ternary integer
+    matmul (exact), the bf16 head (fp32 sums of bf16 products) and the int8 head (exact integer sums);
+    odd widths exercise each vector loop's tail."""
+    if path not in compiled_paths():
+        pytest.skip(f"the {path} path is not compiled in on this CPU (compiled: {compiled_paths() or 'no kernel'})")
+    kernel = load_kernel()
+    generator = torch.Generator().manual_seed(7)
+    for in_features, out_features in ((768, 36), (301, 13)):
+        codes = torch.randint(-1, 2, (out_features, in_features), generator=generator)
+        packed = pack_ternary_2bit(codes)
+        x = torch.randint(-128, 128, (3, in_features), generator=generator, dtype=torch.int8)
+        head = torch.nn.Linear(in_features, out_features)
+        w8, scale = quantize_rows(head.weight)
+        xf = torch.randn(3, in_features, generator=generator)
+        with forced_path(path):
+            assert kernel.current_path() == path
+            ternary = kernel.ternary_linear_int8(x, packed, in_features)
+            bf16 = kernel.bf16_linear(xf, head.weight.detach().bfloat16(), head.bias.detach())
+            int8 = int8_linear(xf, w8, scale, head.bias.detach(), use_kernel=True)
+            fused = ternary_linear(xf, packed, in_features, 0.5, 8, use_kernel=True)
+        assert kernel.current_path() == compiled_paths()[-1]  # the widest is back in force
+        assert torch.equal(ternary, (x.long() @ codes.T.long()).int())
+        exact_bf16 = xf.bfloat16().double() @ head.weight.detach().bfloat16().double().T + head.bias.detach().double()
+        assert torch.allclose(bf16.double(), exact_bf16, rtol=1e-5, atol=1e-5)
+        assert torch.allclose(int8, int8_linear(xf, w8, scale, head.bias.detach(), use_kernel=False), rtol=1e-6, atol=1e-5)
+        assert torch.allclose(fused, ternary_linear(xf, packed, in_features, 0.5, 8, use_kernel=False), rtol=1e-5, atol=1e-5)
+
+
+def test_a_path_that_is_not_compiled_in_is_refused_and_the_path_in_force_kept():
+    if load_kernel() is None:
+        pytest.skip("the C++ kernel did not build")
+    kernel = load_kernel()
+    before = kernel.current_path()
+    with pytest.raises(RuntimeError, match="kernel path 'neon' is not compiled in; compiled: scalar"):
+        kernel.set_path("neon")
+    assert kernel.current_path() == before and compiled_paths()[0] == "scalar"

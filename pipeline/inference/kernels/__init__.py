@@ -12,6 +12,7 @@ Environment: ``TERNARYLM_KERNEL_CACHE`` moves the build cache (default ``~/.cach
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -19,6 +20,7 @@ import platform
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Iterator
 
 import torch
 
@@ -176,3 +178,28 @@ def int8_linear(x_float: torch.Tensor, weight: torch.Tensor, row_scale: torch.Te
         if bias is not None:
             y = y + bias
     return y.reshape(*leading, -1)
+
+
+KERNEL_PATHS = ("scalar", "avx2", "avx512bf16")  # every inner-loop path the sources have, narrowest first
+
+
+def compiled_paths() -> tuple[str, ...]:
+    """The inner-loop paths the built kernel holds (the build targets this CPU, so each is one it has);
+    empty without a kernel."""
+    kernel = load_kernel()
+    return () if kernel is None else tuple(kernel.compiled_paths())
+
+
+@contextlib.contextmanager
+def forced_path(name: str) -> Iterator[None]:
+    """Within the block every kernel call runs the ``name`` path's inner loops (one of
+    :func:`compiled_paths`), then the one in force before; for tests and profiles of each path."""
+    kernel = load_kernel()
+    if kernel is None:
+        raise RuntimeError("the C++ kernel is not built: no path to force")
+    before = kernel.current_path()
+    kernel.set_path(name)
+    try:
+        yield
+    finally:
+        kernel.set_path(before)

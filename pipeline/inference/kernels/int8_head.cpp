@@ -20,6 +20,9 @@
 #include <immintrin.h>
 #endif
 
+// ternary_cpu.cpp: the inner-loop path in force (0 scalar, 1 AVX2 and wider).
+int64_t kernel_path();
+
 namespace {
 
 inline int32_t dot_i8_scalar(const int8_t* w, const int8_t* x, int64_t begin, int64_t n) {
@@ -49,27 +52,30 @@ inline int32_t reduce_i32(__m256i acc) {
 
 // Four rows against one token at once (rows at w, w + n, ...): each activation vector is loaded once
 // for the four rows, as the ternary kernel's dot_rows4 does.
-inline void dot_i8_rows4(const int8_t* w, const int8_t* x, int64_t n, int32_t out[4]) {
+inline void dot_i8_rows4(const int8_t* w, const int8_t* x, int64_t n, int32_t out[4], bool avx2) {
   int64_t i = 0;
-#if defined(__AVX2__)
-  __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
-  for (; i + 32 <= n; i += 32) {
-    for (int r = 0; r < 4; ++r) acc[r] = _mm256_add_epi32(acc[r], dot_step_i8(w + r * n + i, x + i));
-  }
-  for (int r = 0; r < 4; ++r) out[r] = reduce_i32(acc[r]);
-#else
   for (int r = 0; r < 4; ++r) out[r] = 0;
+#if defined(__AVX2__)
+  if (avx2) {
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (; i + 32 <= n; i += 32) {
+      for (int r = 0; r < 4; ++r) acc[r] = _mm256_add_epi32(acc[r], dot_step_i8(w + r * n + i, x + i));
+    }
+    for (int r = 0; r < 4; ++r) out[r] = reduce_i32(acc[r]);
+  }
 #endif
   for (int r = 0; r < 4; ++r) out[r] += dot_i8_scalar(w + r * n, x, i, n);
 }
 
-inline int32_t dot_i8(const int8_t* w, const int8_t* x, int64_t n) {
+inline int32_t dot_i8(const int8_t* w, const int8_t* x, int64_t n, bool avx2) {
   int64_t i = 0;
   int32_t total = 0;
 #if defined(__AVX2__)
-  __m256i acc = _mm256_setzero_si256();
-  for (; i + 32 <= n; i += 32) acc = _mm256_add_epi32(acc, dot_step_i8(w + i, x + i));
-  total = reduce_i32(acc);
+  if (avx2) {
+    __m256i acc = _mm256_setzero_si256();
+    for (; i + 32 <= n; i += 32) acc = _mm256_add_epi32(acc, dot_step_i8(w + i, x + i));
+    total = reduce_i32(acc);
+  }
 #endif
   return total + dot_i8_scalar(w, x, i, n);
 }
@@ -119,6 +125,7 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
   auto finish = [&](int64_t t, int64_t o, int32_t dot) {
     yp[t * out_features + o] = static_cast<float>(dot) * (x_scale[t] * sp[o]) + (bp ? bp[o] : 0.0f);
   };
+  const bool avx2 = kernel_path() >= 1;
   // Threads split groups of four rows; a chunk holds at least ~32 KiB of weights.
   const int64_t groups = (out_features + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, 4 * in_features));
@@ -129,10 +136,10 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
       for (int64_t t = 0; t < tokens; ++t) {
         const int8_t* token = codes.data() + t * in_features;
         if (o + 4 <= out_features) {
-          dot_i8_rows4(wp + o * in_features, token, in_features, sums);
+          dot_i8_rows4(wp + o * in_features, token, in_features, sums, avx2);
           for (int r = 0; r < 4; ++r) finish(t, o + r, sums[r]);
         } else {
-          for (int64_t r = o; r < out_features; ++r) finish(t, r, dot_i8(wp + r * in_features, token, in_features));
+          for (int64_t r = o; r < out_features; ++r) finish(t, r, dot_i8(wp + r * in_features, token, in_features, avx2));
         }
       }
     }

@@ -19,11 +19,35 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
+
+// Which inner loops run. The build targets this CPU (-march=native), so every path compiled in is one
+// the CPU has; the widest runs unless set_path narrows it (the tests force each path against the
+// reference). Entry points read it once per call, so a change applies from the next call.
+namespace ternarylm {
+enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512Bf16 = 2 };
+const char* const kPathNames[] = {"scalar", "avx2", "avx512bf16"};
+
+int64_t widest_compiled() {
+#if defined(__AVX512BF16__) && defined(__AVX2__)
+  return kAvx512Bf16;
+#elif defined(__AVX2__)
+  return kAvx2;
+#else
+  return kScalar;
+#endif
+}
+
+int64_t g_path = widest_compiled();
+}  // namespace ternarylm
+
+// The path in force, for the other sources of this module (int8_head.cpp).
+int64_t kernel_path() { return ternarylm::g_path; }
 
 namespace {
 
@@ -67,7 +91,7 @@ inline void load_planes(const Planes& planes, int64_t k, __m256i x[4]) {
   for (int j = 0; j < 4; ++j) x[j] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(planes.p[j] + k));
 }
 
-inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
+inline int32_t dot_row_avx2(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
   const Planes p(planes, plane_stride);
   __m256i acc = _mm256_setzero_si256(), x[4];
   int64_t k = 0;
@@ -85,8 +109,8 @@ inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes
 // the four rows, and the four sums are reduced together at the end, one reduction per four rows
 // instead of one per row. A 768-wide row is only six 32-byte steps, so at decode shapes the loads and
 // the horizontal reduction cost as much as the multiplies; measured 1.4x on the 132M layers.
-inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
-                      int32_t* out) {
+inline void dot_rows4_avx2(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
+                           int32_t* out) {
   const Planes p(planes, plane_stride);
   __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
   __m256i x[4];
@@ -103,17 +127,24 @@ inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes
   _mm_storeu_si128(reinterpret_cast<__m128i*>(out), sums);
   for (int r = 0; r < 4; ++r) out[r] += dot_row_scalar(rows + r * n_bytes, planes, n_bytes, plane_stride, k);
 }
-#else
-// Portable path: the scalar loop, which compilers auto-vectorise at -O3.
-inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride) {
+#endif
+
+// The path's dot products: AVX2 where ``avx2`` (compiled in and chosen), else the portable scalar loop,
+// which compilers auto-vectorise at -O3.
+inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride, bool avx2) {
+#if defined(__AVX2__)
+  if (avx2) return dot_row_avx2(row, planes, n_bytes, plane_stride);
+#endif
   return dot_row_scalar(row, planes, n_bytes, plane_stride, 0);
 }
 
 inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
-                      int32_t* out) {
+                      int32_t* out, bool avx2) {
+#if defined(__AVX2__)
+  if (avx2) return dot_rows4_avx2(rows, planes, n_bytes, plane_stride, out);
+#endif
   for (int r = 0; r < 4; ++r) out[r] = dot_row_scalar(rows + r * n_bytes, planes, n_bytes, plane_stride, 0);
 }
-#endif
 
 // Split one token's activations into the four planes (zero-padded) and return their sum.
 int32_t split_planes(const int8_t* x, int64_t in_features, int64_t plane_stride, int8_t* planes) {
@@ -159,6 +190,7 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
 
   const uint8_t* wp = w.data_ptr<uint8_t>();
   int32_t* yp = y.data_ptr<int32_t>();
+  const bool avx2 = ternarylm::g_path >= ternarylm::kAvx2;
   // Threads split the output rows; each row is read once and reused for every token while it is in
   // L1. The grain keeps a chunk at >= ~16 KiB of weights so small layers do not pay thread start-up.
   // Work is split in groups of four rows (dot_rows4); the last out_features % 4 rows go one by one.
@@ -172,11 +204,11 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
       for (int64_t t = 0; t < tokens; ++t) {
         const int8_t* token_planes = planes.data() + t * 4 * plane_stride;
         if (o + 4 <= out_features) {
-          dot_rows4(row, token_planes, n_bytes, plane_stride, sums);
+          dot_rows4(row, token_planes, n_bytes, plane_stride, sums, avx2);
           for (int r = 0; r < 4; ++r) yp[t * out_features + o + r] = sums[r] - x_sums[t];
         } else {
           for (int64_t r = o; r < out_features; ++r) {
-            yp[t * out_features + r] = dot_row(wp + r * n_bytes, token_planes, n_bytes, plane_stride) - x_sums[t];
+            yp[t * out_features + r] = dot_row(wp + r * n_bytes, token_planes, n_bytes, plane_stride, avx2) - x_sums[t];
           }
         }
       }
@@ -256,28 +288,33 @@ inline float from_bf16(uint16_t value) {
   return out;
 }
 
-inline float dot_bf16(const uint16_t* w, const uint16_t* x, int64_t n) {
+inline float dot_bf16(const uint16_t* w, const uint16_t* x, int64_t n, int64_t path) {
   int64_t i = 0;
   float total = 0.0f;
 #if defined(__AVX512BF16__)
-  __m512 acc = _mm512_setzero_ps();
-  for (; i + 32 <= n; i += 32) {
-    const __m512i wv = _mm512_loadu_si512(reinterpret_cast<const void*>(w + i));
-    const __m512i xv = _mm512_loadu_si512(reinterpret_cast<const void*>(x + i));
-    acc = _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(wv), reinterpret_cast<__m512bh>(xv));
+  if (path >= ternarylm::kAvx512Bf16) {
+    __m512 acc = _mm512_setzero_ps();
+    for (; i + 32 <= n; i += 32) {
+      const __m512i wv = _mm512_loadu_si512(reinterpret_cast<const void*>(w + i));
+      const __m512i xv = _mm512_loadu_si512(reinterpret_cast<const void*>(x + i));
+      acc = _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(wv), reinterpret_cast<__m512bh>(xv));
+    }
+    total = _mm512_reduce_add_ps(acc);
   }
-  total = _mm512_reduce_add_ps(acc);
-#elif defined(__AVX2__)
-  __m256 acc = _mm256_setzero_ps();
-  for (; i + 8 <= n; i += 8) {  // widen 8 bf16 to fp32 by shifting them into the high halves
-    const __m256i wv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))), 16);
-    const __m256i xv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))), 16);
-    acc = _mm256_fmadd_ps(_mm256_castsi256_ps(wv), _mm256_castsi256_ps(xv), acc);
+#endif
+#if defined(__AVX2__)
+  if (path == ternarylm::kAvx2) {
+    __m256 acc = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) {  // widen 8 bf16 to fp32 by shifting them into the high halves
+      const __m256i wv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))), 16);
+      const __m256i xv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i))), 16);
+      acc = _mm256_fmadd_ps(_mm256_castsi256_ps(wv), _mm256_castsi256_ps(xv), acc);
+    }
+    __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    sum = _mm_hadd_ps(sum, sum);
+    sum = _mm_hadd_ps(sum, sum);
+    total = _mm_cvtss_f32(sum);
   }
-  __m128 sum = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  sum = _mm_hadd_ps(sum, sum);
-  sum = _mm_hadd_ps(sum, sum);
-  total = _mm_cvtss_f32(sum);
 #endif
   for (; i < n; ++i) total += from_bf16(w[i]) * from_bf16(x[i]);
   return total;
@@ -304,10 +341,11 @@ torch::Tensor bf16_linear(const torch::Tensor& x_float, const torch::Tensor& wei
   torch::Tensor y = torch::empty({tokens, out_features}, torch::kFloat32);
   float* yp = y.data_ptr<float>();
   const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, in_features * 2));
+  const int64_t path = ternarylm::g_path;
   at::parallel_for(0, out_features, grain, [&](int64_t begin, int64_t end) {
     for (int64_t o = begin; o < end; ++o) {
       for (int64_t t = 0; t < tokens; ++t) {
-        yp[t * out_features + o] = dot_bf16(wp + o * in_features, xb.data() + t * in_features, in_features)
+        yp[t * out_features + o] = dot_bf16(wp + o * in_features, xb.data() + t * in_features, in_features, path)
                                    + (bp ? bp[o] : 0.0f);
       }
     }
@@ -478,6 +516,27 @@ bool uses_avx2() {
 #endif
 }
 
+// The paths compiled in, narrowest first ("scalar" always).
+std::vector<std::string> compiled_paths() {
+  std::vector<std::string> names;
+  for (int64_t p = ternarylm::kScalar; p <= ternarylm::widest_compiled(); ++p) names.emplace_back(ternarylm::kPathNames[p]);
+  return names;
+}
+
+// The path in force ("scalar", "avx2", "avx512bf16").
+std::string current_path() { return ternarylm::kPathNames[ternarylm::g_path]; }
+
+// Run the inner loops of `name` (one compiled in) from the next call on.
+void set_path(const std::string& name) {
+  for (int64_t p = ternarylm::kScalar; p <= ternarylm::widest_compiled(); ++p) {
+    if (name == ternarylm::kPathNames[p]) {
+      ternarylm::g_path = p;
+      return;
+    }
+  }
+  TORCH_CHECK(false, "kernel path '", name, "' is not compiled in; compiled: ", c10::Join(", ", compiled_paths()));
+}
+
 // int8_head.cpp: the output head in int8 with one scale per row.
 torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& weight, const torch::Tensor& row_scale,
                           const torch::Tensor& bias, double eps);
@@ -494,4 +553,7 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("rotary", &rotary, "half-split rotary embedding of float32 (B, H, T, D) with (T, D / 2) tables");
   m.def("decode_block", &decode_block, "one block's decoding step for one token, cache written in place");
   m.def("uses_avx2", &uses_avx2, "whether the AVX2 inner loop was compiled in");
+  m.def("compiled_paths", &compiled_paths, "the inner-loop paths compiled in, narrowest first");
+  m.def("current_path", &current_path, "the inner-loop path in force");
+  m.def("set_path", &set_path, "run the inner loops of one compiled-in path from the next call on");
 }
