@@ -64,16 +64,22 @@ def test_ternary_layers_come_back_as_codes_times_alpha(tmp_path, ternary_type, e
     assert not tensor(out, "blk.0.attn_q.bias").any()
 
 
-def test_the_file_describes_the_qwen2_graph_and_the_wordpiece_vocabulary(tmp_path):
-    out = tmp_path / "m.gguf"
-    export_gguf(model(), write_tokenizer(tmp_path / "t.json", 64), out)
-    fields = gguf.GGUFReader(str(out)).fields
+def metadata(path: Path):
+    """A reader of the file's scalar and string metadata by key."""
+    fields = gguf.GGUFReader(str(path)).fields
 
     def value(key):
         field = fields[key]
         return field.parts[field.data[0]].tolist()[0] if field.types[0] != gguf.GGUFValueType.STRING \
             else bytes(field.parts[field.data[0]]).decode()
+    return value
 
+
+def test_the_file_describes_the_qwen2_graph_and_the_wordpiece_vocabulary(tmp_path):
+    out = tmp_path / "m.gguf"
+    export_gguf(model(), write_tokenizer(tmp_path / "t.json", 64), out)
+    value = metadata(out)
+    fields = gguf.GGUFReader(str(out)).fields
     assert value("general.architecture") == "qwen2"
     assert (value("qwen2.embedding_length"), value("qwen2.block_count"), value("qwen2.feed_forward_length"),
             value("qwen2.attention.head_count")) == (256, 2, 768, 4)
@@ -82,6 +88,38 @@ def test_the_file_describes_the_qwen2_graph_and_the_wordpiece_vocabulary(tmp_pat
     tokens = fields["tokenizer.ggml.tokens"]
     spelled = [bytes(tokens.parts[i]).decode() for i in tokens.data[:12]]
     assert spelled == SPECIALS + ["\u2581the", "\u2581cat", "\u2581sat", "\u2581on", "\u2581mat", "s", "ing"]
+
+
+def test_a_q8_0_head_holds_int8_per_32_values_and_leaves_every_other_tensor_as_it_was(tmp_path):
+    lm, tokenizer = model(), write_tokenizer(tmp_path / "t.json", 64)
+    paths = {head: tmp_path / f"{head}.gguf" for head in ("default", "bf16", "q8_0")}
+    for head, path in paths.items():
+        summary = export_gguf(lm, tokenizer, path, "tq2_0", "bf16", head_type=None if head == "default" else head)
+    assert paths["default"].read_bytes() == paths["bf16"].read_bytes()  # None means the wide type
+    assert summary.head_type == "q8_0" and summary.tensor_types["output.weight"] == "Q8_0" and not summary.fallbacks
+    wide, q8 = ({t.name: t for t in gguf.GGUFReader(str(paths[head])).tensors} for head in ("bf16", "q8_0"))
+    assert q8["output.weight"].tensor_type.name == "Q8_0"
+    assert int(q8["output.weight"].n_bytes) == 64 * 256 // 32 * 34  # per 32 values: an fp16 scale, 32 int8
+    assert int(wide["output.weight"].n_bytes) == 64 * 256 * 2
+    assert metadata(paths["q8_0"])("general.file_type") == gguf.LlamaFileType.MOSTLY_TQ2_0
+    assert wide.keys() == q8.keys()
+    for name in wide.keys() - {"output.weight"}:
+        assert wide[name].tensor_type == q8[name].tensor_type and bytes(wide[name].data) == bytes(q8[name].data), name
+    # each value within half a step (its block's largest magnitude / 127) of the head, plus the fp16
+    # rounding of the step times the largest code (127)
+    head = lm.head.weight.detach().numpy()
+    step = np.abs(head).reshape(64, 8, 32).max(-1, keepdims=True) / 127
+    error = np.abs(tensor(paths["q8_0"], "output.weight") - head).reshape(64, 8, 32)
+    assert (error <= step * (0.5 + 127 * 2 ** -11)).all() and error.max() > 0
+
+
+def test_an_unknown_head_type_or_a_head_q8_0_cannot_block_is_refused(tmp_path):
+    tokenizer = write_tokenizer(tmp_path / "t.json", 64)
+    with pytest.raises(InputError, match=r"unknown head type 'q4_0'; accepted: \['bf16', 'f16', 'f32', 'q8_0'\]"):
+        export_gguf(model(), tokenizer, tmp_path / "m.gguf", head_type="q4_0")
+    with pytest.raises(InputError, match="multiple of 32; this model's are 48 long"):
+        export_gguf(model(dim=48), tokenizer, tmp_path / "m.gguf", head_type="q8_0")
+    assert not (tmp_path / "m.gguf").exists()
 
 
 def test_vocabulary_types_mark_the_specials(tmp_path):
@@ -94,7 +132,8 @@ def test_rows_that_do_not_fit_a_tq_block_fall_back_and_say_why(tmp_path):
     out = tmp_path / "m.gguf"
     summary = export_gguf(model(dim=64), write_tokenizer(tmp_path / "t.json", 64), out)
     types = read_tensor_types(out)
-    assert types["blk.0.attn_q.weight"] == "Q8_0" and "not a multiple of 256" in summary.fallbacks["blk.0.attn_q.weight"]
+    assert types["blk.0.attn_q.weight"] == "Q8_0"
+    assert "not a multiple of 256" in summary.fallbacks["blk.0.attn_q.weight"]
     assert types["blk.0.ffn_down.weight"] == "TQ2_0"  # its rows are the padded hidden width, 256
     assert "blk.0.ffn_down.weight" not in summary.fallbacks
 
@@ -125,5 +164,9 @@ def test_cli_help_and_export(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "14 TQ1_0" in printed and "683 padded to 768" in printed
     assert summary.file_bytes == (tmp_path / "m.gguf").stat().st_size
+    main([str(tmp_path), "--tokenizer", str(tmp_path / "t.json"), "--out", str(tmp_path / "q8.gguf"),
+          "--head-type", "q8_0"])
+    assert "1 Q8_0" in capsys.readouterr().out
+    assert read_tensor_types(tmp_path / "q8.gguf")["output.weight"] == "Q8_0"
     with pytest.raises(SystemExit, match="tokenizer .* not found"):
         main([str(tmp_path), "--tokenizer", str(tmp_path / "absent.json"), "--out", str(tmp_path / "x.gguf")])

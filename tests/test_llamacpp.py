@@ -5,20 +5,21 @@ token stream, exported as TQ2_0 and TQ1_0, loaded by ``llama_cpp.Llama`` and com
 packed model on held-out windows: perplexity within 1%, and most next-token predictions equal.
 """
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from pipeline.inference import llamacpp
-from pipeline.config import ArchConfig, OptimizerConfig
+from pipeline.bench.floor import ReadBandwidths
+from pipeline.bench.table import PEER_FORMATS, BenchTable
+from pipeline.config import ArchConfig, BenchmarkConfig, OptimizerConfig
 from pipeline.inference.export import export_gguf, read_tensor_types
 from pipeline.inference.packed import export_packed, load_packed
 from pipeline.model.transformer import PAPER_TERNARY, TransformerLM
 from pipeline.training.optim import lm_loss, make_optimizer, optimizer_step
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
-from pipeline.bench.peer import ours_decoder, placeholder_vocabulary
+from pipeline.bench.peer import ours_decoder, placeholder_vocabulary, run_peer
 from tests.test_export import write_tokenizer
 
 pytestmark = pytest.mark.skipif(not llamacpp.available(), reason="llama_cpp not installed "
@@ -90,3 +91,52 @@ def test_the_paper_architecture_exports_and_runs(tmp_path):
         == {"TQ2_0"}
     generated, _ = llamacpp.LlamaCppModel(out, threads=2, n_ctx=32).decode([101, 2023, 2003], 4)
     assert len(generated) == 4 and all(0 <= token < PAPER_VOCAB_SIZE for token in generated)
+
+
+
+def test_a_q8_0_head_moves_llamacpps_logits_by_a_small_fraction_of_their_range(trained):
+    """The same TQ2_0 body with a bf16 and a Q8_0 head: the hidden states are identical, so the
+    logits differ only by the head's rounding. Q8_0 rounds each weight to within half of its block's
+    largest magnitude / 127 (0.4 %), and llama.cpp rounds the hidden state the same way for a Q8_0
+    dot product; summed over the row with random signs, that moves a logit by well under 1 % of the
+    position's logit range (0.3 % at most here), while a wrong scale or layout would move it by the
+    order of the range. Top-1 may only change where the bf16 margin is within twice the largest
+    difference."""
+    model, tokenizer, folder = trained
+    paths = {head: folder / f"tq2_0_head_{head}.gguf" for head in ("bf16", "q8_0")}
+    for head, path in paths.items():
+        export_gguf(model, tokenizer, path, "tq2_0", "bf16", head_type=head)
+    assert read_tensor_types(paths["q8_0"])["output.weight"] == "Q8_0"
+    windows = markov_stream(4 * SEQ, seed=2).reshape(4, SEQ)
+    logits = {}
+    for head, path in paths.items():
+        peer = llamacpp.LlamaCppModel(path, threads=2, n_ctx=SEQ)
+        logits[head] = np.stack([peer.logits(window.tolist()) for window in windows]).reshape(-1, VOCAB)
+    reference, quantized = logits["bf16"], logits["q8_0"]
+    difference = np.abs(quantized - reference)
+    assert 0 < (difference.max(-1) / (reference.max(-1) - reference.min(-1))).max() < 0.01
+    top2 = np.sort(reference, axis=-1)[:, -2:]
+    decided = top2[:, 1] - top2[:, 0] > 2 * difference.max()
+    assert decided.mean() > 0.9  # trained: most predictions are not near-ties
+    assert (quantized.argmax(-1) == reference.argmax(-1))[decided].all()
+
+
+def test_every_peer_format_gets_its_timing_ratios_and_floor(tmp_path):
+    """The peer comparison on small shapes (the 132M ones take minutes): every format is timed in the
+    rounds and gets the ratio and floor columns; the int8 heads save what their bytes say."""
+    arch = ArchConfig.from_name("tiny", dim=256, n_heads=4, dropout=0.0, seq_len=SEQ).model_copy(
+        update={"mlp_ratio": 3.0})  # 768 hidden units: whole TQ blocks, the same shapes on both sides
+    cfg = BenchmarkConfig(decode_tokens=4, prompt_tokens=4, repeats=1, threads=2, paper_arch=False)
+    table = BenchTable()
+    described = run_peer(cfg, tmp_path, 2, table, ReadBandwidths(threads=2, repeats=1), arch, VOCAB)
+    assert described["peer_ffn_hidden"] == 768
+    for name in PEER_FORMATS:
+        for metric in ("ms_per_token", "latency_over_llamacpp_tq2_0", "fp32_speedup", "bytes_per_token", "floor_ms",
+                       "over_floor"):
+            assert table.get("peer", name, metric) > 0, (name, metric)
+    assert table.get("peer", "llamacpp_tq2_0", "latency_over_llamacpp_tq2_0") == 1.0
+    read = {name: table.get("peer", name, "bytes_per_token") for name in PEER_FORMATS}
+    # the head (64 x 256): bf16 2 bytes a value, Q8_0 34 bytes per 32 values
+    assert read["llamacpp_tq2_0"] - read["llamacpp_tq2_0_q8head"] == 64 * 256 * 2 - 64 * 256 // 32 * 34
+    # ours: 2 bytes a value against 1, give or take the per-row scale and the bias's dtype (a few bytes a row)
+    assert read["ours_packed"] - read["ours_packed_int8head"] == pytest.approx(64 * 256, abs=64 * 8)

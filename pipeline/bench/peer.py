@@ -8,15 +8,20 @@ same thread count everywhere:
 * ``ours_fp32``: the FP32 twin in PyTorch eager; ``ours_packed``: our packed ternary model
   (2-bit codes, the C++ kernel, per-token int8 activations as trained);
 * ``llamacpp_f32``: the FP32 twin as an F32 GGUF; ``llamacpp_tq2_0`` / ``llamacpp_tq1_0``: the
-  ternary model exported by :mod:`pipeline.inference.export`.
+  ternary model exported by :mod:`pipeline.inference.export`;
+* ``ours_packed_int8head`` and ``llamacpp_tq2_0_q8head``: the same two ternary models with the head,
+  the largest matrix a token reads, in int8: ours with one fp32 scale per row, llama.cpp's Q8_0 with
+  one fp16 scale per 32 values (1 against 1.06 bytes per weight), the embedding as the int8-head
+  packed file keeps it on both sides.
 
-Equal conditions: bf16 embedding and head on both sides, and the SwiGLU width padded to 2304 (a
-multiple of 256, which TQ blocks need) on both sides, so both compute the same shapes. Each round
-runs every format once, in an order shuffled per round (seeded); each format's figure is the median
-(and IQR) over rounds, so a slow spell hits all formats alike instead of one. The CPU's load from
-other processes is sampled (/proc/stat) before and after, and a busy machine is flagged in the
-results rather than published silently. Each format's decode floor (``pipeline/bench/floor.py``)
-follows the rounds: our models' bytes from the modules, llama.cpp's from the GGUF files' tensors.
+Equal conditions: the embedding and head in ``benchmark.head_dtype`` on both sides (or int8 heads on
+both), and the SwiGLU width padded to 2304 (a multiple of 256, which TQ blocks need) on both sides, so
+both compute the same shapes. Each round runs every format once, in an order shuffled per round
+(seeded); each format's figure is the median (and IQR) over rounds, so a slow spell hits all formats
+alike instead of one. The CPU's load from other processes is sampled (/proc/stat) before and after,
+and a busy machine is flagged in the results rather than published silently. Each format's decode
+floor (``pipeline/bench/floor.py``) follows the rounds: our models' bytes from the modules,
+llama.cpp's from the GGUF files' tensors.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ from tokenizers.models import WordPiece
 from pipeline.data.tokenizer import SPECIAL_TOKENS, UNK
 from pipeline.bench.floor import ReadBandwidths, add_floor, bytes_read_per_token, gguf_bytes_read_per_token
 from pipeline.bench.table import PEER_FORMATS, BenchTable
-from pipeline.config import BenchmarkConfig
-from pipeline.inference.packed import export_packed, load_packed
+from pipeline.config import ArchConfig, BenchmarkConfig
+from pipeline.inference.packed import EMBED_DTYPES, HEAD_DTYPES, export_packed, load_packed
 from pipeline.inference.llamacpp import LlamaCppModel
 from pipeline.model.transformer import (FP32_TWIN, PAPER_TERNARY, DecoderLM, TransformerLM, greedy_decode,
                                         mlp_hidden_size)
@@ -45,6 +50,9 @@ from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
 # int(768 * 3.0) = 2304: the paper's 2050 hidden units padded to a multiple of 256, on both sides.
 PEER_ARCH = PAPER_ARCH.model_copy(update={"mlp_ratio": 3.0})
 BUSY_THRESHOLD = 0.10  # share of the CPU used by other work above which timings are flagged
+# The GGUF type (pipeline.inference.export.WIDE_TYPES) that holds what our packed model keeps in a
+# torch dtype: equal bytes on both sides.
+GGUF_WIDE_TYPES = {torch.float32: "f32", torch.bfloat16: "bf16"}
 
 
 def median_iqr(values: list[float]) -> tuple[float, float]:
@@ -105,35 +113,41 @@ def placeholder_vocabulary(size: int) -> Tokenizer:
     return Tokenizer(WordPiece({token: i for i, token in enumerate(vocab)}, unk_token=UNK))
 
 
-def build_peer_models(workdir: Path, head_dtype: str = "bf16") -> tuple[TransformerLM, dict[str, Path]]:
-    """Random-weight models of the peer shapes: the FP32 twin (in memory) and every other format's
-    file (name -> path)."""
+def build_peer_models(workdir: Path, head_dtype: str = "bf16", arch: ArchConfig = PEER_ARCH,
+                      vocab_size: int = PAPER_VOCAB_SIZE) -> tuple[TransformerLM, dict[str, Path]]:
+    """Random-weight models of the peer shapes (``arch``, ``vocab_size``; a test passes small ones):
+    the FP32 twin (in memory) and every other format's file (name -> path)."""
     from pipeline.inference.export import export_gguf
 
     torch.manual_seed(0)
-    studied = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, PAPER_TERNARY).eval()
-    twin = TransformerLM(PEER_ARCH, PAPER_VOCAB_SIZE, FP32_TWIN).eval()
-    paths = {"ours_packed": workdir / "peer_packed.safetensors", "llamacpp_f32": workdir / "peer_f32.gguf",
-             "llamacpp_tq2_0": workdir / "peer_tq2_0.gguf", "llamacpp_tq1_0": workdir / "peer_tq1_0.gguf"}
+    studied = TransformerLM(arch, vocab_size, PAPER_TERNARY).eval()
+    twin = TransformerLM(arch, vocab_size, FP32_TWIN).eval()
+    paths = {name: workdir / f"peer_{name}.{'gguf' if name.startswith('llamacpp') else 'safetensors'}"
+             for name in PEER_FORMATS if name != "ours_fp32"}
     export_packed(studied, paths["ours_packed"], "2bit", head_dtype)
-    vocabulary = placeholder_vocabulary(PAPER_VOCAB_SIZE)
+    export_packed(studied, paths["ours_packed_int8head"], "2bit", "int8")
+    vocabulary = placeholder_vocabulary(vocab_size)
     export_gguf(twin, vocabulary, paths["llamacpp_f32"], "f32", "f32")
-    for name in ("tq2_0", "tq1_0"):
-        export_gguf(studied, vocabulary, paths[f"llamacpp_{name}"], name, head_dtype)
+    for name in ("tq2_0", "tq1_0"):  # the embedding and head as ours keeps them
+        export_gguf(studied, vocabulary, paths[f"llamacpp_{name}"], name, GGUF_WIDE_TYPES[HEAD_DTYPES[head_dtype]])
+    export_gguf(studied, vocabulary, paths["llamacpp_tq2_0_q8head"], "tq2_0", GGUF_WIDE_TYPES[EMBED_DTYPES["int8"]],
+                head_type="q8_0")
     return twin, paths
 
 
-def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable, bandwidths: ReadBandwidths
-             ) -> dict[str, float | str]:
+def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable, bandwidths: ReadBandwidths,
+             arch: ArchConfig = PEER_ARCH, vocab_size: int = PAPER_VOCAB_SIZE) -> dict[str, float | str]:
     """The peer comparison into ``table`` (scope ``peer``), each format's decode floor read at
-    ``bandwidths``; returns what describes it."""
-    twin, paths = build_peer_models(workdir, cfg.head_dtype)
-    packed = load_packed(paths["ours_packed"])[0]
+    ``bandwidths``; returns what describes it. ``arch`` and ``vocab_size`` are the paper's 132M
+    shapes except in tests."""
+    twin, paths = build_peer_models(workdir, cfg.head_dtype, arch, vocab_size)
+    ours = {"ours_fp32": twin} | {name: load_packed(paths[name])[0] for name in PEER_FORMATS
+                                  if name.startswith("ours_packed")}
     n_ctx = cfg.prompt_tokens + cfg.decode_tokens + 8
-    decoders = {"ours_fp32": ours_decoder(twin), "ours_packed": ours_decoder(packed)}
+    decoders = {name: ours_decoder(model) for name, model in ours.items()}
     decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx).decode
                  for name in PEER_FORMATS if name.startswith("llamacpp")}
-    prompt = torch.randint(0, PAPER_VOCAB_SIZE, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
+    prompt = torch.randint(0, vocab_size, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
     times = interleaved_rounds(decoders, prompt, cfg.decode_tokens, rounds)
     for name, values in times.items():
         median, iqr = median_iqr(values)
@@ -145,10 +159,10 @@ def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable
         table.add("peer", name, "latency_over_llamacpp_tq2_0", ms / table.get("peer", "llamacpp_tq2_0", "ms_per_token"))
         fp32 = "ours_fp32" if name.startswith("ours") else "llamacpp_f32"  # the same implementation's FP32
         table.add("peer", name, "fp32_speedup", table.get("peer", fp32, "ms_per_token") / ms)
-    read = {"ours_fp32": bytes_read_per_token(twin), "ours_packed": bytes_read_per_token(packed)}
     for name in times:
-        add_floor(table, "peer", name, read.get(name) or gguf_bytes_read_per_token(paths[name]), bandwidths)
-    return {"peer_rounds": rounds, "peer_ffn_hidden": mlp_hidden_size(PEER_ARCH), "peer_head_dtype": cfg.head_dtype}
+        read = bytes_read_per_token(ours[name]) if name in ours else gguf_bytes_read_per_token(paths[name])
+        add_floor(table, "peer", name, read, bandwidths)
+    return {"peer_rounds": rounds, "peer_ffn_hidden": mlp_hidden_size(arch), "peer_head_dtype": cfg.head_dtype}
 
 
 def machine_load(busy_before: float | None, busy_after: float | None) -> dict[str, float | bool | None]:

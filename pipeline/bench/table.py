@@ -53,8 +53,10 @@ FORMAT_LABELS = {
     "cuda_ternary_dense": "CUDA ternary (dense)",
     "ours_fp32": "ours: FP32 twin (PyTorch eager)",
     "ours_packed": "ours: packed ternary, C++ kernel",
+    "ours_packed_int8head": "ours: packed ternary, C++ kernel, int8 head (a scale per row)",
     "llamacpp_f32": "llama.cpp: F32",
     "llamacpp_tq2_0": "llama.cpp: TQ2_0",
+    "llamacpp_tq2_0_q8head": "llama.cpp: TQ2_0, Q8_0 head (a scale per 32 values)",
     "llamacpp_tq1_0": "llama.cpp: TQ1_0",
 }
 # ternary_packed: our packed model (2-bit codes, C++ kernel, embedding/head in benchmark.head_dtype).
@@ -65,7 +67,9 @@ FORMAT_LABELS = {
 TERNARY_FORMATS = ("ternary_packed", "ternary_pytorch", "ternary_fakequant")
 EFFICIENCY_FORMATS = ("fp32", "int8", "ternary_pytorch", "ternary_packed", "ternary_fakequant")  # table order
 DEVICE_FORMATS = ("cuda_fp32", "cuda_ternary_dense")  # measured only where CUDA is present
-PEER_FORMATS = ("ours_fp32", "ours_packed", "llamacpp_f32", "llamacpp_tq2_0", "llamacpp_tq1_0")
+# ours_packed_int8head / llamacpp_tq2_0_q8head: the same ternary models with an int8 head on both sides
+PEER_FORMATS = ("ours_fp32", "ours_packed", "ours_packed_int8head", "llamacpp_f32", "llamacpp_tq2_0",
+                "llamacpp_tq2_0_q8head", "llamacpp_tq1_0")
 
 
 def metric_key(scope: str, fmt: str, metric: str) -> str:

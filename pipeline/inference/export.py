@@ -17,6 +17,8 @@ always adds q/k/v biases, so those are written as zeros.
   32 either, to the wide type; the export lists each fallback with its reason.
 * FP32 block linears (the FP32 twin), the embedding and the head use the wide type (``f32``,
   ``f16`` or ``bf16``; ``bf16`` by default, as in our packed checkpoints); norms and biases stay f32.
+  The head alone may take another type (``head_type``), ``q8_0`` included: int8 with one fp16 scale
+  per 32 values, llama.cpp's counterpart of our int8 head with one scale per row.
 * The WordPiece vocabulary goes in as llama.cpp's ``bert`` tokenizer, in its spelling: pieces
   that continue a word lose their ``##``, others gain a leading U+2581; bracketed specials stay.
 
@@ -49,6 +51,8 @@ Q8_BLOCK = 32
 TERNARY_TYPES = {"tq2_0": gguf.GGMLQuantizationType.TQ2_0, "tq1_0": gguf.GGMLQuantizationType.TQ1_0}
 WIDE_TYPES = {"f32": gguf.GGMLQuantizationType.F32, "f16": gguf.GGMLQuantizationType.F16,
               "bf16": gguf.GGMLQuantizationType.BF16}
+# The head's types: a wide type, or Q8_0 (34 bytes per 32 values: an fp16 scale and 32 int8 codes).
+HEAD_TYPES = WIDE_TYPES | {"q8_0": gguf.GGMLQuantizationType.Q8_0}
 FILE_TYPES = {"tq2_0": gguf.LlamaFileType.MOSTLY_TQ2_0, "tq1_0": gguf.LlamaFileType.MOSTLY_TQ1_0,
               "f32": gguf.LlamaFileType.ALL_F32, "f16": gguf.LlamaFileType.MOSTLY_F16,
               "bf16": gguf.LlamaFileType.MOSTLY_BF16}
@@ -66,6 +70,7 @@ class ExportSummary:
     architecture: str
     ternary_type: str
     wide_type: str
+    head_type: str
     ffn_hidden: int
     ffn_hidden_padded: int
     tensor_types: dict[str, str] = field(default_factory=dict)
@@ -111,7 +116,7 @@ def _ternary_type_for(name: str, cols: int, requested: str, wide: str, summary: 
     return WIDE_TYPES[wide] if requested in TERNARY_TYPES else WIDE_TYPES[requested]
 
 
-def _tensors(model: TransformerLM, ternary_type: str, wide_type: str, summary: ExportSummary):
+def _tensors(model: TransformerLM, ternary_type: str, wide_type: str, head_type: str, summary: ExportSummary):
     """(gguf name, array, type) for every tensor of the file, in llama.cpp's names and layout."""
     dim, hidden = model.arch.dim, summary.ffn_hidden_padded
     f32 = gguf.GGMLQuantizationType.F32
@@ -132,7 +137,7 @@ def _tensors(model: TransformerLM, ternary_type: str, wide_type: str, summary: E
             if theirs in ("attn_q", "attn_k", "attn_v"):  # qwen2's graph adds these biases
                 yield f"blk.{i}.{theirs}.bias", np.zeros(dim, dtype=np.float32), f32
     yield "output_norm.weight", state["norm.weight"], f32
-    yield "output.weight", state["head.weight"], WIDE_TYPES[wide_type]
+    yield "output.weight", state["head.weight"], HEAD_TYPES[head_type]
     yield "output.bias", state["head.bias"], f32
 
 
@@ -187,27 +192,35 @@ def _write_metadata(writer: gguf.GGUFWriter, model: TransformerLM, tokenizer: To
 
 
 def export_gguf(model: TransformerLM, tokenizer: Tokenizer | Path, out_path: Path, ternary_type: str = "tq2_0",
-                wide_type: str = "bf16", name: str = "TernaryLM") -> ExportSummary:
+                wide_type: str = "bf16", name: str = "TernaryLM", head_type: str | None = None) -> ExportSummary:
     """Write ``model`` as a GGUF file (atomically); return what was written.
 
     ``ternary_type`` is ``tq2_0`` / ``tq1_0`` for the ternary layers, or a wide type to store every
     block linear at that precision (an F32 reference file, say); ``wide_type`` is the embedding's and
-    the head's (and an FP32 model's linears' when ``ternary_type`` is a TQ type)."""
+    the head's (and an FP32 model's linears' when ``ternary_type`` is a TQ type); ``head_type``, when
+    given, is the head's instead (a wide type or ``q8_0``). The file type follows ``ternary_type``
+    whatever the head: a TQ2_0 file with a Q8_0 head is still MOSTLY_TQ2_0."""
+    head_type = wide_type if head_type is None else head_type
     if ternary_type not in TERNARY_TYPES and ternary_type not in WIDE_TYPES:
         raise InputError(f"unknown ternary type {ternary_type!r}; accepted: {sorted(TERNARY_TYPES | WIDE_TYPES)}")
     if wide_type not in WIDE_TYPES:
         raise InputError(f"unknown wide type {wide_type!r}; accepted: {sorted(WIDE_TYPES)}")
+    if head_type not in HEAD_TYPES:
+        raise InputError(f"unknown head type {head_type!r}; accepted: {sorted(HEAD_TYPES)}")
+    if head_type == "q8_0" and model.arch.dim % Q8_BLOCK:
+        raise InputError(f"a q8_0 head needs rows whose length is a multiple of {Q8_BLOCK}; "
+                         f"this model's are {model.arch.dim} long")
     if model.role.attention != "causal" or model.role.positions != "rope":
         raise InputError("only causal models with rotary positions map onto llama.cpp's qwen2 graph; this checkpoint "
                          f"has attention={model.role.attention}, positions={model.role.positions}")
     summary = ExportSummary(path=str(out_path), architecture=ARCHITECTURE, ternary_type=ternary_type,
-                            wide_type=wide_type, ffn_hidden=mlp_hidden_size(model.arch),
+                            wide_type=wide_type, head_type=head_type, ffn_hidden=mlp_hidden_size(model.arch),
                             ffn_hidden_padded=padded_hidden(model, ternary_type))
     with atomic_path(out_path) as tmp:
         writer = gguf.GGUFWriter(str(tmp), ARCHITECTURE)
         _write_metadata(writer, model, tokenizer, summary, name)
         with torch.no_grad():
-            for tensor_name, array, qtype in _tensors(model, ternary_type, wide_type, summary):
+            for tensor_name, array, qtype in _tensors(model, ternary_type, wide_type, head_type, summary):
                 # F32 / F16 arrays as they are; every other type as bytes the gguf package packs
                 data = gguf.quants.quantize(np.ascontiguousarray(array, dtype=np.float32), qtype)
                 writer.add_tensor(tensor_name, data, raw_dtype=qtype)
@@ -235,6 +248,8 @@ def main(argv: list[str] | None = None) -> ExportSummary:
                         help="type of the ternary block linears (default: %(default)s)")
     parser.add_argument("--wide-type", default="bf16", choices=sorted(WIDE_TYPES),
                         help="type of the embedding and head (default: %(default)s)")
+    parser.add_argument("--head-type", choices=sorted(HEAD_TYPES),
+                        help="type of the head alone (default: the wide type); q8_0: int8 per 32 values")
     args = parser.parse_args(argv)
     with one_line_errors():
         summary = _export(args)
@@ -248,7 +263,7 @@ def _export(args: argparse.Namespace) -> ExportSummary:
         if not path.is_file():
             raise MissingInputError(f"{what} {path} not found")
     model, _ = load_model(checkpoint)
-    return export_gguf(model, args.tokenizer, args.out, args.ternary_type, args.wide_type)
+    return export_gguf(model, args.tokenizer, args.out, args.ternary_type, args.wide_type, head_type=args.head_type)
 
 
 def _print_summary(out: Path, summary: ExportSummary) -> None:
