@@ -80,6 +80,19 @@ def test_peer_table_gives_speed_ups_over_both_fp32_implementations():
     packed = table.loc["ours: packed ternary, C++ kernel"]
     assert (packed["faster than our FP32"], packed["faster than llama.cpp F32"]) == ("6.25x", "5.00x")
     assert (packed["time vs llama.cpp TQ2_0"], packed["ms/token (median)"]) == ("0.80x", "3.20 ms")
+    assert packed["floor"] == packed["time over floor"] == "n/a"  # a benchmark from before the floor
+
+
+def test_peer_table_shows_each_formats_floor():
+    rows = []
+    for fmt, ms, mb in (("llamacpp_tq2_0", 4.0, 71.0), ("ours_fp32", 20.0, 528.0), ("ours_packed", 3.2, 70.0)):
+        rows += [("peer", fmt, "ms_per_token", ms), ("peer", fmt, "ms_per_token_iqr", 0.1),
+                 ("peer", fmt, "ms_per_token_min", ms - 0.1), ("peer", fmt, "latency_over_llamacpp_tq2_0", ms / 4.0),
+                 ("peer", fmt, "bytes_per_token", mb * 1e6), ("peer", fmt, "read_gb_per_s", 40.0),
+                 ("peer", fmt, "floor_ms", mb / 40.0), ("peer", fmt, "over_floor", ms / (mb / 40.0))]
+    rows += [("peer", "llamacpp_f32", "ms_per_token", 16.0)]
+    packed = peer_table(_bench(rows)).set_index("format").loc["ours: packed ternary, C++ kernel"]
+    assert (packed["MB read/token"], packed["floor"], packed["time over floor"]) == ("70.0 MB", "1.75 ms", "1.83x")
 
 
 def test_degenerate_glue_runs_are_those_with_zero_mcc_scores_x100():

@@ -97,7 +97,8 @@ def _efficiency_row(model: str, fmt_name: str, row: pd.Series, fp32: pd.Series |
             "peak inference": fmt.measured(row["peak_mb"], fmt.MB),
             "ms/token (IQR)": (f"{fmt.measured(row['ms_per_token'], fmt.MS)} "
                                f"({fmt.measured(row['ms_per_token_iqr'], fmt.MS)})"),
-            "time vs FP32": versus("ms_per_token"), "file": file_mb}
+            "time vs FP32": versus("ms_per_token"), "file": file_mb,
+            **{name: cell for name, cell in _floor_cells(row).items() if name in ("floor", "time over floor")}}
 
 
 def efficiency_table(bench_table: pd.DataFrame) -> pd.DataFrame:
@@ -129,8 +130,20 @@ def peer_table(bench_table: pd.DataFrame) -> pd.DataFrame:
                           "min": fmt.measured(row["ms_per_token_min"], fmt.MS),
                           "time vs llama.cpp TQ2_0": fmt.measured(row["latency_over_llamacpp_tq2_0"], fmt.TIMES),
                           "faster than our FP32": faster("ours_fp32", row),
-                          "faster than llama.cpp F32": faster("llamacpp_f32", row)}
+                          "faster than llama.cpp F32": faster("llamacpp_f32", row), **_floor_cells(row)}
                          for name in PEER_FORMATS if name in wide.index for row in [wide.loc[name]]])
+
+
+def _floor_cells(row: pd.Series) -> dict[str, str]:
+    """The decode floor of one timed format (pipeline/bench/floor.py): the megabytes it reads per
+    token, the read bandwidth at that size, the floor and its time over the floor; ``n/a`` in a
+    benchmark made before the floor was measured."""
+    value = lambda metric: row[metric] if metric in row.index else None  # noqa: E731
+    megabytes = value("bytes_per_token")
+    return {"MB read/token": fmt.measured(None if megabytes is None else megabytes / 1e6, fmt.MB),
+            "read GB/s": fmt.measured(value("read_gb_per_s"), fmt.RATIO),
+            "floor": fmt.measured(value("floor_ms"), fmt.MS),
+            "time over floor": fmt.measured(value("over_floor"), fmt.TIMES)}
 
 
 def reported_glue() -> pd.DataFrame:
