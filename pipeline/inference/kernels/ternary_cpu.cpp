@@ -30,12 +30,16 @@
 // the CPU has; the widest runs unless set_path narrows it (the tests force each path against the
 // reference). Entry points read it once per call, so a change applies from the next call.
 namespace ternarylm {
-enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512Bf16 = 2 };
-const char* const kPathNames[] = {"scalar", "avx2", "avx512bf16"};
+// avx512: AVX-512BW for the ternary matmul (64 packed bytes per step); avx512bf16 adds the bf16 head's
+// dot-product instruction.
+enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3 };
+const char* const kPathNames[] = {"scalar", "avx2", "avx512", "avx512bf16"};
 
 int64_t widest_compiled() {
-#if defined(__AVX512BF16__) && defined(__AVX2__)
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX2__)
   return kAvx512Bf16;
+#elif defined(__AVX512BW__) && defined(__AVX2__)
+  return kAvx512;
 #elif defined(__AVX2__)
   return kAvx2;
 #else
@@ -129,8 +133,39 @@ inline void dot_rows4_avx2(const uint8_t* rows, const int8_t* planes, int64_t n_
 }
 #endif
 
+#if defined(__AVX512BW__) && defined(__AVX2__)
+// dot_step at 64 bytes (256 weights): the same fields and planes, twice as wide, so each row of the
+// 132M layers (192 or 513 bytes) takes half the steps. The last step loads only the row's remaining
+// bytes (masked loads read nothing past the row or the planes); masked-out bytes are 0, so their four
+// fields are 0 and add nothing, and every real weight is counted, as the subtracted activation sum needs.
+inline __m512i dot_step512(const __m512i w, const __m512i x[4]) {
+  const __m512i mask = _mm512_set1_epi8(3);
+  __m512i s = _mm512_maddubs_epi16(_mm512_and_si512(w, mask), x[0]);
+  s = _mm512_add_epi16(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(w, 2), mask), x[1]));
+  s = _mm512_add_epi16(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(w, 4), mask), x[2]));
+  s = _mm512_add_epi16(s, _mm512_maddubs_epi16(_mm512_and_si512(_mm512_srli_epi16(w, 6), mask), x[3]));
+  return _mm512_madd_epi16(s, _mm512_set1_epi16(1));
+}
+
+inline void dot_rows4_avx512(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
+                             int32_t* out) {
+  const Planes p(planes, plane_stride);
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  __m512i x[4];
+  for (int64_t k = 0; k < n_bytes; k += 64) {
+    const int64_t left = n_bytes - k;
+    const __mmask64 take = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    for (int j = 0; j < 4; ++j) x[j] = _mm512_maskz_loadu_epi8(take, planes + j * plane_stride + k);
+    for (int r = 0; r < 4; ++r) {
+      acc[r] = _mm512_add_epi32(acc[r], dot_step512(_mm512_maskz_loadu_epi8(take, rows + r * n_bytes + k), x));
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]);
+}
+#endif
+
 // The path's dot products: AVX2 where ``avx2`` (compiled in and chosen), else the portable scalar loop,
-// which compilers auto-vectorise at -O3.
+// which compilers auto-vectorise at -O3; four rows at once with AVX-512BW where ``avx512``.
 inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride, bool avx2) {
 #if defined(__AVX2__)
   if (avx2) return dot_row_avx2(row, planes, n_bytes, plane_stride);
@@ -139,7 +174,10 @@ inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes
 }
 
 inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
-                      int32_t* out, bool avx2) {
+                      int32_t* out, bool avx2, bool avx512) {
+#if defined(__AVX512BW__) && defined(__AVX2__)
+  if (avx512) return dot_rows4_avx512(rows, planes, n_bytes, plane_stride, out);
+#endif
 #if defined(__AVX2__)
   if (avx2) return dot_rows4_avx2(rows, planes, n_bytes, plane_stride, out);
 #endif
@@ -190,7 +228,7 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
 
   const uint8_t* wp = w.data_ptr<uint8_t>();
   int32_t* yp = y.data_ptr<int32_t>();
-  const bool avx2 = ternarylm::g_path >= ternarylm::kAvx2;
+  const bool avx2 = ternarylm::g_path >= ternarylm::kAvx2, avx512 = ternarylm::g_path >= ternarylm::kAvx512;
   // Threads split the output rows; each row is read once and reused for every token while it is in
   // L1. The grain keeps a chunk at >= ~16 KiB of weights so small layers do not pay thread start-up.
   // Work is split in groups of four rows (dot_rows4); the last out_features % 4 rows go one by one.
@@ -204,7 +242,7 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
       for (int64_t t = 0; t < tokens; ++t) {
         const int8_t* token_planes = planes.data() + t * 4 * plane_stride;
         if (o + 4 <= out_features) {
-          dot_rows4(row, token_planes, n_bytes, plane_stride, sums, avx2);
+          dot_rows4(row, token_planes, n_bytes, plane_stride, sums, avx2, avx512);
           for (int r = 0; r < 4; ++r) yp[t * out_features + o + r] = sums[r] - x_sums[t];
         } else {
           for (int64_t r = o; r < out_features; ++r) {
@@ -303,7 +341,7 @@ inline float dot_bf16(const uint16_t* w, const uint16_t* x, int64_t n, int64_t p
   }
 #endif
 #if defined(__AVX2__)
-  if (path == ternarylm::kAvx2) {
+  if (path >= ternarylm::kAvx2 && path < ternarylm::kAvx512Bf16) {  // AVX-512 without BF16: the AVX2 loop
     __m256 acc = _mm256_setzero_ps();
     for (; i + 8 <= n; i += 8) {  // widen 8 bf16 to fp32 by shifting them into the high halves
       const __m256i wv = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i))), 16);
