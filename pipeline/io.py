@@ -48,6 +48,13 @@ def write_json(path: str | Path, data: Any) -> None:
     write_text(path, json.dumps(_finite(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
 
+def print_json(data: Any, out: str | Path | None = None) -> None:
+    """A command's result: printed as indented JSON, and written to ``out`` (:func:`write_json`) when given."""
+    print(json.dumps(data, indent=2))
+    if out:
+        write_json(out, data)
+
+
 def read_json(path: str | Path) -> Any:
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)

@@ -23,7 +23,6 @@ test: run it on an idle machine.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
@@ -35,6 +34,7 @@ from pipeline.errors import InputError, one_line_errors
 from pipeline.inference.kernels import EPS, compiled_paths, forced_path, load_kernel
 from pipeline.inference.layers import PackedTernaryLinear
 from pipeline.inference.packed import PackedTransformerLM
+from pipeline.io import print_json
 from pipeline.model.transformer import PAPER_TERNARY, TransformerLM, greedy_decode
 from pipeline.paper import PAPER_VOCAB_SIZE
 
@@ -119,11 +119,7 @@ def main(argv: list[str] | None = None) -> dict:
               "read_gb_per_s": {part: bandwidths.at(n)["gb_per_s"] for part, n in sizes.items()},
               "paths": {path: {**times, **{f"{part}_over_floor": times[f"{part}_ms"] / floors[part] for part in floors}}
                         for path, times in timings.items()}}
-    print(json.dumps(result, indent=2))
-    if args.out:
-        from pipeline.io import write_json
-
-        write_json(args.out, result)
+    print_json(result, args.out)
     return result
 
 

@@ -12,16 +12,16 @@ the activations are the same in both, so the difference is the head's alone.
 from __future__ import annotations
 
 import argparse
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 
 from pipeline.data.tokens import load_tokens
-from pipeline.errors import InputError, MissingInputError, one_line_errors
+from pipeline.errors import InputError, one_line_errors
+from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files
+from pipeline.io import print_json
 
 
 def head_change(bf16: torch.nn.Module, int8: torch.nn.Module, tokens: np.ndarray, seq_len: int, windows: int
@@ -53,20 +53,14 @@ def head_change(bf16: torch.nn.Module, int8: torch.nn.Module, tokens: np.ndarray
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Perplexity of a trained ternary model's packed form with the "
                                                  "int8 head against the bf16 head, on the validation tokens.")
-    parser.add_argument("checkpoint", type=Path, help="the trained ternary model folder (models/studied/seed_0)")
-    parser.add_argument("--tokens", type=Path, default=Path("data/tokens/val.npy"))
-    parser.add_argument("--windows", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
+    add_scoring_arguments(parser, windows=64)
     args = parser.parse_args(argv)
     from pipeline.inference.packed import PackedTransformerLM
     from pipeline.model.checkpoint import load_model
 
-    checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
+    checkpoint = checkpoint_file(args.checkpoint)
     with one_line_errors():
-        for path in (checkpoint, args.tokens):
-            if not path.is_file():
-                raise MissingInputError(f"{path} not found")
+        require_files(checkpoint, args.tokens)
         if args.windows < 1:
             raise InputError(f"--windows must be at least 1, got {args.windows}")
         model, _ = load_model(checkpoint)
@@ -77,11 +71,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         models = {dtype: PackedTransformerLM.from_trained(model, dtype) for dtype in ("bf16", "int8")}
         result = head_change(models["bf16"], models["int8"], load_tokens(args.tokens), model.arch.seq_len,
                              args.windows)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        from pipeline.io import write_json
-
-        write_json(args.out, result)
+    print_json(result, args.out)
     return result
 
 

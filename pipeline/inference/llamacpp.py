@@ -17,7 +17,6 @@ Install the binding with ``pip install -r requirements-llamacpp.txt`` (it compil
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from pathlib import Path
@@ -28,6 +27,8 @@ from torch.nn import functional as F
 
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.data.tokens import load_tokens
+from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files
+from pipeline.io import print_json
 
 
 def available() -> bool:
@@ -107,30 +108,20 @@ def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_le
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description="Perplexity and top-1 agreement: a GGUF file in llama.cpp vs our "
                                                  "packed model, on the validation tokens.")
-    parser.add_argument("checkpoint", type=Path, help="the trained model folder (models/studied/seed_0)")
+    add_scoring_arguments(parser, windows=32)
     parser.add_argument("--gguf", type=Path, required=True, help="its export (python -m pipeline.inference.export)")
-    parser.add_argument("--tokens", type=Path, default=Path("data/tokens/val.npy"))
-    parser.add_argument("--windows", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     from pipeline.model.checkpoint import load_model
     from pipeline.inference.packed import PackedTransformerLM
 
-    checkpoint = args.checkpoint / "model.safetensors" if args.checkpoint.is_dir() else args.checkpoint
+    checkpoint = checkpoint_file(args.checkpoint)
     with one_line_errors():
-        for path in (checkpoint, args.gguf, args.tokens):
-            if not path.is_file():
-                raise MissingInputError(f"{path} not found")
+        require_files(checkpoint, args.gguf, args.tokens)
         model, _ = load_model(checkpoint)
         torch.set_num_threads(args.threads)
         ours = PackedTransformerLM.from_trained(model, "bf16")  # what the benchmark loads from its 2-bit file
         result = agreement(args.gguf, ours, load_tokens(args.tokens), model.arch.seq_len, args.windows, args.threads)
-    print(json.dumps(result, indent=2))
-    if args.out:
-        from pipeline.io import write_json
-
-        write_json(args.out, result)
+    print_json(result, args.out)
     return result
 
 
