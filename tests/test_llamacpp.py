@@ -140,3 +140,18 @@ def test_every_peer_format_gets_its_timing_ratios_and_floor(tmp_path):
     assert read["llamacpp_tq2_0"] - read["llamacpp_tq2_0_q8head"] == 64 * 256 * 2 - 64 * 256 // 32 * 34
     # ours: 2 bytes a value against 1, give or take the per-row scale and the bias's dtype (a few bytes a row)
     assert read["ours_packed"] - read["ours_packed_int8head"] == pytest.approx(64 * 256, abs=64 * 8)
+
+
+def test_repeated_peer_runs_report_each_run_and_the_median(tmp_path):
+    from pipeline.bench.peer import PEER_RUN_METRICS, repeated_runs
+
+    arch = ArchConfig.from_name("tiny", dim=256, n_heads=4, dropout=0.0, seq_len=SEQ).model_copy(
+        update={"mlp_ratio": 3.0})
+    cfg = BenchmarkConfig(decode_tokens=2, prompt_tokens=2, repeats=1, threads=2, paper_arch=False, peer_rounds=1)
+    result = repeated_runs(cfg, 3, tmp_path, arch, VOCAB)
+    assert len(result["runs"]) == 3 and set(result["median"]) == set(PEER_FORMATS)
+    for name in PEER_FORMATS:
+        for metric in PEER_RUN_METRICS:
+            values = sorted(run["formats"][name][metric] for run in result["runs"])
+            assert result["median"][name][metric] == values[1]
+    assert all("machine_idle" in run for run in result["runs"])

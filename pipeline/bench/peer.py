@@ -22,6 +22,9 @@ alike instead of one. The CPU's load from other processes is sampled (/proc/stat
 and a busy machine is flagged in the results rather than published silently. Each format's decode
 floor (``pipeline/bench/floor.py``) follows the rounds: our models' bytes from the modules,
 llama.cpp's from the GGUF files' tensors.
+
+``python -m pipeline.bench.peer --runs 3 [--out FILE]`` repeats the comparison (params.yaml's
+``benchmark`` settings) and reports each run and the median over runs.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import os
 import random
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -42,7 +45,7 @@ from pipeline.bench.floor import ReadBandwidths, add_floor, bytes_read_per_token
 from pipeline.bench.table import PEER_FORMATS, BenchTable
 from pipeline.config import ArchConfig, BenchmarkConfig
 from pipeline.inference.packed import EMBED_DTYPES, HEAD_DTYPES, export_packed, load_packed
-from pipeline.inference.llamacpp import LlamaCppModel
+from pipeline.inference.llamacpp import LlamaCppModel, available as llamacpp_available
 from pipeline.model.transformer import (FP32_TWIN, PAPER_TERNARY, DecoderLM, TransformerLM, greedy_decode,
                                         mlp_hidden_size)
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
@@ -171,3 +174,60 @@ def machine_load(busy_before: float | None, busy_after: float | None) -> dict[st
     return {"cpu_busy_before": busy_before, "cpu_busy_after": busy_after,
             "machine_idle": all(value < BUSY_THRESHOLD for value in samples) if samples else None,
             "cpu_count": os.cpu_count()}
+
+
+PEER_RUN_METRICS = ("ms_per_token", "latency_over_llamacpp_tq2_0", "bytes_per_token", "floor_ms", "over_floor")
+
+
+def repeated_runs(cfg: BenchmarkConfig, runs: int, workdir: Path, arch: ArchConfig = PEER_ARCH,
+                  vocab_size: int = PAPER_VOCAB_SIZE) -> dict[str, Any]:
+    """The peer comparison ``runs`` times over (each with its own interleaved rounds and bandwidth
+    measurements; the models are built once per run), each run's ms per token, ratio to llama.cpp
+    TQ2_0 and time over the floor per format, and the median over runs of each: the figure the
+    issue's acceptance reads (one run moves with the machine's state, as the README's history shows).
+    ``arch`` and ``vocab_size`` are the 132M shapes except in tests."""
+    per_run = []
+    for _ in range(runs):
+        table = BenchTable()
+        busy_before = cpu_busy_fraction()
+        run_peer(cfg, workdir, cfg.peer_rounds, table, ReadBandwidths(cfg.threads, cfg.repeats), arch, vocab_size)
+        row = {name: {metric: table.get("peer", name, metric) for metric in PEER_RUN_METRICS}
+               for name in PEER_FORMATS}
+        per_run.append({"formats": row, **machine_load(busy_before, cpu_busy_fraction())})
+    medians = {name: {metric: float(np.median([run["formats"][name][metric] for run in per_run]))
+                      for metric in PEER_RUN_METRICS} for name in PEER_FORMATS}
+    return {"runs": per_run, "median": medians, "threads": cfg.threads, "rounds_per_run": cfg.peer_rounds,
+            "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens, "head_dtype": cfg.head_dtype}
+
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    import argparse
+    import tempfile
+
+    from pipeline.config import load_config
+    from pipeline.errors import InputError, MissingInputError, one_line_errors
+    from pipeline.io import print_json
+
+    parser = argparse.ArgumentParser(description="The llama.cpp peer comparison on the 132M shapes, repeated: each "
+                                                 "run's figures and the median over runs (an idle machine's "
+                                                 "measurement; the benchmark stage runs it once).")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="its benchmark section is used")
+    parser.add_argument("--out", type=Path, help="also write the result to this JSON file")
+    args = parser.parse_args(argv)
+    with one_line_errors():
+        if args.runs < 1:
+            raise InputError(f"--runs must be at least 1, got {args.runs}")
+        if not llamacpp_available():
+            raise MissingInputError("llama_cpp is not installed: pip install -r requirements-llamacpp.txt")
+        cfg = load_config(args.params).benchmark
+        torch.set_num_threads(cfg.threads)
+        with tempfile.TemporaryDirectory(prefix="peer-") as workdir:
+            result = repeated_runs(cfg, args.runs, Path(workdir))
+    print_json(result, args.out)
+    return result
+
+
+if __name__ == "__main__":
+    main()
