@@ -13,7 +13,8 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ARCHIVE_META", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name", "scratch_glue"]
+__all__ = ["ARCHIVE_META", "ZERO_CURVE_METRIC", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name",
+           "scratch_glue"]
 
 
 # the per-epoch zero percentages each train stage logs (eval/<name>), by the part of the depth they cover

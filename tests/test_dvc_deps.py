@@ -106,7 +106,7 @@ def _covered(path: Path, declared: list[Path]) -> bool:
 
 def _kernel_sources(used: set[Path]) -> set[Path]:
     """What builds the C++ kernel is part of the code of every stage that imports its loader."""
-    kernels = PROJECT_ROOT / "pipeline" / "kernels"
+    kernels = PROJECT_ROOT / "pipeline" / "inference" / "kernels"
     return set(kernels.glob("*.cpp")) if kernels / "__init__.py" in used else set()
 
 

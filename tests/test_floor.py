@@ -17,7 +17,7 @@ from pipeline.config import ArchConfig, RoleModel
 from pipeline.inference.dense import int8_dynamic
 from pipeline.inference.export import export_gguf
 from pipeline.inference.kernels import DISABLE_ENV, load_kernel
-from pipeline.inference.layers import EmbeddingInDtype
+from pipeline.inference.layers import EmbeddingInDtype, HeadInDtype
 from pipeline.inference.packed import load_packed
 from pipeline.model.transformer import FP32_TWIN, PAPER_TERNARY, TransformerLM, state_bytes
 
@@ -33,6 +33,16 @@ def test_an_embedding_in_another_dtype_is_found_through_its_wrapper():
     model.embed = EmbeddingInDtype(torch.nn.Embedding(100, model.arch.dim, dtype=torch.bfloat16))
     row = model.arch.dim * 2  # bf16
     assert bytes_read_per_token(model) == state_bytes(model) - 100 * row + row
+
+
+def test_a_kernel_bf16_head_counts_the_fp32_bias_it_reads_not_the_bf16_copy_beside_it():
+    model = TransformerLM(ArchConfig.from_name("micro"), 100)
+    row = model.arch.dim * 4
+    model.head = HeadInDtype(model.head, torch.bfloat16, use_kernel=True)
+    bf16_bias = 100 * 2  # resident, unread: the kernel adds bias32
+    assert bytes_read_per_token(model) == state_bytes(model) - 100 * row + row - bf16_bias
+    model.head = HeadInDtype(torch.nn.Linear(model.arch.dim, 100), torch.bfloat16, use_kernel=False)
+    assert bytes_read_per_token(model) == state_bytes(model) - 100 * row + row  # torch's bf16 linear reads it
 
 
 def test_the_floor_is_bytes_over_bandwidth():

@@ -343,6 +343,7 @@ def test_a_path_that_is_not_compiled_in_is_refused_and_the_path_in_force_kept():
     if load_kernel() is None:
         pytest.skip("the C++ kernel did not build")
     kernel = load_kernel()
+    assert set(compiled_paths()) <= set(KERNEL_PATHS)  # a path the C++ adds is a path the tests force
     before = kernel.current_path()
     with pytest.raises(RuntimeError, match="kernel path 'neon' is not compiled in; compiled: scalar"):
         kernel.set_path("neon")

@@ -128,3 +128,15 @@ def test_the_sparsity_view_says_where_the_zeros_ended_and_whether_they_still_mov
     assert row["minus the Gaussian level (points)"] == "+0.80"
     assert row["change over the last quarter (points)"] == "+0.20"  # epochs 6 to 8
     assert row["middle minus boundary at the end (points)"] == "+0.40"
+
+
+def test_the_sparsity_view_of_short_runs_looks_one_epoch_back_and_never_at_itself():
+    from pipeline.analysis.report.regime import sparsity_view
+
+    def view(epochs: int) -> dict:
+        curves = pd.DataFrame([{"run_set": "main", "epoch": e, "step": e, "seeds": 1, "zero_pct": 31.0 + e,
+                                "middle_minus_boundary": 0.0} for e in range(1, epochs + 1)])
+        return sparsity_view(curves, 31.0).to_dict("records")[0]
+
+    assert view(1)["change over the last quarter (points)"] == "n/a"
+    assert view(3)["change over the last quarter (points)"] == "+1.00"  # fewer than 4 epochs: one back

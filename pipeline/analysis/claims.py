@@ -163,13 +163,14 @@ def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str 
     return measure
 
 
-def _per_seed(key: str) -> Callable[[Metrics], Measured]:
+def _per_seed(key: str, main: bool = False) -> Callable[[Metrics], Measured]:
     """Our mean of a summary key with its per-seed values (the sample a t-test runs on; an arm's seeds
-    are its own, not the main runs')."""
+    are its own, not the main runs'). Without per-seed values, a ``main`` key's mean and std are
+    tested over ``n_seeds`` (the same statistic); an arm's are not tested."""
     def measure(m: Metrics) -> Measured:
         samples = m.series(per_seed_key(key))
-        return Measured(m.number(key), m.number(std_key(key)), None if samples is None else len(samples),
-                        samples=samples)
+        n = len(samples) if samples is not None else (m.count("n_seeds") if main else None)
+        return Measured(m.number(key), m.number(std_key(key)), n, samples=samples)
     return measure
 
 
@@ -544,34 +545,41 @@ def _contrast_claim(claim_id: str, arm: str | None, where: str, absent: Remedy |
                     "ternary removes (paper: 0.98)"))
 
 
-def _sparsity_claims(arm: str, where: str, absent: Remedy) -> tuple[Claim, Claim]:
-    """The two sparsity directions (middle sparser than boundary; sparser than a Gaussian weight) of one
-    arm's ternary model, judged as the main runs' are: once that arm's model learned and training moved
-    enough of its codes (``absent``: what runs the arm where these params do not)."""
-    checks = (_studied_arm_ran(arm, absent), _learned(_STUDIED, arm), _weights_moved(arm))
-    moved = f"; judged once training changed at least claims.min_code_change_fraction of the {arm} arm's codes"
+def _sparsity_claims(arm: str | None) -> tuple[Claim, Claim]:
+    """The two sparsity directions (middle sparser than boundary; sparser than a Gaussian weight) of the
+    main runs' ternary model or one arm's, each judged once that model learned and training moved
+    enough of its codes, t-tested over that run set's own seeds."""
+    checks: tuple[Precondition, ...] = _SPARSITY_CHECKS
+    suffix, where, seeds = "", "", "the seeds"
+    if arm is not None:
+        label, absent = _sparsity_where(arm)
+        checks = (_studied_arm_ran(arm, absent), _learned(_STUDIED, arm), _weights_moved(arm))
+        suffix, where, seeds = f"_{arm}", f" ({label})", f"the {arm} arm's seeds"
+    judged = (f", t-tested over them; judged once training changed at least claims.min_code_change_fraction of "
+              "the codes")
     return (
-        Claim(id=f"sparsity_middle_vs_boundary_{arm}",
+        Claim(id=f"sparsity_middle_vs_boundary{suffix}",
               paper_value=sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
               rule=AtLeast(lambda tol: tol.sparsity_contrast_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
               preconditions=checks, note=_gaussian_note(arm),
-              measure=_per_seed(aggregate_key("studied", "zero_pct_middle_minus_boundary", arm)),
-              remedy=costs.more_seeds(arm), description=f"middle layers are sparser than boundary layers ({where})",
+              measure=_per_seed(aggregate_key("studied", "zero_pct_middle_minus_boundary", arm), main=arm is None),
+              remedy=costs.more_seeds(arm), description=f"middle layers are sparser than boundary layers{where}",
               paper_source=(f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% "
                             "(midpoints)"),
-              units="points", definition="middle minus boundary zero percentage of the ternary codes, mean over the "
-                                         "arm's seeds, t-tested over them" + moved),
-        Claim(id=f"sparsity_above_gaussian_{arm}",
+              units="points",
+              definition=f"middle minus boundary zero percentage of the ternary codes, mean over {seeds}" + judged),
+        Claim(id=f"sparsity_above_gaussian{suffix}",
               paper_value=sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
               rule=AtLeast(lambda tol: tol.gaussian_shift_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
               preconditions=checks, note=_gaussian_note(arm),
-              measure=_per_seed(aggregate_key("studied", "zero_pct_all_minus_gaussian", arm)),
+              measure=_per_seed(aggregate_key("studied", "zero_pct_all_minus_gaussian", arm), main=arm is None),
               remedy=costs.more_seeds(arm),
-              description=f"training makes ternary weights sparser than a Gaussian weight ({where})",
+              description=f"training makes ternary weights sparser than a Gaussian weight{where}",
               paper_source=(f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% "
-                            f"zeros in every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian"),
-              units="points", definition=f"zero percentage of all ternary codes minus the Gaussian "
-                                         f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}%, mean over the arm's seeds" + moved),
+                            f"zeros in every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the "
+                            "same rule"),
+              units="points", definition=(f"zero percentage of all ternary codes minus the Gaussian "
+                                          f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}%, mean over {seeds}" + judged)),
     )
 
 
@@ -793,27 +801,9 @@ CLAIMS: tuple[Claim, ...] = (
           measure=_seeded("studied_zero_pct_boundary", alt="studied_twn_zero_pct_boundary"),
           description="zero weights in the boundary layers", paper_source="abstract (v2)",
           units="% zeros", definition=_SPARSE_DEF + "; the layers outside the middle band"),
-    Claim(id="sparsity_middle_vs_boundary",
-          paper_value=sum(R["sparsity_middle_pct"]) / 2 - sum(R["sparsity_boundary_pct"]) / 2,
-          rule=AtLeast(lambda tol: tol.sparsity_contrast_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
-          preconditions=_SPARSITY_CHECKS, note=gaussian_note, measure=_seeded("studied_zero_pct_middle_minus_boundary"),
-          remedy=costs.more_seeds(None), description="middle layers are sparser than boundary layers",
-          paper_source=(f"abstract (v2): {_span('sparsity_middle_pct')}% vs {_span('sparsity_boundary_pct')}% "
-                        "(midpoints)"),
-          units="points",
-          definition=("middle minus boundary zero percentage of the ternary codes, mean over seeds; judged once "
-                      "training changed at least claims.min_code_change_fraction of the codes")),
-    Claim(id="sparsity_above_gaussian",
-          paper_value=sum(R["sparsity_boundary_pct"]) / 2 - round(100 * GAUSSIAN_ZERO_FRACTION, 1),
-          rule=AtLeast(lambda tol: tol.gaussian_shift_points), kind=Kind.DIRECTION, requires=(REAL_DATA,),
-          preconditions=_SPARSITY_CHECKS, note=gaussian_note, measure=_seeded("studied_zero_pct_all_minus_gaussian"),
-          remedy=costs.more_seeds(None), description="training makes ternary weights sparser than a Gaussian weight",
-          paper_source=(f"abstract (v2): {R['sparsity_boundary_pct'][0]:g}-{R['sparsity_middle_pct'][1]:g}% zeros in "
-                        f"every layer, vs {100 * GAUSSIAN_ZERO_FRACTION:.1f}% for a Gaussian under the same rule"),
-          units="points", definition=("zero percentage of all ternary codes minus the Gaussian 31.0%, mean over "
-                                      "seeds; judged once training changed enough of the codes")),
+    *_sparsity_claims(None),
     # --- sparsity where the weights moved: the longer runs and the learned scale (issue 22 item 3) --------
-    *(claim for arm in SPARSITY_ARMS for claim in _sparsity_claims(arm, *_sparsity_where(arm))),
+    *(claim for arm in SPARSITY_ARMS for claim in _sparsity_claims(arm)),
     # --- training dynamics ----------------------------------------------------------------------------
     Claim(id="stable_training", paper_value=0.0, rule=AtMostTolerance(), kind=Kind.DIRECTION, requires=(REAL_DATA,),
           preconditions=(_learned(_BOTH), _loss_falls), measure=_single("max_loss_rise_between_tenths"),

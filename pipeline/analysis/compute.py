@@ -3,10 +3,13 @@
 
 A study that spans sittings has no single ``time dvc repro``; what it has is the timing file each
 stage wrote: ``runs/**/timing.json`` (a training run's ``train_seconds``: its optimizer steps and
-epoch evaluations) and ``metrics/timing/<stage>.json`` (every other stage's ``seconds``). Their sum
-is the study's compute. A run resumed from a checkpoint measured only the steps after the resume;
-its earlier steps are estimated at the run's own rate and shown apart. The training rate of each
-run (tokens/s) is listed too, so runs slowed by other work on the cores are visible.
+epoch evaluations) and ``metrics/timing/<stage>.json`` (every other stage that records its
+``seconds``). Their sum is the study's compute as far as it was timed: it leaves out each run's final
+evaluation and save (after ``train_seconds`` stops) and the stages that record no time (validate,
+sparsity where absent, summarize, report), seconds to a minute each. A run resumed from a checkpoint
+measured only the steps after the resume; its earlier steps are estimated at the run's own rate and
+shown apart. The training rate of each run (tokens/s) is listed too, so runs slowed by other work on
+the cores are visible.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class StageTime:
 
     name: str
     seconds: float
+    training: bool = False  # a training run's timing.json, not a stage's metrics/timing file
     tokens_per_second: float | None = None
     resumed_from_step: int = 0
     resumed_seconds_estimate: float = 0.0
@@ -43,7 +47,7 @@ def _run_time(path: Path, root: Path) -> StageTime:
     if start and rate and metrics.is_file():
         run = read_json(metrics)
         estimate = start * run["tokens_seen"] / run["steps"] / rate
-    return StageTime(str(path.parent.relative_to(root)), float(timing["train_seconds"]), rate, start, estimate)
+    return StageTime(str(path.parent.relative_to(root)), float(timing["train_seconds"]), True, rate, start, estimate)
 
 
 def stage_times(root: Path) -> list[StageTime]:
@@ -59,8 +63,8 @@ def stage_times(root: Path) -> list[StageTime]:
 def compute_summary(times: list[StageTime]) -> dict:
     """The sums: all timing files, training runs alone, and the resumed runs' estimated earlier steps,
     with the slowest and fastest training rate."""
-    training = [t for t in times if t.tokens_per_second is not None]
-    rates = [t.tokens_per_second for t in training]
+    training = [t for t in times if t.training]
+    rates = [t.tokens_per_second for t in training if t.tokens_per_second is not None]
     return {"seconds": sum(t.seconds for t in times), "training_seconds": sum(t.seconds for t in training),
             "resumed_seconds_estimate": sum(t.resumed_seconds_estimate for t in times),
             "timing_files": len(times), "training_runs": len(training),

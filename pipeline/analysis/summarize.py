@@ -141,11 +141,13 @@ def zero_curves_table(cfg: Config, root: Path) -> pd.DataFrame:
             files = {part: paths.zero_curve(part) for part in ZERO_CURVE_METRIC}
             if not all(path.is_file() for path in files.values()):
                 continue
-            curves = {part: pd.read_csv(path, sep="\t") for part, path in files.items()}
-            frames.append(pd.DataFrame({
-                "run_set": arm or "main", "seed": seed, "epoch": range(1, len(curves["all"]) + 1),
-                "step": curves["all"]["step"],
-                **{ZERO_CURVE_METRIC[part]: curve[ZERO_CURVE_METRIC[part]].to_numpy() for part, curve in curves.items()}}))
+            # the three series joined on their steps: a run stopped between logging them keeps the epochs
+            # that have all three
+            run = None
+            for path in files.values():
+                curve = pd.read_csv(path, sep="\t")[["step", path.stem]]
+                run = curve if run is None else run.merge(curve, on="step")
+            frames.append(run.assign(run_set=arm or "main", seed=seed, epoch=range(1, len(run) + 1)))
     return sparsity_curves(pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())
 
 

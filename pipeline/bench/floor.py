@@ -40,12 +40,22 @@ def _table_bytes(module: nn.Module | None) -> tuple[int, int]:
 def bytes_read_per_token(model: nn.Module) -> int:
     """Bytes a batch-1 decode step reads: every resident tensor once, except the embedding tables
     (tokens, and learned positions where the model has them), of which it reads one row each (the
-    output head, a full matrix, is read whole)."""
+    output head, a full matrix, is read whole), and a kernel bf16 head's bf16 bias, which stays
+    resident but is not read (the kernel adds its fp32 copy, ``bias32``)."""
     total = state_bytes(model)
     for name in ("embed", "pos_embed"):
         table, row = _table_bytes(getattr(model, name, None))
         total += row - table
-    return total
+    return total - unread_head_bytes(getattr(model, "head", None))
+
+
+def unread_head_bytes(head: nn.Module | None) -> int:
+    """Resident bytes of a head that decoding does not read: a kernel bf16 head's bf16 bias (the kernel
+    adds its fp32 copy, ``bias32``); 0 for any other head."""
+    if not getattr(head, "use_kernel", False) or getattr(head, "bias32", None) is None or not head.bias32.numel():
+        return 0
+    bias = head.inner.bias
+    return bias.numel() * bias.element_size()
 
 
 def gguf_bytes_read_per_token(path: Path) -> int:

@@ -200,7 +200,6 @@ def repeated_runs(cfg: BenchmarkConfig, runs: int, workdir: Path, arch: ArchConf
             "decode_tokens": cfg.decode_tokens, "prompt_tokens": cfg.prompt_tokens, "head_dtype": cfg.head_dtype}
 
 
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     import argparse
     import tempfile

@@ -16,8 +16,7 @@ it times with ``torch.utils.benchmark``:
   argmax and Python.
 
 Beside each part, the bytes it reads per token, the read bandwidth at that size (same threads) and
-the part's time over its floor: the profile the README's decode table cites. A measurement, not a
-test: run it on an idle machine.
+the part's time over its floor. A measurement, not a test: run it on an idle machine.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from pathlib import Path
 import torch
 from torch.utils import benchmark as torch_benchmark
 
-from pipeline.bench.floor import ReadBandwidths, bytes_read_per_token, floor_ms
+from pipeline.bench.floor import ReadBandwidths, bytes_read_per_token, floor_ms, unread_head_bytes
 from pipeline.bench.peer import PEER_ARCH
 from pipeline.errors import InputError, one_line_errors
 from pipeline.inference.kernels import EPS, compiled_paths, forced_path, load_kernel
@@ -93,8 +92,8 @@ def part_bytes(model: PackedTransformerLM) -> dict[str, int]:
     (weights and bias), and the whole step (:func:`bytes_read_per_token`)."""
     def size(module: torch.nn.Module) -> int:
         return sum(t.numel() * t.element_size() for t in module.state_dict().values())
-    return {"ternary": sum(size(layer) for layer in _layers(model)), "head": size(model.head),
-            "decode": bytes_read_per_token(model)}
+    return {"ternary": sum(size(layer) for layer in _layers(model)),
+            "head": size(model.head) - unread_head_bytes(model.head), "decode": bytes_read_per_token(model)}
 
 
 def main(argv: list[str] | None = None) -> dict:

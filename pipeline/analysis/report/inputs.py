@@ -282,6 +282,7 @@ class RegimeInputs:
     table: pd.DataFrame | None
     curves: pd.DataFrame | None
     zero_curves: pd.DataFrame | None = None  # the ternary zero percentages per epoch (sparsity over training)
+    params: dict | None = None  # the archive's params.yaml: its own thresholds, not the checkout's
 
     @property
     def provisional(self) -> bool:
@@ -298,4 +299,6 @@ def load_regime(root: Path = Path("."), name: str = REGIME_ARCHIVE) -> RegimeInp
     table = pd.read_csv(outputs.regime_map) if outputs.regime_map.is_file() else None
     curves = pd.read_csv(outputs.plot("regime_curves")) if outputs.plot("regime_curves").is_file() else None
     zeros = pd.read_csv(outputs.plot("sparsity_curves")) if outputs.plot("sparsity_curves").is_file() else None
-    return RegimeInputs(meta=read_json(base / META), table=table, curves=curves, zero_curves=zeros)
+    params = yaml.safe_load((base / "params.yaml").read_text(encoding="utf-8")) if (base / "params.yaml").is_file() \
+        else None
+    return RegimeInputs(meta=read_json(base / META), table=table, curves=curves, zero_curves=zeros, params=params)

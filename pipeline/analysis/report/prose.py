@@ -4,6 +4,7 @@ are read and nothing is computed here."""
 
 from __future__ import annotations
 
+from pipeline.metrics import GAUSSIAN_ZERO_FRACTION
 from pipeline.paper import PAPER_PARAMETERS, REPORTED as R
 
 DEFINITIONS = f"""
@@ -114,7 +115,7 @@ REGIME_PROVISIONAL = ("**Provisional.** The study is still training (a partial a
                       "to train. No claim is judged from it until the archive is complete.")
 SPARSITY_CURVES_INTRO = ("### Sparsity where the weights moved\n\nThe sparsity claims mean something only once "
                          "training moved the ternary codes away from their initial draw (a Gaussian weight gives "
-                         "31.0% zeros under round(w / mean|w|)). Every train stage logs the zero percentage of the "
+                         f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% zeros under round(w / mean|w|)). Every train stage logs the zero percentage of the "
                          "ternary model's codes at the end of each epoch, over all block layers and over the middle "
                          "band and the boundary layers, so each run shows whether its sparsity was still moving when "
                          "it stopped. The claims `sparsity_middle_vs_boundary_<arm>` and `sparsity_above_gaussian_<arm>` "

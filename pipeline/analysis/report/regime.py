@@ -78,10 +78,13 @@ def sparsity_view(curves: pd.DataFrame, moved_from: float) -> pd.DataFrame:
     rows = []
     for run_set, run in curves.groupby("run_set", sort=False):
         run = run.sort_values("epoch")
-        last, quarter = run.iloc[-1], run.iloc[max(len(run) - 1 - len(run) // 4, 0)]
+        last = run.iloc[-1]
+        # the last quarter of the epochs, at least one epoch back; a single epoch has no change to show
+        back = run.iloc[-1 - max(1, len(run) // 4)] if len(run) > 1 else None
+        change = "n/a" if back is None else f"{last['zero_pct'] - back['zero_pct']:+.2f}"
         rows.append({"run set": run_set, "steps": f"{int(last['step']):,}", "seeds": int(last["seeds"]),
                      "zero codes at the end (%)": f"{last['zero_pct']:.2f}",
                      "minus the Gaussian level (points)": f"{last['zero_pct'] - moved_from:+.2f}",
-                     "change over the last quarter (points)": f"{last['zero_pct'] - quarter['zero_pct']:+.2f}",
+                     "change over the last quarter (points)": change,
                      "middle minus boundary at the end (points)": f"{last['middle_minus_boundary']:+.2f}"})
     return pd.DataFrame(rows)

@@ -545,15 +545,6 @@ torch::Tensor decode_block(const torch::Tensor& x, const torch::Tensor& attn_nor
   return residual;
 }
 
-// True when the AVX2 path was compiled in (otherwise the portable loop runs).
-bool uses_avx2() {
-#if defined(__AVX2__)
-  return true;
-#else
-  return false;
-#endif
-}
-
 // The paths compiled in, narrowest first ("scalar" always).
 std::vector<std::string> compiled_paths() {
   std::vector<std::string> names;
@@ -561,7 +552,7 @@ std::vector<std::string> compiled_paths() {
   return names;
 }
 
-// The path in force ("scalar", "avx2", "avx512bf16").
+// The path in force (one of kPathNames).
 std::string current_path() { return ternarylm::kPathNames[ternarylm::g_path]; }
 
 // Run the inner loops of `name` (one compiled in) from the next call on.
@@ -590,7 +581,6 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("rms_norm", &rms_norm, "RMSNorm of each row of float32 x with float32 weight");
   m.def("rotary", &rotary, "half-split rotary embedding of float32 (B, H, T, D) with (T, D / 2) tables");
   m.def("decode_block", &decode_block, "one block's decoding step for one token, cache written in place");
-  m.def("uses_avx2", &uses_avx2, "whether the AVX2 inner loop was compiled in");
   m.def("compiled_paths", &compiled_paths, "the inner-loop paths compiled in, narrowest first");
   m.def("current_path", &current_path, "the inner-loop path in force");
   m.def("set_path", &set_path, "run the inner loops of one compiled-in path from the next call on");
