@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                  "run's figures and the median over runs (an idle machine's "
                                                  "measurement; the benchmark stage runs it once).")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, help="interleaved rounds per run (default: benchmark.peer_rounds)")
     parser.add_argument("--params", type=Path, default=Path("params.yaml"), help="its benchmark section is used")
     parser.add_argument("--out", type=Path, help="also write the result to this JSON file")
     args = parser.parse_args(argv)
@@ -221,6 +222,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not llamacpp_available():
             raise MissingInputError("llama_cpp is not installed: pip install -r requirements-llamacpp.txt")
         cfg = load_config(args.params).benchmark
+        if args.rounds is not None:
+            if args.rounds < 1:
+                raise InputError(f"--rounds must be at least 1, got {args.rounds}")
+            cfg = cfg.model_copy(update={"peer_rounds": args.rounds})
         torch.set_num_threads(cfg.threads)
         with tempfile.TemporaryDirectory(prefix="peer-") as workdir:
             result = repeated_runs(cfg, args.runs, Path(workdir))
