@@ -98,21 +98,26 @@ def test_a_format_s_floor_is_its_bytes_over_the_bandwidth_at_its_size(monkeypatc
             table.get("peer", "ours_packed", "read_gb_per_s_max")) == (8.0, 12.0)
 
 
-def test_every_timed_format_of_a_scope_gets_its_own_floor(tmp_path, monkeypatch, tiny_config):
+@pytest.fixture
+def no_kernel(monkeypatch):
+    """The pure-PyTorch path for one test: no kernel build inside a unit test. The loader's cache is
+    cleared before and after, so the ``None`` it caches here never reaches a later test."""
+    monkeypatch.setenv(DISABLE_ENV, "1")
+    load_kernel.cache_clear()
+    yield
+    load_kernel.cache_clear()
+
+
+def test_every_timed_format_of_a_scope_gets_its_own_floor(tmp_path, monkeypatch, tiny_config, no_kernel):
     """measure_scope on a micro pair: each format's bytes are those of the model it timed, read at
     a bandwidth measured in the run at that size (memory probe stubbed: it starts fresh processes)."""
-    monkeypatch.setenv(DISABLE_ENV, "1")  # the pure-PyTorch path: no kernel build inside a unit test
-    load_kernel.cache_clear()
     monkeypatch.setattr(benchmark, "peak_rss", lambda *args: {"resident_mb": 1.0, "peak_mb": 1.0})
     torch.manual_seed(0)
     arch = ArchConfig.from_name("micro")
     baseline, studied = TransformerLM(arch, 100, FP32_TWIN), TransformerLM(arch, 100, PAPER_TERNARY)
     cfg = tiny_config.benchmark.model_copy(update={"decode_tokens": 2, "prompt_tokens": 2, "repeats": 1})
     table, bandwidths = BenchTable(), ReadBandwidths(cfg.threads, cfg.repeats)
-    try:
-        benchmark.measure_scope("trained", baseline, studied, cfg, tmp_path, table, bandwidths)
-    finally:
-        load_kernel.cache_clear()
+    benchmark.measure_scope("trained", baseline, studied, cfg, tmp_path, table, bandwidths)
     expected = {"fp32": baseline, "int8": int8_dynamic(baseline), "ternary_fakequant": studied,
                 "ternary_packed": load_packed(tmp_path / "trained_2bit.safetensors")[0],
                 "ternary_pytorch": load_packed(tmp_path / "trained_2bit_fp32head.safetensors", use_kernel=False)[0]}

@@ -114,8 +114,8 @@ REGIME_PROVISIONAL = ("**Provisional.** The study is still training (a partial a
                       "findings below cover only the run sets already whole ({run_sets}); {missing} runs are still "
                       "to train. No claim is judged from it until the archive is complete.")
 SPARSITY_CURVES_INTRO = ("### Sparsity where the weights moved\n\nThe sparsity claims mean something only once "
-                         "training moved the ternary codes away from their initial draw (a Gaussian weight gives "
-                         f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% zeros under round(w / mean|w|)). Every train stage logs the zero percentage of the "
+                         "training moved the ternary codes away from their initial draw: a Gaussian weight gives "
+                         f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% zeros under the rule round(w / mean|w|). Every train stage logs the zero percentage of the "
                          "ternary model's codes at the end of each epoch, over all block layers and over the middle "
                          "band and the boundary layers, so each run shows whether its sparsity was still moving when "
                          "it stopped. The claims `sparsity_middle_vs_boundary_<arm>` and `sparsity_above_gaussian_<arm>` "
