@@ -20,7 +20,7 @@ from torch.nn import functional as F
 
 from pipeline.data.tokens import load_tokens
 from pipeline.errors import InputError, one_line_errors
-from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files
+from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files, scoring_windows
 from pipeline.io import print_json
 
 
@@ -28,15 +28,12 @@ def head_change(bf16: torch.nn.Module, int8: torch.nn.Module, tokens: np.ndarray
                 ) -> dict[str, float]:
     """Perplexity of the two models on the first ``windows`` windows of ``seq_len`` + 1 tokens, the
     int8 head's relative change, top-1 agreement and the largest absolute logit difference."""
-    available = (len(tokens) - 1) // seq_len
-    if available < 1:
-        raise InputError(f"{len(tokens)} validation tokens cannot fill one window of {seq_len} + 1")
-    windows = min(windows, available)
+    cut = scoring_windows(tokens, seq_len, windows)
+    windows = len(cut)
     nll = {"bf16": 0.0, "int8": 0.0}
     same, largest = 0, 0.0
-    for w in range(windows):
-        window = torch.from_numpy(np.asarray(tokens[w * seq_len: w * seq_len + seq_len + 1], dtype=np.int64))
-        ids, targets = window[:-1][None], window[1:]
+    for window_ids, window_targets in cut:
+        ids, targets = torch.from_numpy(window_ids)[None], torch.from_numpy(window_targets)
         with torch.no_grad():
             logits = {"bf16": bf16(ids)[0].float(), "int8": int8(ids)[0].float()}
         for name, value in logits.items():

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from pipeline.errors import InputError, MissingInputError, one_line_errors
+from pipeline.errors import MissingInputError, one_line_errors
 from pipeline.data.tokens import load_tokens
-from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files
+from pipeline.inference.cli import add_scoring_arguments, checkpoint_file, require_files, scoring_windows
 from pipeline.io import print_json
 
 
@@ -81,15 +81,11 @@ def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_le
               threads: int) -> dict[str, float]:
     """Perplexity of both models on the first ``windows`` non-overlapping windows of ``tokens``,
     their relative difference, top-1 agreement and the largest absolute logit difference."""
-    available_windows = (len(tokens) - 1) // seq_len
-    if available_windows < 1:
-        raise InputError(f"{len(tokens)} validation tokens cannot fill one window of {seq_len} + 1")
-    windows = min(windows, available_windows)
+    cut = scoring_windows(tokens, seq_len, windows)
+    windows = len(cut)
     peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len)
     nll_peer, nll_ours, same, largest = [], [], 0, 0.0
-    for w in range(windows):
-        window = np.asarray(tokens[w * seq_len: w * seq_len + seq_len + 1], dtype=np.int64)
-        ids, targets = window[:-1], window[1:]
+    for ids, targets in cut:
         theirs = peer.logits(ids.tolist())
         with torch.no_grad():
             mine = ours(torch.from_numpy(ids)[None])[0].float().numpy()
