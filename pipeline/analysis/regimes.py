@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from pipeline.analysis.rules import Measured, t_half_width, t_test
 from pipeline.config import ROLES, ClaimsConfig, Config
 
 
@@ -108,13 +108,15 @@ def regime_curves(epochs: pd.DataFrame, cell_list: list[Cell]) -> pd.DataFrame:
                                                            "ternary_ratio", "contrast"]].reset_index(drop=True)
 
 
-def _t(values: list[float], alpha: float) -> tuple[float, float, float]:
-    """(t, two-sided p, half-width of the 1 - alpha t interval) of a mean over seeds; NaN below 2."""
+def _t(values: list[float], tol: ClaimsConfig) -> tuple[float, float, float]:
+    """(t, two-sided p, half-width of the t interval) of a mean over seeds, by the claims' own test
+    (``rules.t_test``, ``rules.t_half_width``); NaN below 2 seeds or without a spread."""
     if len(values) < 2 or float(np.std(values, ddof=1)) == 0.0:
         return math.nan, math.nan, math.nan
-    result = stats.ttest_1samp(values, 0.0)
-    half = float(stats.t.ppf(1 - alpha / 2, len(values) - 1) * np.std(values, ddof=1) / math.sqrt(len(values)))
-    return float(result.statistic), float(result.pvalue), half
+    sample = Measured(float(np.mean(values)), float(np.std(values, ddof=1)), len(values), samples=tuple(values))
+    test, half = t_test(sample), t_half_width(sample, tol)
+    assert test is not None and half is not None  # both exist once there are 2 seeds with a spread
+    return test.t, test.p, half
 
 
 def regime_table(cell_list: list[Cell], runs: dict[str, dict[str, list[dict]]], gaps: pd.DataFrame,
@@ -139,7 +141,7 @@ def regime_table(cell_list: list[Cell], runs: dict[str, dict[str, list[dict]]], 
         if not ternary or not twin:
             continue
         contrast = [b["train_val_ratio"] - s["train_val_ratio"] for s, b in zip(ternary, twin)]
-        t, p, half = _t(contrast, tol.significance_level)
+        t, p, half = _t(contrast, tol)
         fp32 = [run["train_val_ratio"] for run in twin]
         ratio_t = [run["train_val_ratio"] for run in ternary]
         small = cell.stories is not None and cell.stories <= 200
@@ -150,7 +152,7 @@ def regime_table(cell_list: list[Cell], runs: dict[str, dict[str, list[dict]]], 
         direction = ("paper" if np.mean(contrast) > 0 else "reversed") if decided else "undecided"
         matched = gaps[gaps["arm"] == cell.run_set]
         per_seed = matched.groupby("seed")["gap"].mean().tolist()
-        mt, mp, mhalf = _t(per_seed, tol.significance_level)
+        mt, mp, mhalf = _t(per_seed, tol)
         rows.append({
             "cell": cell.label, "run_set": cell.run_set, "width": cell.width,
             "stories": cell.stories, "schedule": cell.schedule, "causal_baseline": cell.causal_baseline,
