@@ -19,6 +19,11 @@ __all__ = ["ARCHIVE_META", "ZERO_CURVE_METRIC", "Outputs", "RunPaths", "arm_dir"
 
 # the per-epoch zero percentages each train stage logs (eval/<name>), by the part of the depth they cover
 ZERO_CURVE_METRIC = {"all": "zero_pct", "middle": "zero_pct_middle", "boundary": "zero_pct_boundary"}
+# The seconds a timing file records: a training run's runs/.../timing.json its optimizer steps and epoch
+# evaluations (pipeline/training/train.py), a stage's metrics/timing/<stage>.json its whole wall clock
+# (stages/common.py).
+RUN_SECONDS_KEY = "train_seconds"
+STAGE_SECONDS_KEY = "seconds"
 ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive
 
 

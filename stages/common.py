@@ -9,7 +9,7 @@ from typing import Callable
 from pipeline.config import Config, load_config
 from pipeline.errors import one_line_errors
 from pipeline.io import write_json
-from pipeline.layout import Outputs
+from pipeline.layout import STAGE_SECONDS_KEY, Outputs
 
 
 def parser(description: str) -> argparse.ArgumentParser:
@@ -36,4 +36,4 @@ def main(description: str, body: Callable[[Config, argparse.Namespace], None],
     with one_line_errors():
         body(load_config(args.params), args)
     if timing_name is not None:
-        write_json(Outputs().timing(timing_name(args)), {"seconds": time.perf_counter() - started})
+        write_json(Outputs().timing(timing_name(args)), {STAGE_SECONDS_KEY: time.perf_counter() - started})

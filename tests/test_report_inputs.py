@@ -82,7 +82,7 @@ def make_run(root: Path, seeds: list[int]) -> None:
 @pytest.fixture
 def two_seeds(tmp_path):
     make_run(tmp_path, [0, 1])
-    return parse_config(tiny_raw_params(train={"seeds": [0, 1]}, glue={"tasks": TASKS})), tmp_path
+    return parse_config(tiny_raw_params(train={"seeds": [0, 1]}, glue={"tasks": TASKS, "scratch_seeds": [0]})), tmp_path
 
 
 def test_load_inputs_reads_every_run_the_params_name(two_seeds):
@@ -99,7 +99,13 @@ def test_load_inputs_reads_every_run_the_params_name(two_seeds):
     # every stage dvc repro runs, by its dvc name: the arms' (kept only in DVC's cache here) and the
     # stages that write no timing file are listed, not timed
     assert stages[["train_arm@notebook_init-0 (studied)", "train_arm@maskless_baseline-0 (baseline)"]].isna().all()
-    assert list(stages.index[-5:]) == ["benchmark", "sparsity", "validate", "summarize", "report"]
+    assert list(stages.index[-7:]) == ["glue_sweep", "glue_bow", "benchmark", "sparsity", "validate", "summarize",
+                                       "report"]
+    # the GLUE fine-tunes and the scratch controls the params name are listed by their dvc names
+    assert {f"glue_{role}@{seed}" for role in ("studied", "baseline") for seed in (0, 1)} <= set(stages.index)
+    assert [name for name in stages.index if name.startswith("glue_scratch@")] == \
+        [f"glue_scratch@{role}-{seed}" for role in ("studied", "baseline") for seed in cfg.glue.scratch_seeds] == \
+        ["glue_scratch@studied-0", "glue_scratch@baseline-0"]
     assert stages[["validate", "summarize", "report"]].isna().all()
     assert stages.sum() == pytest.approx(42.0 + 0.8 + 6.0 + 100.0)
 

@@ -15,11 +15,13 @@ the cores are visible.
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from pipeline.errors import MissingInputError, one_line_errors
 from pipeline.io import print_json, read_json
+from pipeline.layout import RUN_SECONDS_KEY, STAGE_SECONDS_KEY
 
 RUN_TIMING = "timing.json"
 
@@ -37,6 +39,13 @@ class StageTime:
     resumed_seconds_estimate: float = 0.0
 
 
+def recorded_seconds(path: Path, key: str = STAGE_SECONDS_KEY) -> float:
+    """The seconds a timing file records (``key``: ``STAGE_SECONDS_KEY`` for a stage's,
+    ``RUN_SECONDS_KEY`` for a training run's); NaN where the file is absent (an arm run kept only in
+    DVC's cache, a stage not yet run)."""
+    return float(read_json(path)[key]) if path.is_file() else math.nan
+
+
 def _run_time(path: Path, root: Path) -> StageTime:
     """A training run's timing.json (``runs/.../timing.json``), its metrics.json beside it for the
     tokens per optimizer step."""
@@ -47,7 +56,7 @@ def _run_time(path: Path, root: Path) -> StageTime:
     if start and rate and metrics.is_file():
         run = read_json(metrics)
         estimate = start * run["tokens_seen"] / run["steps"] / rate
-    return StageTime(str(path.parent.relative_to(root)), float(timing["train_seconds"]), True, rate, start, estimate)
+    return StageTime(str(path.parent.relative_to(root)), float(timing[RUN_SECONDS_KEY]), True, rate, start, estimate)
 
 
 def stage_times(root: Path) -> list[StageTime]:
@@ -57,7 +66,7 @@ def stage_times(root: Path) -> list[StageTime]:
     if not runs and not stages:
         raise MissingInputError(f"no timing files under {root}: expected runs/**/timing.json or metrics/timing/*.json")
     return ([_run_time(path, root) for path in runs]
-            + [StageTime(path.stem, float(read_json(path)["seconds"])) for path in stages])
+            + [StageTime(path.stem, recorded_seconds(path)) for path in stages])
 
 
 def compute_summary(times: list[StageTime]) -> dict:

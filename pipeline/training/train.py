@@ -27,7 +27,7 @@ from pipeline.training.resume import (CorruptCheckpointError, ResumePoint, load_
                                       set_aside)
 from pipeline.config import ROLES, Config, TrainConfig
 from pipeline.training.distributed import DistContext, device_name, resolve_device
-from pipeline.layout import ZERO_CURVE_METRIC, RunPaths
+from pipeline.layout import RUN_SECONDS_KEY, ZERO_CURVE_METRIC, RunPaths
 from pipeline.training.evaluate import Sequences, StorySequences, StreamWindows, evaluate_lm, evenly_spaced
 from pipeline.errors import InputError, MissingInputError
 from pipeline.io import atomic_path, read_json, write_json
@@ -251,7 +251,7 @@ def _finish(run: _Run, cfg: Config, paths: RunPaths, last_loss: float, train_sec
     with atomic_path(paths.layers) as tmp:  # full precision: the sparsity stage reads it back exactly
         layer_statistics(run.model).to_csv(tmp, index=False)
     write_json(paths.metrics, metrics)
-    write_json(paths.timing, {"train_seconds": train_seconds, "device": device_name(run.device),
+    write_json(paths.timing, {RUN_SECONDS_KEY: train_seconds, "device": device_name(run.device),
                               "precision": tc.precision, "compiled": tc.compile,
                               "tokens_per_second": (run.total_steps - run.start_step) * tc.batch_size * seq_len
                               / train_seconds if train_seconds > 0 else None, "resumed_from_step": run.start_step})

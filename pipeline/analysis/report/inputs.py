@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from pipeline.analysis.compute import recorded_seconds
 from pipeline.analysis.evidence import archive_created
 from pipeline.analysis.runsets import GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, glue_metric
-from pipeline.config import Config
+from pipeline.config import ROLES, Config
 from pipeline.io import read_json
-from pipeline.config import ROLES
-from pipeline.layout import ARCHIVE_META, Outputs, RunPaths, list_archives
+from pipeline.layout import ARCHIVE_META, RUN_SECONDS_KEY, Outputs, RunPaths, list_archives
 from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
@@ -92,26 +92,23 @@ def _glue_frame(runs: list[tuple[str, int, RunPaths]]) -> pd.DataFrame:
 UNTIMED_STAGES = ("validate", "summarize", "report")  # stages that write no timing file
 
 
-def _recorded_seconds(path: Path, key: str) -> float:
-    """``key`` of a timing file; NaN where the file is absent (an arm run kept only in DVC's cache)."""
-    return read_json(path)[key] if path.is_file() else math.nan
-
-
 def _stage_seconds(cfg: Config, timing: pd.DataFrame, outputs: Outputs, root: Path) -> pd.DataFrame:
     """Wall-clock seconds of every stage of the run, named as ``dvc repro`` names them, in pipeline
     order: the main training runs, the arms' (``train_arm@<arm>-<seed>``, one row per role it trains),
-    the stages that record metrics/timing/<stage>.json, and the stages that record none (NaN)."""
-    rows = [{"stage": "prepare", "seconds": _recorded_seconds(outputs.timing("prepare"), "seconds")},
-            {"stage": "tokenize", "seconds": _recorded_seconds(outputs.timing("tokenize"), "seconds")}]
+    the GLUE fine-tunes and scratch controls, the stages that record metrics/timing/<stage>.json, and the stages that record none (NaN)."""
+    rows = [{"stage": "prepare", "seconds": recorded_seconds(outputs.timing("prepare"))},
+            {"stage": "tokenize", "seconds": recorded_seconds(outputs.timing("tokenize"))}]
     rows += [{"stage": f"train_{row.role}@{row.seed}", "seconds": row.train_seconds} for row in timing.itertuples()]
     rows += [{"stage": f"train_arm@{arm}-{seed} ({role})",
-              "seconds": _recorded_seconds(RunPaths.for_run(role, seed, root, arm).timing, "train_seconds")}
+              "seconds": recorded_seconds(RunPaths.for_run(role, seed, root, arm).timing, RUN_SECONDS_KEY)}
              for arm in cfg.arms.run for seed in cfg.arms.seeds for role in cfg.arms.defs[arm].roles]
-    rows += [{"stage": f"glue_{role}@{seed}", "seconds": _recorded_seconds(outputs.timing(f"glue_{role}_seed_{seed}"),
-                                                                            "seconds")}
+    rows += [{"stage": f"glue_{role}@{seed}", "seconds": recorded_seconds(outputs.timing(f"glue_{role}_seed_{seed}"))}
              for role in ROLES for seed in cfg.train.seeds]
-    rows += [{"stage": name, "seconds": _recorded_seconds(outputs.timing(name), "seconds")}
-             for name in ("benchmark", "sparsity", *UNTIMED_STAGES)]
+    rows += [{"stage": f"glue_scratch@{role}-{seed}",
+              "seconds": recorded_seconds(outputs.timing(f"glue_scratch_{role}_seed_{seed}"))}
+             for role in ROLES for seed in cfg.glue.scratch_seeds]
+    rows += [{"stage": name, "seconds": recorded_seconds(outputs.timing(name))}
+             for name in ("glue_sweep", "glue_bow", "benchmark", "sparsity", *UNTIMED_STAGES)]
     return pd.DataFrame(rows)
 
 
