@@ -180,7 +180,7 @@ def int8_linear(x_float: torch.Tensor, weight: torch.Tensor, row_scale: torch.Te
     return y.reshape(*leading, -1)
 
 
-KERNEL_PATHS = ("scalar", "avx2", "avx512", "avx512bf16")  # every inner-loop path the sources have, narrowest first
+KERNEL_PATHS = ("scalar", "avx2", "avx512", "avx512vnni", "avx512bf16")  # every inner-loop path the sources have, narrowest first
 
 
 def compiled_paths() -> tuple[str, ...]:

@@ -50,9 +50,37 @@ inline int32_t reduce_i32(__m256i acc) {
 }
 #endif
 
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+// 64 products per step with VNNI. vpdpbusd multiplies unsigned by signed bytes, so the weights move
+// into unsigned range instead: w ^ 0x80 is w + 128 in [1, 255] read as u8, and sum (w + 128) x =
+// sum w x + 128 sum x, the second term the token's code sum (x_sum), subtracted once per row. Masked
+// loads cover each row's end (a masked-out weight becomes 128 but meets a masked-out activation, 0).
+// A lane adds at most 4 * 255 * 128 per step: int32 holds rows far past the entry's bound.
+inline void dot_i8_rows4_vnni(const int8_t* w, const int8_t* x, int64_t n, int32_t x_sum, int32_t out[4]) {
+  __m512i acc[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+  for (int64_t i = 0; i < n; i += 64) {
+    const int64_t left = n - i;
+    const __mmask64 take = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    const __m512i xv = _mm512_maskz_loadu_epi8(take, x + i);
+    for (int r = 0; r < 4; ++r) {
+      const __m512i wv = _mm512_xor_si512(_mm512_maskz_loadu_epi8(take, w + r * n + i), flip);
+      acc[r] = _mm512_dpbusd_epi32(acc[r], wv, xv);
+    }
+  }
+  for (int r = 0; r < 4; ++r) out[r] = _mm512_reduce_add_epi32(acc[r]) - 128 * x_sum;
+}
+#endif
+
 // Four rows against one token at once (rows at w, w + n, ...): each activation vector is loaded once
-// for the four rows, as the ternary kernel's dot_rows4 does.
-inline void dot_i8_rows4(const int8_t* w, const int8_t* x, int64_t n, int32_t out[4], bool avx2) {
+// for the four rows, as the ternary kernel's dot_rows4 does. x_sum: the sum of x's n codes (VNNI only).
+inline void dot_i8_rows4(const int8_t* w, const int8_t* x, int64_t n, int32_t x_sum, int32_t out[4], bool avx2,
+                         bool vnni) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  if (vnni) return dot_i8_rows4_vnni(w, x, n, x_sum, out);
+#endif
+  (void)x_sum;
+  (void)vnni;
   int64_t i = 0;
   for (int r = 0; r < 4; ++r) out[r] = 0;
 #if defined(__AVX2__)
@@ -104,6 +132,7 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
 
   std::vector<int8_t> codes(static_cast<size_t>(tokens * in_features));
   std::vector<float> x_scale(static_cast<size_t>(tokens));
+  std::vector<int32_t> x_sums(static_cast<size_t>(tokens), 0);
   const float* xp = x.data_ptr<float>();
   for (int64_t t = 0; t < tokens; ++t) {
     const float* row = xp + t * in_features;
@@ -114,6 +143,7 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
     for (int64_t i = 0; i < in_features; ++i) {
       const float q = std::nearbyint(row[i] / scale);  // half to even, as torch.round
       codes[t * in_features + i] = static_cast<int8_t>(std::min(std::max(q, -128.0f), 127.0f));
+      x_sums[t] += codes[t * in_features + i];
     }
   }
 
@@ -125,7 +155,7 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
   auto finish = [&](int64_t t, int64_t o, int32_t dot) {
     yp[t * out_features + o] = static_cast<float>(dot) * (x_scale[t] * sp[o]) + (bp ? bp[o] : 0.0f);
   };
-  const bool avx2 = kernel_path() >= 1;
+  const bool avx2 = kernel_path() >= 1, vnni = kernel_path() >= 3;  // ternary_cpu.cpp's kAvx2, kAvx512Vnni
   // Threads split groups of four rows; a chunk holds at least ~32 KiB of weights.
   const int64_t groups = (out_features + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, (int64_t{32} << 10) / std::max<int64_t>(1, 4 * in_features));
@@ -136,7 +166,7 @@ torch::Tensor int8_linear(const torch::Tensor& x_float, const torch::Tensor& wei
       for (int64_t t = 0; t < tokens; ++t) {
         const int8_t* token = codes.data() + t * in_features;
         if (o + 4 <= out_features) {
-          dot_i8_rows4(wp + o * in_features, token, in_features, sums, avx2);
+          dot_i8_rows4(wp + o * in_features, token, in_features, x_sums[t], sums, avx2, vnni);
           for (int r = 0; r < 4; ++r) finish(t, o + r, sums[r]);
         } else {
           for (int64_t r = o; r < out_features; ++r) finish(t, r, dot_i8(wp + r * in_features, token, in_features, avx2));

@@ -10,7 +10,10 @@
 // and the f * x products are unsigned-by-signed bytes, what x86's pmaddubsw multiplies. Padding
 // weights have f = 1 but meet zero activations, so they add nothing. Measured on a 2-core AMD EPYC
 // (AVX-512), this beat a 256-entry-per-4-activations lookup table about 9x (the table costs one scalar
-// load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant.
+// load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant. A second
+// VNNI variant (each field masked in place, 4 ANDs and 4 vpdpbusd per row and step into 16 independent
+// accumulators, no shifts) took 0.98-1.41x the AVX-512BW loop's time on the 132M layers, slower in 5 of
+// 6 interleaved pairs at 1 and 2 threads, so VNNI is used for the int8 head only.
 
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -30,14 +33,17 @@
 // the CPU has; the widest runs unless set_path narrows it (the tests force each path against the
 // reference). Entry points read it once per call, so a change applies from the next call.
 namespace ternarylm {
-// avx512: AVX-512BW for the ternary matmul (64 packed bytes per step); avx512bf16 adds the bf16 head's
-// dot-product instruction.
-enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Bf16 = 3 };
-const char* const kPathNames[] = {"scalar", "avx2", "avx512", "avx512bf16"};
+// avx512: AVX-512BW for the ternary matmul (64 packed bytes per step); avx512vnni adds VNNI's fused
+// u8 x s8 dot products (vpdpbusd) for the int8 head (int8_head.cpp); avx512bf16 adds the bf16 head's
+// dot-product instruction (every CPU with AVX-512 BF16 also has VNNI).
+enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAvx512Bf16 = 4 };
+const char* const kPathNames[] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
 
 int64_t widest_compiled() {
-#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX2__)
+#if defined(__AVX512BF16__) && defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX2__)
   return kAvx512Bf16;
+#elif defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX2__)
+  return kAvx512Vnni;
 #elif defined(__AVX512BW__) && defined(__AVX2__)
   return kAvx512;
 #elif defined(__AVX2__)
