@@ -211,6 +211,32 @@ def test_decode_cache_writes_in_place_and_returns_the_filled_prefix():
     assert cache.lengths == [5]
 
 
+def test_advance_all_checks_every_layer_before_moving_any():
+    cache = DecodeCache([(torch.ones(1, 2, 3, 4), torch.ones(1, 2, 3, 4))] * 3, max_len=5)
+    cache.advance(1, 3, 1)  # layer 1 ahead of the others
+    with pytest.raises(ValueError, match="layer 1 holds 4 positions; cannot decode position 3"):
+        cache.advance_all(3, 1)
+    assert cache.lengths == [3, 4, 3]  # nothing moved
+    cache = DecodeCache([(torch.ones(1, 2, 3, 4), torch.ones(1, 2, 3, 4))] * 3, max_len=4)
+    assert cache.advance_all(3, 1) == 4 and cache.lengths == [4, 4, 4]
+    with pytest.raises(ValueError, match="past the cache's 4 positions"):
+        cache.advance_all(4, 1)
+
+
+@pytest.mark.skipif(load_kernel() is None, reason="the C++ kernel did not build")
+def test_the_one_call_step_refuses_a_gap_before_anything_is_written(tmp_path):
+    export_packed(_ternary(), tmp_path / "m.safetensors", "2bit")
+    packed, _ = load_packed(tmp_path / "m.safetensors")
+    ids = torch.randint(0, 300, (1, 12), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        _, prefill = packed.forward_cached(ids[:, :8])
+        cache = DecodeCache(prefill, 12)
+        keys = cache.keys.clone()
+        with pytest.raises(ValueError, match="layer 0 holds 8 positions; cannot decode position 9"):
+            packed.forward_cached(ids[:, 9:10], cache, 9)
+    assert cache.lengths == [8] * ARCH.n_layers and torch.equal(cache.keys, keys)
+
+
 def test_a_multi_token_step_with_a_decode_cache_is_refused_before_anything_is_written(tmp_path):
     model = _ternary()
     ids = torch.randint(0, 300, (1, 12), generator=torch.Generator().manual_seed(2))
@@ -225,7 +251,8 @@ def test_a_multi_token_step_with_a_decode_cache_is_refused_before_anything_is_wr
 @pytest.mark.skipif(load_kernel() is None, reason="the C++ kernel did not build")
 def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path, monkeypatch):
     """kernel.decode_block against the same packed model decoding through the Python blocks (tuple
-    cache), teacher-forced over 24 positions. Its attention sums in another order than torch's SDPA,
+    cache), teacher-forced over 24 positions, and the kernel's DecodeStack (every block in one call)
+    against decode_block called block by block: the same numbers, bit for bit. Its attention sums in another order than torch's SDPA,
     and a rounding difference can move an int8 activation code by one, so the logits agree to a code
     flip, not bit for bit: bounded here at 0.2% of the largest logit, NLL to 1e-5 relative and the
     same argmax at every position."""
@@ -237,18 +264,28 @@ def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path, 
     step_in_cpp = kernel.decode_block
     monkeypatch.setattr(kernel, "decode_block", lambda *args: calls.append(args[-3]) or step_in_cpp(*args))
     ids = torch.randint(0, 300, (1, 32), generator=torch.Generator().manual_seed(5))
-    reference, fused = [], []
+    reference, fused, stacked = [], [], []
+    stack_steps = []
     with torch.inference_mode():
         _, tuple_cache = packed.forward_cached(ids[:, :8])
-        decode_cache = DecodeCache(tuple_cache, 32)
+        decode_cache, stack_cache = DecodeCache(tuple_cache, 32), DecodeCache(tuple_cache, 32)
         for position in range(8, 31):
             step = ids[:, position:position + 1]
             logits, tuple_cache = packed.forward_cached(step, tuple_cache, position)
             reference.append(logits[0, -1])
-            logits, decode_cache = packed.forward_cached(step, decode_cache, position)
+            with monkeypatch.context() as block_by_block:  # each block's decode_block called from Python
+                block_by_block.setattr(packed, "_one_call_step", lambda *args: False)
+                logits, decode_cache = packed.forward_cached(step, decode_cache, position)
             fused.append(logits[0, -1])
-    # the fused path really ran: once per block and position, and never for the tuple cache
+            logits, stack_cache = packed.forward_cached(step, stack_cache, position)  # the DecodeStack: one call
+            stacked.append(logits[0, -1])
+            stack_steps.append(packed.decode_stack is not None and stack_cache.lengths == [position + 1] * ARCH.n_layers)
+    # the fused path really ran: once per block and position, and never for the tuple cache; the
+    # stack ran every block in C++ (no decode_block call from Python) and gave the same numbers
     assert calls == [position for position in range(8, 31) for _ in range(ARCH.n_layers)]
+    assert all(stack_steps) and packed.decode_stack.blocks() == ARCH.n_layers
+    assert torch.equal(torch.stack(stacked), torch.stack(fused))
+    assert torch.equal(stack_cache.keys, decode_cache.keys) and torch.equal(stack_cache.values, decode_cache.values)
     reference, fused, targets = torch.stack(reference), torch.stack(fused), ids[0, 9:32]
     assert (fused - reference).abs().max() <= 0.002 * reference.abs().max()
     nll = [torch.nn.functional.cross_entropy(logits, targets).item() for logits in (reference, fused)]

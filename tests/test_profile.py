@@ -20,6 +20,7 @@ def test_the_profile_times_every_path_and_its_parts_add_up():
     assert list(timings) == list(compiled_paths())
     for parts in timings.values():
         assert parts["decode_ms"] > 0 and parts["ternary_ms"] > 0 and parts["head_ms"] > 0
+        assert parts["rest_ms"] == pytest.approx(parts["decode_ms"] - parts["ternary_in_step_ms"] - parts["head_ms"])
     sizes = profile.part_bytes(model)
     assert len(profile._layers(model)) == 4 * arch.n_layers  # stacked q/k/v and gate/up: four calls a block
     dim, hidden, vocab = arch.dim, model.blocks[0].mlp.w2.in_features, 300

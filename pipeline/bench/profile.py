@@ -11,9 +11,12 @@ it times with ``torch.utils.benchmark``:
   per block), each the kernel's ``ternary_linear_fused`` on one token called directly, all 48 in
   one timed statement so that, as in a step, the next layer's weights are not the ones just read
   (one Python-to-C++ call each, about a microsecond, which the step's own calls from C++ do not pay);
+* ``ternary_in_step``: the same 48 calls each time after the head has run on one token, less the
+  head's own time: in a step the head's 47 MB (bf16) stream evicts the ternary layers' codes from a
+  cache that held them all in the ``ternary`` loop, so this is their cost as a step pays it;
 * ``head``: the output head on one token;
-* ``rest``: ``decode`` minus the two, i.e. norms, attention over the cache, the embedding row,
-  argmax and Python.
+* ``rest``: ``decode`` minus ``ternary_in_step`` and ``head``, i.e. norms, attention over the cache,
+  the embedding row, argmax and Python.
 
 Beside each part, the bytes it reads per token, the read bandwidth at that size (same threads) and
 the part's time over its floor. A measurement, not a test: run it on an idle machine.
@@ -57,7 +60,8 @@ def _layers(model: PackedTransformerLM) -> list[PackedTernaryLinear]:
 
 
 def profile_model(model: PackedTransformerLM, threads: int, min_run_time: float = 1.0) -> dict[str, dict[str, float]]:
-    """Per path: decode step, ternary layers, head and the rest (ms), timed as the module says."""
+    """Per path: decode step, ternary layers (cache-warm and as a step pays them), head and the rest
+    (ms), timed as the module says."""
     kernel = load_kernel()
     if kernel is None:
         raise InputError("the C++ kernel did not build: there is no kernel path to profile")
@@ -82,8 +86,12 @@ def profile_model(model: PackedTransformerLM, threads: int, min_run_time: float 
             ternary = _median_ms("for args in calls: fused(*args)", {"fused": kernel.ternary_linear_fused,
                                                                         "calls": calls}, threads, min_run_time)
             head = _median_ms("head(x)", {"head": model.head, "x": hidden}, threads, min_run_time)
-        results[path] = {"decode_ms": decode, "ternary_ms": ternary, "head_ms": head,
-                         "rest_ms": decode - ternary - head}
+            after_head = _median_ms("head(x)\nfor args in calls: fused(*args)",
+                                    {"head": model.head, "x": hidden, "fused": kernel.ternary_linear_fused,
+                                     "calls": calls}, threads, min_run_time)
+        in_step = after_head - head
+        results[path] = {"decode_ms": decode, "ternary_ms": ternary, "ternary_in_step_ms": in_step, "head_ms": head,
+                         "rest_ms": decode - in_step - head}
     return results
 
 
@@ -116,7 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
     floors = {part: floor_ms(nbytes, bandwidths.at(nbytes)["gb_per_s"]) for part, nbytes in sizes.items()}
     result = {"threads": args.threads, "head_dtype": args.head_dtype, "eps": EPS, "bytes": sizes, "floor_ms": floors,
               "read_gb_per_s": {part: bandwidths.at(n)["gb_per_s"] for part, n in sizes.items()},
-              "paths": {path: {**times, **{f"{part}_over_floor": times[f"{part}_ms"] / floors[part] for part in floors}}
+              "paths": {path: {**times, **{f"{part}_over_floor": times[f"{part}_ms"] / floors[part] for part in floors},
+                               "ternary_in_step_over_floor": times["ternary_in_step_ms"] / floors["ternary"]}
                         for path, times in timings.items()}}
     print_json(result, args.out)
     return result

@@ -36,8 +36,8 @@ from pipeline.inference.layers import EmbeddingInDtype, HeadInDtype, Int8Head, K
 from pipeline.inference.packing import PACKINGS, pack_ternary_2bit
 from pipeline.io import atomic_path
 from pipeline.model.quant import EPS, ternary_codes
-from pipeline.model.transformer import (NORM_EPS, Block, DecodeSlot, DecoderLM, Past, TransformerLM, apply_rotary,
-                                        attend, split_heads)
+from pipeline.model.transformer import (NORM_EPS, Block, DecodeCache, DecodeSlot, DecoderLM, KVCache, Past,
+                                        TransformerLM, apply_rotary, attend, rotary_tables, split_heads)
 
 FORMAT = "ternarylm-packed"
 HEAD_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.int8}
@@ -106,14 +106,23 @@ class KernelDecodeBlock(Block):
         if self.training or not isinstance(past, DecodeSlot) or x.shape[:2] != (1, 1) or cos is None \
                 or x.device.type != "cpu":
             return super().forward(x, cos, sin, past)
+        keys, values = past.claim(1)  # refuses a gap, a rewrite and the end of the buffer
+        (norm_a, norm_m, qkv, qkv_rows, wo, w13, w13_rows, w2), (eps_a, eps_m, wo_alpha, w2_alpha) = self.step_weights()
+        y = load_kernel().decode_block(x.reshape(1, -1), norm_a, eps_a, norm_m, eps_m, qkv, qkv_rows, wo, wo_alpha, w13,
+                                       w13_rows, w2, w2_alpha, cos, sin, keys[0], values[0], past.start,
+                                       self.attn.wo.act_bits, EPS)
+        return y.reshape(x.shape), None
+
+    def step_weights(self) -> tuple[list[torch.Tensor], list[float]]:
+        """What the kernel's decoding step reads of this block, in ``DecodeStack``'s order: the tensors
+        (attention and MLP norm weights, stacked q/k/v codes and row alphas, output codes, stacked
+        gate/up codes and row alphas, down codes) and the scalars (the two norms' eps, the output and
+        down layers' alpha)."""
         attn, mlp = self.attn, self.mlp
         qkv, gate_up = attn.qkv[0], mlp.gate_up[0]
-        keys, values = past.claim(1)  # refuses a gap, a rewrite and the end of the buffer
-        y = load_kernel().decode_block(
-            x.reshape(1, -1), self.attn_norm.weight, self.attn_norm.eps, self.mlp_norm.weight, self.mlp_norm.eps,
-            qkv.packed, qkv.row_alpha, attn.wo.packed, attn.wo.alpha, gate_up.packed, gate_up.row_alpha,
-            mlp.w2.packed, mlp.w2.alpha, cos, sin, keys[0], values[0], past.start, attn.wo.act_bits, EPS)
-        return y.reshape(x.shape), None
+        return ([self.attn_norm.weight, self.mlp_norm.weight, qkv.packed, qkv.row_alpha, attn.wo.packed,
+                 gate_up.packed, gate_up.row_alpha, mlp.w2.packed],
+                [self.attn_norm.eps, self.mlp_norm.eps, attn.wo.alpha, mlp.w2.alpha])
 
 
 class PackedTransformerLM(DecoderLM):
@@ -125,6 +134,33 @@ class PackedTransformerLM(DecoderLM):
     def __init__(self, arch: ArchConfig, vocab_size: int, role: RoleModel, embed: nn.Module,
                  pos_embed: nn.Embedding | None, blocks: nn.ModuleList, norm: nn.Module, head: nn.Module) -> None:
         super().__init__(arch, vocab_size, role, embed, pos_embed, blocks, norm, head, dropout=0.0)
+        self.decode_stack: object | None = None  # the kernel's DecodeStack, built at the first one-call step
+
+    def _one_call_step(self, idx: torch.Tensor, cache: object) -> bool:
+        """Whether this step runs as one kernel call through every block: one token of batch 1 on the
+        CPU with a :class:`~pipeline.model.transformer.DecodeCache`, rotary positions, every block a
+        :class:`KernelDecodeBlock`, in eval mode."""
+        return (not self.training and isinstance(cache, DecodeCache) and idx.shape == (1, 1)
+                and idx.device.type == "cpu" and self.pos_embed is None
+                and all(isinstance(block, KernelDecodeBlock) for block in self.blocks))
+
+    def hidden_states(self, idx: torch.Tensor, cache: KVCache | DecodeCache | None = None, start_pos: int = 0
+                      ) -> tuple[torch.Tensor, KVCache | DecodeCache]:
+        """:meth:`DecoderLM.hidden_states`; a one-token step with a decode cache (:meth:`_one_call_step`)
+        runs every block in one call of the kernel's ``DecodeStack`` (each block's ``decode_block``, in
+        order: the same numbers as block by block)."""
+        if not self._one_call_step(idx, cache):
+            return super().hidden_states(idx, cache, start_pos)
+        if self.decode_stack is None:
+            weights = [block.step_weights() for block in self.blocks]
+            self.decode_stack = load_kernel().DecodeStack([t for tensors, _ in weights for t in tensors],
+                                                          [float(v) for _, scalars in weights for v in scalars],
+                                                          self.blocks[0].attn.wo.act_bits, EPS)
+        cache.advance_all(start_pos, 1)  # refuses a gap, a rewrite and the end of the buffer, as claim does
+        cos, sin = rotary_tables(self.arch.dim // self.arch.n_heads, torch.arange(start_pos, start_pos + 1))
+        y = self.decode_stack.step(self.embed(idx).reshape(1, -1), cos, sin, cache.keys[:, 0], cache.values[:, 0],
+                                   start_pos)
+        return self.norm(y.reshape(1, 1, -1)), cache
 
     @classmethod
     def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict, use_kernel: bool = True) -> PackedTransformerLM:

@@ -61,6 +61,17 @@ class DecodeCache:
         self.lengths[layer] = end
         return end
 
+    def advance_all(self, start: int, time: int) -> int:
+        """:meth:`advance` for every layer at once (a step that writes every layer's rows itself),
+        checked for all layers before any is moved."""
+        for layer, length in enumerate(self.lengths):
+            if length != start:
+                raise ValueError(f"layer {layer} holds {length} positions; cannot decode position {start}")
+        if start + time > self.keys.shape[3]:
+            raise ValueError(f"decoding past the cache's {self.keys.shape[3]} positions")
+        self.lengths = [start + time] * len(self.lengths)
+        return start + time
+
     def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Write ``k``, ``v`` (batch, heads, time, head_dim) at ``start`` for ``layer``; return the keys
         and values of positions 0 .. start + time (views, no copy)."""

@@ -551,6 +551,49 @@ torch::Tensor decode_block(const torch::Tensor& x, const torch::Tensor& attn_nor
   return residual;
 }
 
+// The decoding step of a whole stack of blocks for one token, in one call from Python: the blocks'
+// weights are taken once (at construction) and every step runs decode_block over them in order, each
+// block's key and value rows written into its slice of the stacked cache. Per token Python then makes
+// one call instead of one per block, each with some twenty arguments to convert and as many module
+// attribute lookups; the arithmetic is decode_block's, so the result is the same bit for bit.
+// tensors: per block, in order, attn_norm, mlp_norm, qkv, qkv_rows, wo, w13, w13_rows, w2 (8 each);
+// scalars: per block attn_eps, mlp_eps, wo_alpha, w2_alpha (4 each).
+class DecodeStack {
+ public:
+  static constexpr size_t kTensors = 8, kScalars = 4;
+
+  DecodeStack(std::vector<torch::Tensor> tensors, std::vector<double> scalars, int64_t act_bits, double act_eps)
+      : tensors_(std::move(tensors)), scalars_(std::move(scalars)), act_bits_(act_bits), act_eps_(act_eps) {
+    TORCH_CHECK(!tensors_.empty() && tensors_.size() % kTensors == 0 && scalars_.size() * kTensors == tensors_.size() * kScalars,
+                "DecodeStack takes 8 tensors and 4 scalars per block, got ", tensors_.size(), " and ", scalars_.size());
+  }
+
+  int64_t blocks() const { return static_cast<int64_t>(tensors_.size() / kTensors); }
+
+  // x: float32 (1, dim); cos, sin: (1, head_dim / 2); keys, values: float32 (blocks, heads, max_len,
+  // head_dim), contiguous, written in place at `position`. Returns the last block's output, (1, dim).
+  torch::Tensor step(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, torch::Tensor keys,
+                     torch::Tensor values, int64_t position) const {
+    TORCH_CHECK(keys.dim() == 4 && keys.size(0) == blocks() && keys.is_contiguous() && values.sizes() == keys.sizes() &&
+                values.is_contiguous(), "keys and values must be contiguous (blocks, heads, max_len, head_dim) with ",
+                blocks(), " blocks");
+    torch::Tensor y = x;
+    for (int64_t b = 0; b < blocks(); ++b) {
+      const torch::Tensor* t = tensors_.data() + b * kTensors;
+      const double* v = scalars_.data() + b * kScalars;
+      y = decode_block(y, t[0], v[0], t[1], v[1], t[2], t[3], t[4], v[2], t[5], t[6], t[7], v[3], cos, sin,
+                       keys.select(0, b), values.select(0, b), position, act_bits_, act_eps_);
+    }
+    return y;
+  }
+
+ private:
+  std::vector<torch::Tensor> tensors_;
+  std::vector<double> scalars_;
+  int64_t act_bits_;
+  double act_eps_;
+};
+
 // The paths compiled in, narrowest first ("scalar" always).
 std::vector<std::string> compiled_paths() {
   std::vector<std::string> names;
@@ -587,6 +630,10 @@ PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.def("rms_norm", &rms_norm, "RMSNorm of each row of float32 x with float32 weight");
   m.def("rotary", &rotary, "half-split rotary embedding of float32 (B, H, T, D) with (T, D / 2) tables");
   m.def("decode_block", &decode_block, "one block's decoding step for one token, cache written in place");
+  py::class_<DecodeStack>(m, "DecodeStack", "one token's decoding step through every block, in one call")
+      .def(py::init<std::vector<torch::Tensor>, std::vector<double>, int64_t, double>())
+      .def("blocks", &DecodeStack::blocks)
+      .def("step", &DecodeStack::step, "the stack's output for one token, the cache written in place");
   m.def("compiled_paths", &compiled_paths, "the inner-loop paths compiled in, narrowest first");
   m.def("current_path", &current_path, "the inner-loop path in force");
   m.def("set_path", &set_path, "run the inner loops of one compiled-in path from the next call on");
