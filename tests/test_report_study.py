@@ -75,3 +75,22 @@ def test_arms_are_named_by_what_they_change_once_each():
                                "75.6 ± 5.0 (main runs 72.7 ± 5.0)")
     assert "FP16" not in " ".join(lines) and "))" not in " ".join(lines)
     assert lines[1] == "* **`long_training`**: FP32 minus ternary -0.34 ± 0.19, gap share -18%."
+
+
+def test_an_arm_line_shows_its_training_loss_leak_probe_and_changed_codes_where_measured():
+    baseline = ArmRole("baseline", arm={"val_ppl": MeanStd(40.0, 1.0), "train_val_ratio": MeanStd(3.5, 0.2),
+                                        "train_loss": MeanStd(0.054, 0.004)},
+                       main={"val_ppl": MeanStd(30.0, 1.0), "train_val_ratio": MeanStd(1.2, 0.1),
+                             "train_loss": MeanStd(3.1, 0.1)},
+                       zero_pct=MeanStd(31.0, 0.01), leak_nats=MeanStd(4.25, 0.5))
+    studied = ArmRole("studied", arm={"val_ppl": MeanStd(200.0, 9.0), "train_val_ratio": MeanStd(1.05, 0.01)},
+                      main={"val_ppl": MeanStd(30.0, 1.0), "train_val_ratio": MeanStd(1.2, 0.1)},
+                      zero_pct=MeanStd(31.1, 0.02), code_change=0.031)
+    study = _study()
+    line = arm_findings(StudyInputs(**{**study.__dict__, "arm_results": [
+        ArmResult("maskless_baseline", [baseline, studied], None, math.nan)]}))[0]
+    assert "final training loss 0.0540 ± 0.0040 (main runs 3.10 ± 0.10) nats" in line
+    assert "leak probe (the causal mask imposed) +4.25 ± 0.50 nats" in line
+    assert "codes changed since init 3.1%" in line
+    # the ternary role has no training loss recorded here (an older archive): the part is left out, not "n/a"
+    assert line.count("final training loss") == 1 and "n/a" not in line

@@ -19,7 +19,8 @@ import yaml
 
 from pipeline.analysis.compute import recorded_seconds
 from pipeline.analysis.evidence import archive_created
-from pipeline.analysis.runsets import GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, glue_metric
+from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, MeanStd, aggregate_key, arm_prefix, code_change_key,
+                                      glue_metric)
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
 from pipeline.layout import ARCHIVE_META, RUN_SECONDS_KEY, Outputs, RunPaths, list_archives
@@ -28,7 +29,7 @@ from pipeline.metrics import HEADLINE_METRIC
 STUDY_ARCHIVE = "cpu-study"
 REGIME_ARCHIVE = "regime-map"  # the regime map and the notebook pair (profile regime-map, issue 22)
 META = ARCHIVE_META
-ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl")  # what the report compares between an arm and the main runs
+ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl", "train_loss")  # what the report compares between an arm and the main runs
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,8 @@ class ArmRole:
     arm: dict[str, MeanStd]
     main: dict[str, MeanStd]
     zero_pct: MeanStd
+    leak_nats: MeanStd = MeanStd(None, None)  # the leak probe, for a baseline trained without the causal mask
+    code_change: float | None = None  # share of the ternary model's codes changed since init (mean over seeds)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,9 @@ def _arm_role(arms: dict[str, Any], arm: str, role: str) -> ArmRole:
                    arm={metric: MeanStd.get(arms, aggregate_key(role, metric, arm)) for metric in ARM_METRICS},
                    main={metric: MeanStd.get(arms, aggregate_key(role, metric, arm, beside=True))
                          for metric in ARM_METRICS},
-                   zero_pct=MeanStd.get(arms, aggregate_key(role, "zero_pct_all", arm)))
+                   zero_pct=MeanStd.get(arms, aggregate_key(role, "zero_pct_all", arm)),
+                   leak_nats=MeanStd.get(arms, aggregate_key(role, "leak_nats", arm)),
+                   code_change=arms.get(code_change_key(arm)) if role == "studied" else None)
 
 
 def arm_results(params: dict, arms: dict[str, Any]) -> list[ArmResult]:

@@ -100,11 +100,21 @@ def sparsity_table(study: StudyInputs) -> pd.DataFrame:
 
 
 def _arm_role_text(arm: str, role: ArmRole, defs: Mapping[str, Any]) -> str:
-    """One role of an arm, named by what the arm changes, beside the main runs of the same seeds."""
+    """One role of an arm, named by what the arm changes, beside the main runs of the same seeds: val
+    PPL, val/train ratio, final training loss, zero codes, and where measured the share of codes changed
+    since init (a ternary model) and the leak probe (a baseline trained without the causal mask)."""
     text = lambda aggregate, unit: fmt.mean_spread(aggregate.mean, aggregate.std, unit)  # noqa: E731
     versus = lambda metric, unit: f"{text(role.arm[metric], unit)} (main runs {text(role.main[metric], unit)})"  # noqa: E731
-    return (f"{run_set_name(role.role, arm, defs)}: val PPL {versus('val_ppl', fmt.PLAIN)}, val/train "
-            f"{versus('train_val_ratio', fmt.RATIO)}, zero codes {text(role.zero_pct, fmt.PERCENT)}")
+    parts = [f"{run_set_name(role.role, arm, defs)}: val PPL {versus('val_ppl', fmt.PLAIN)}, val/train "
+             f"{versus('train_val_ratio', fmt.RATIO)}"]
+    if role.arm.get("train_loss", MeanStd(None, None)).mean is not None:  # absent from older archives
+        parts.append(f"final training loss {versus('train_loss', fmt.RATIO)} nats")
+    parts.append(f"zero codes {text(role.zero_pct, fmt.PERCENT)}")
+    if role.code_change is not None:
+        parts.append(f"codes changed since init {fmt.measured(role.code_change, fmt.FRACTION_AS_PERCENT)}")
+    if role.leak_nats.mean is not None:
+        parts.append(f"leak probe (the causal mask imposed) {text(role.leak_nats, fmt.DIFFERENCE)} nats")
+    return ", ".join(parts)
 
 
 def arm_findings(study: StudyInputs) -> list[str]:
