@@ -273,9 +273,9 @@ def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path, 
             step = ids[:, position:position + 1]
             logits, tuple_cache = packed.forward_cached(step, tuple_cache, position)
             reference.append(logits[0, -1])
-            with monkeypatch.context() as block_by_block:  # each block's decode_block called from Python
-                block_by_block.setattr(packed, "_one_call_step", lambda *args: False)
-                logits, decode_cache = packed.forward_cached(step, decode_cache, position)
+            packed.one_call = False  # each block's decode_block called from Python
+            logits, decode_cache = packed.forward_cached(step, decode_cache, position)
+            packed.one_call = True
             fused.append(logits[0, -1])
             logits, stack_cache = packed.forward_cached(step, stack_cache, position)  # the DecodeStack: one call
             stacked.append(logits[0, -1])

@@ -21,6 +21,8 @@ def test_the_profile_times_every_path_and_its_parts_add_up():
     for parts in timings.values():
         assert parts["decode_ms"] > 0 and parts["ternary_ms"] > 0 and parts["head_ms"] > 0
         assert parts["rest_ms"] == pytest.approx(parts["decode_ms"] - parts["ternary_in_step_ms"] - parts["head_ms"])
+        assert parts["decode_block_by_block_ms"] > 0
+    assert model.one_call and model.decode_stack is not None  # the stack ran, and is back in force
     sizes = profile.part_bytes(model)
     assert len(profile._layers(model)) == 4 * arch.n_layers  # stacked q/k/v and gate/up: four calls a block
     dim, hidden, vocab = arch.dim, model.blocks[0].mlp.w2.in_features, 300

@@ -6,7 +6,9 @@ on their values), for every inner-loop path the kernel has (:func:`pipeline.infe
 it times with ``torch.utils.benchmark``:
 
 * ``decode``: greedy decoding with the KV cache, 32 tokens after a 16-token prefill, per token
-  (what the benchmark's peer rows time);
+  (what the benchmark's peer rows time), every block in one kernel call (the ``DecodeStack``);
+* ``decode_block_by_block``: the same with one kernel call per block from Python (the step before
+  the ``DecodeStack``), so the one-call step's gain is measured in the same run;
 * ``ternary``: the 48 ternary layer calls of one step (stacked q/k/v, output, stacked gate/up, down
   per block), each the kernel's ``ternary_linear_fused`` on one token called directly, all 48 in
   one timed statement so that, as in a step, the next layer's weights are not the ones just read
@@ -83,6 +85,12 @@ def profile_model(model: PackedTransformerLM, threads: int, min_run_time: float 
         with forced_path(path), torch.no_grad():
             decode = _median_ms("greedy_decode(model, logits, prefill, start, n)", decode_env, threads,
                                 min_run_time) / DECODE_TOKENS
+            model.one_call = False  # each block's kernel call from Python
+            try:
+                by_block = _median_ms("greedy_decode(model, logits, prefill, start, n)", decode_env, threads,
+                                      min_run_time) / DECODE_TOKENS
+            finally:
+                model.one_call = True
             ternary = _median_ms("for args in calls: fused(*args)", {"fused": kernel.ternary_linear_fused,
                                                                         "calls": calls}, threads, min_run_time)
             head = _median_ms("head(x)", {"head": model.head, "x": hidden}, threads, min_run_time)
@@ -90,7 +98,7 @@ def profile_model(model: PackedTransformerLM, threads: int, min_run_time: float 
                                     {"head": model.head, "x": hidden, "fused": kernel.ternary_linear_fused,
                                      "calls": calls}, threads, min_run_time)
         in_step = after_head - head
-        results[path] = {"decode_ms": decode, "ternary_ms": ternary, "ternary_in_step_ms": in_step, "head_ms": head,
+        results[path] = {"decode_ms": decode, "decode_block_by_block_ms": by_block, "ternary_ms": ternary, "ternary_in_step_ms": in_step, "head_ms": head,
                          "rest_ms": decode - in_step - head}
     return results
 
