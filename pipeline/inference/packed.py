@@ -136,14 +136,14 @@ class PackedTransformerLM(DecoderLM):
         super().__init__(arch, vocab_size, role, embed, pos_embed, blocks, norm, head, dropout=0.0)
         self.decode_stack: object | None = None  # the kernel's DecodeStack, built at the first one-call step
         self.one_call = True  # False: one kernel call per block (the profile times both)
+        self._stackable = all(isinstance(block, KernelDecodeBlock) for block in blocks)  # fixed at build
 
     def _one_call_step(self, idx: torch.Tensor, cache: object) -> bool:
         """Whether this step runs as one kernel call through every block: ``one_call`` on, one token of
         batch 1 on the CPU with a :class:`~pipeline.model.transformer.DecodeCache`, rotary positions,
         every block a :class:`KernelDecodeBlock`, in eval mode."""
         return (self.one_call and not self.training and isinstance(cache, DecodeCache) and idx.shape == (1, 1)
-                and idx.device.type == "cpu" and self.pos_embed is None
-                and all(isinstance(block, KernelDecodeBlock) for block in self.blocks))
+                and idx.device.type == "cpu" and self.pos_embed is None and self._stackable)
 
     def hidden_states(self, idx: torch.Tensor, cache: KVCache | DecodeCache | None = None, start_pos: int = 0
                       ) -> tuple[torch.Tensor, KVCache | DecodeCache]:

@@ -50,26 +50,25 @@ class DecodeCache:
             self.keys[layer, :, :, :filled], self.values[layer, :, :, :filled] = k, v
         self.lengths = [filled] * len(prefill)
 
-    def advance(self, layer: int, start: int, time: int) -> int:
-        """Claim positions ``start .. start + time`` of ``layer``; return their end. Refuses a gap or
-        a rewrite (``start`` must be the layer's filled length) and the end of the buffer."""
-        end = start + time
+    def _end(self, layer: int, start: int, time: int) -> int:
+        """The end of positions ``start .. start + time`` of ``layer``, refusing a gap or a rewrite
+        (``start`` must be the layer's filled length) and the end of the buffer."""
         if start != self.lengths[layer]:
             raise ValueError(f"layer {layer} holds {self.lengths[layer]} positions; cannot decode position {start}")
-        if end > self.keys.shape[3]:
+        if start + time > self.keys.shape[3]:
             raise ValueError(f"decoding past the cache's {self.keys.shape[3]} positions")
-        self.lengths[layer] = end
-        return end
+        return start + time
+
+    def advance(self, layer: int, start: int, time: int) -> int:
+        """Claim positions ``start .. start + time`` of ``layer``; return their end (checked by :meth:`_end`)."""
+        self.lengths[layer] = self._end(layer, start, time)
+        return self.lengths[layer]
 
     def advance_all(self, start: int, time: int) -> int:
         """:meth:`advance` for every layer at once (a step that writes every layer's rows itself),
-        checked for all layers before any is moved."""
-        for layer, length in enumerate(self.lengths):
-            if length != start:
-                raise ValueError(f"layer {layer} holds {length} positions; cannot decode position {start}")
-        if start + time > self.keys.shape[3]:
-            raise ValueError(f"decoding past the cache's {self.keys.shape[3]} positions")
-        self.lengths = [start + time] * len(self.lengths)
+        every layer checked before any is moved."""
+        ends = [self._end(layer, start, time) for layer in range(len(self.lengths))]
+        self.lengths = ends
         return start + time
 
     def extend(self, layer: int, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -12,8 +12,8 @@
 // (AVX-512), this beat a 256-entry-per-4-activations lookup table about 9x (the table costs one scalar
 // load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant. A second
 // VNNI variant (each field masked in place, 4 ANDs and 4 vpdpbusd per row and step into 16 independent
-// accumulators, no shifts) took 0.98-1.41x the AVX-512BW loop's time on the 132M layers, slower in 5 of
-// 6 interleaved pairs at 1 and 2 threads, so VNNI is used for the int8 head only.
+// accumulators, no shifts) was slower than the AVX-512BW loop on the 132M layers in interleaved trials
+// at 1 and 2 threads (a variant not kept), so VNNI is used for the int8 head only.
 
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
