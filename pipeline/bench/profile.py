@@ -98,8 +98,8 @@ def profile_model(model: PackedTransformerLM, threads: int, min_run_time: float 
                                     {"head": model.head, "x": hidden, "fused": kernel.ternary_linear_fused,
                                      "calls": calls}, threads, min_run_time)
         in_step = after_head - head
-        results[path] = {"decode_ms": decode, "decode_block_by_block_ms": by_block, "ternary_ms": ternary, "ternary_in_step_ms": in_step, "head_ms": head,
-                         "rest_ms": decode - in_step - head}
+        results[path] = {"decode_ms": decode, "decode_block_by_block_ms": by_block, "ternary_ms": ternary,
+                         "ternary_in_step_ms": in_step, "head_ms": head, "rest_ms": decode - in_step - head}
     return results
 
 
