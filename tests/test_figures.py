@@ -111,6 +111,22 @@ def test_the_regime_map_keeps_small_and_large_contrasts_readable(drawn, tmp_path
                            "fp32_ratio": [1.2, 3.0, 130.0], "ternary_ratio": [1.3, 2.5, 33.0],
                            "contrast": [-0.1, 0.5, 97.0]})
     figures.regime_map(curves, (3.51, 2.46), tmp_path / "r.png")
-    (ax,) = drawn[0].axes
+    ax, zoom = drawn[0].axes
     assert ax.get_yscale() == "symlog" and ax.get_xscale() == "log"
     assert 100 in ax.get_xticks() and ax.get_ylim()[0] < -0.1 and ax.get_ylim()[1] > 97.0
+    assert zoom.get_xscale() == zoom.get_yscale() == "linear" and ax.get_legend() is None
+    assert _legend(zoom) == ["main", "paper (3.51x FP32, contrast 2.46)"]
+
+
+def test_the_regime_maps_zoom_shows_a_cell_that_never_overfits(drawn, tmp_path):
+    """The notebook pair's ratios stay near 1: on the main panel it sits under the others at the origin;
+    the zoom draws only the points with the twin's ratio up to 1.2, on linear axes."""
+    curves = pd.DataFrame({"cell": ["main"] * 3 + ["notebook_pair"] * 2, "arm": ["main"] * 3 + ["notebook_pair"] * 2,
+                           "epoch": [1, 2, 3, 1, 2], "seeds": 3, "fp32_ratio": [1.1, 3.0, 130.0, 1.0, 0.995],
+                           "ternary_ratio": [1.2, 2.5, 33.0, 0.99, 0.958], "contrast": [-0.1, 0.5, 97.0, 0.01, 0.037]})
+    figures.regime_map(curves, (3.51, 2.46), tmp_path / "r.png")
+    _, zoom = drawn[0].axes
+    drawn_x = sorted(x for line in zoom.get_lines() if line.get_linestyle() != "--" for x in line.get_xdata())
+    assert drawn_x == [0.995, 1.0, 1.1]  # the zoomed points, nothing beyond 1.2
+    low, high = zoom.get_ylim()
+    assert low <= -0.1 and 0.037 < high < 1.0  # linear, scaled to the points near the origin

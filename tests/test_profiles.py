@@ -156,3 +156,34 @@ def test_the_regime_map_profile_trains_every_cell_of_the_minimum_grid_at_three_s
     assert len(cfg.train.seeds) == len(cfg.arms.seeds) == 3
     assert {"notebook_pair", "notebook_fixed"} <= set(cfg.arms.run)
     assert all(cfg.arm_config(arm).train.schedule == "constant" for arm in cfg.arms.run if arm.startswith("w"))
+
+
+def _baseline_recipe(profile: str, arm: str, tmp_path) -> dict:
+    """What ``arm``'s FP32 baseline trains with under ``profile``: its model, architecture and recipe."""
+    params = tmp_path / f"{profile}.yaml"
+    params.write_text((PROJECT_ROOT / "params.yaml").read_text())
+    apply_profile(profile, params)
+    cfg = load_config(params).arm_config(arm)
+    return {"model": cfg.model.for_role("baseline").model_dump(),
+            "arch": cfg.model.arch_for("baseline").model_dump(),
+            "train": cfg.train.for_role("baseline").model_dump(exclude={"seeds"}),
+            "data": cfg.data.model_dump(), "tokenizer": cfg.tokenizer.model_dump()}
+
+
+def _differences(one: dict, other: dict) -> dict:
+    return {f"{section}.{key}": (one[section][key], other[section][key])
+            for section in one if isinstance(one[section], dict)
+            for key in one[section] if one[section][key] != other[section][key]}
+
+
+def test_the_leak_attempts_are_the_notebook_pairs_baseline_wider_or_longer_and_nothing_else(tmp_path):
+    """Issue 22's attempts to make the leak act: the regime map's notebook_pair baseline, trained the
+    same way on the same data, with only the width (and heads) or the number of epochs changed."""
+    notebook = _baseline_recipe("regime-map", "notebook_pair", tmp_path)
+    wide = _baseline_recipe("leak-attempts", "leak_wide", tmp_path)
+    long = _baseline_recipe("leak-attempts", "leak_long", tmp_path)
+    assert _differences(notebook, wide) == {"arch.dim": (64, 128)}  # 4 heads at both widths
+    assert _differences(notebook, long) == {"train.epochs": (9, 27)}
+    assert wide["model"]["attention"] == "bidirectional" and wide["model"]["positions"] == "learned"
+    defs = raw_params()["arms"]["defs"]
+    assert all(defs[arm]["roles"] == ["baseline"] for arm in ("leak_wide", "leak_long"))

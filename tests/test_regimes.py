@@ -140,3 +140,70 @@ def test_the_sparsity_view_of_short_runs_looks_one_epoch_back_and_never_at_itsel
 
     assert view(1)["change over the last quarter (points)"] == "n/a"
     assert view(3)["change over the last quarter (points)"] == "+1.00"  # fewer than 4 epochs: one back
+
+
+def _archived_baseline(root, archive: str, arm: str, seeds: dict[int, tuple[list[float], float | None]],
+                       attention: str, dim: int = 64) -> None:
+    """A hand-made archive holding ``arm``'s FP32 baselines: per seed its end-of-epoch training losses and leak probe."""
+    import yaml
+
+    from pipeline.io import write_json
+    from pipeline.layout import RunPaths
+
+    base = root / "results" / archive
+    base.mkdir(parents=True, exist_ok=True)
+    params = {"model": {"arch": {"dim": 64}, "baseline": {"attention": "causal"}},
+              "arms": {"seeds": sorted(seeds), "run": [arm],
+                       "defs": {arm: {"roles": ["baseline"],
+                                      "changes": {"model.arch.dim": dim, "model.baseline.attention": attention}}}}}
+    path = base / "params.yaml"
+    if path.is_file():  # a second arm of the same archive
+        old = yaml.safe_load(path.read_text())
+        old["arms"]["run"].append(arm)
+        old["arms"]["defs"] |= params["arms"]["defs"]
+        params = old
+    path.write_text(yaml.safe_dump(params))
+    for seed, (losses, leak) in seeds.items():
+        paths = RunPaths.for_run("baseline", seed, base, arm)
+        paths.eval_curve("train").parent.mkdir(parents=True)
+        pd.DataFrame({"step": [100 * (i + 1) for i in range(len(losses))], "train_loss": losses}).to_csv(
+            paths.eval_curve("train"), sep="\t", index=False)
+        write_json(paths.metrics, {"steps": 100 * len(losses), "train_loss": losses[-1], "val_loss": losses[-1] + 0.1}
+                   | ({} if leak is None else {"leak_nats": leak}))
+
+
+def test_the_leak_table_sets_each_maskless_baseline_against_the_bar_and_the_causal_twin(tmp_path):
+    """The notebook pair's baseline (no copying), its causal twin and two attempts of profile
+    leak-attempts, one whose probe clears the bar (it copies) and one whose does not."""
+    from pipeline.analysis.report.inputs import leak_runs
+    from pipeline.analysis.report.regime import leak_findings, leak_view
+
+    _archived_baseline(tmp_path, "regime-map", "notebook_pair",
+                       {0: ([5.5, 3.5], 0.43), 1: ([5.4, 3.4], 0.48)}, "bidirectional")
+    _archived_baseline(tmp_path, "regime-map", "notebook_fixed", {0: ([5.5, 3.4], None)}, "causal")
+    _archived_baseline(tmp_path, "leak-attempts", "leak_wide", {0: ([4.0, 0.2], 3.1)}, "bidirectional", dim=128)
+    _archived_baseline(tmp_path, "leak-attempts", "leak_long", {0: ([5.5, 3.0, 2.9], 0.45)}, "bidirectional")
+    runs = leak_runs(tmp_path)
+    view = leak_view(runs, bar=0.5)
+    assert view["run"].tolist() == ["`notebook_pair` (results/regime-map)", "`notebook_fixed` (results/regime-map)",
+                                    "`leak_wide` (results/leak-attempts)", "`leak_long` (results/leak-attempts)"]
+    assert view["copies the next token (probe >= 0.5)"].tolist() == ["no", "n/a (causal)", "yes", "no"]
+    assert view["training loss, first epoch -> end"].tolist() == ["5.45 -> 3.45", "5.50 -> 3.40", "4.00 -> 0.20",
+                                                                  "5.50 -> 2.90"]
+    assert view["width"].tolist() == [64, 64, 128, 64] and view["steps"].tolist() == ["200", "200", "200", "300"]
+    findings = leak_findings(runs, 0.5, {250: 0.37})
+    assert "against the causal twin's 3.40 (`notebook_fixed`, width 64)" in findings[0]
+    assert findings[1].endswith("it copies the next token.") and findings[2].endswith("no copying.")
+    assert findings[-1] == "The leak acts in: `leak_wide` (its log: training loss 0.37 at step 250)."
+
+
+def test_a_leak_in_some_seeds_only_is_said_so_and_absent_archives_give_no_rows(tmp_path):
+    from pipeline.analysis.report.inputs import leak_runs
+    from pipeline.analysis.report.regime import leak_findings
+
+    assert leak_runs(tmp_path) == []
+    _archived_baseline(tmp_path, "regime-map", "notebook_pair", {0: ([5.0, 0.3], 2.0), 1: ([5.0, 3.5], 0.4)},
+                       "bidirectional")
+    findings = leak_findings(leak_runs(tmp_path), 0.5, {250: 0.37})
+    assert "no causal twin archived yet" in findings[0] and findings[0].endswith("copying in 1 of 2 seeds.")
+    assert findings[-1].startswith("The leak acts in: `notebook_pair` (1 of 2 seeds)")

@@ -28,6 +28,8 @@ from pipeline.io import atomic_path  # noqa: E402
 # Every figure draws in this style, whatever was drawn before it (no global theme).
 STYLE = {"axes.grid": True, "grid.color": ".9", "axes.edgecolor": ".8"}
 MIN_ZERO_SPAN_POINTS = 4.0  # twice the sparsity claims' 2-point tolerance
+# The regime map's zoom panel: FP32 twin ratios up to this, where a cell that never overfits sits.
+REGIME_ZOOM_RATIO = 1.2
 ZERO_AXIS = "zero codes (%, round(w / mean|w|))"
 LAYER_AXIS = "layer (1-based)"
 
@@ -198,11 +200,14 @@ def regime_map(curves: pd.DataFrame, paper: tuple[float, float], path: Path) -> 
     """The regularization contrast (FP32 twin's val/train ratio minus the ternary model's, mean over
     seeds) against the twin's ratio, one line per cell (``curves``: pipeline/analysis/regimes.py
     ``regime_curves``), each epoch a point along it: above zero the paper's direction, below it the
-    reverse; the paper's (FP32 ratio, contrast) as a star."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.0))
+    reverse; the paper's (FP32 ratio, contrast) as a star. A second panel zooms, on linear axes, into
+    twin ratios up to :data:`REGIME_ZOOM_RATIO`, where a cell that never overfits (the notebook pair)
+    would otherwise sit under the others at the origin."""
+    fig, (ax, zoom) = plt.subplots(1, 2, figsize=(10.5, 4.0), gridspec_kw={"width_ratios": [3, 1.2]})
     order = list(dict.fromkeys(curves["cell"]))
+    palette = dict(zip(order, sns.color_palette("tab10", len(order))))
     sns.lineplot(data=curves, x="fp32_ratio", y="contrast", hue="cell", hue_order=order, marker="o", markersize=3,
-                 sort=False, estimator=None, ax=ax, palette=sns.color_palette("tab10", len(order)))
+                 sort=False, estimator=None, ax=ax, palette=palette)
     ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
     ax.plot([paper[0]], [paper[1]], marker="*", markersize=12, color="black", linestyle="none",
             label=f"paper ({paper[0]:g}x FP32, contrast {paper[1]:g})")
@@ -217,7 +222,18 @@ def regime_map(curves: pd.DataFrame, paper: tuple[float, float], path: Path) -> 
     ax.yaxis.set_major_formatter(plain)
     ax.set_xlabel("FP32 twin's val/train PPL ratio (end of epoch, log scale)")
     ax.set_ylabel("FP32 ratio minus ternary ratio (symlog)")
-    _legend_outside(ax, "cell (each point an epoch)")
+    near = curves[curves["fp32_ratio"] <= REGIME_ZOOM_RATIO]
+    if not near.empty:
+        sns.lineplot(data=near, x="fp32_ratio", y="contrast", hue="cell", hue_order=order, marker="o", markersize=3,
+                     sort=False, estimator=None, ax=zoom, palette=palette, legend=False)
+    zoom.axhline(0.0, color="grey", linestyle="--", linewidth=1)
+    zoom.set_title(f"zoom: twin's ratio up to {REGIME_ZOOM_RATIO:g} (linear)", fontsize=9)
+    zoom.set_xlabel("FP32 twin's val/train ratio")
+    zoom.set_ylabel("")
+    handles, labels = ax.get_legend_handles_labels()  # one legend for both panels, beside the zoom
+    ax.get_legend().remove()
+    zoom.legend(handles, labels, title="cell (each point an epoch)", fontsize=8, loc="upper left",
+                bbox_to_anchor=(1.03, 1.0), frameon=False)
     return save(fig, path)
 
 

@@ -28,6 +28,12 @@ from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
 REGIME_ARCHIVE = "regime-map"  # the regime map and the notebook pair (profile regime-map, issue 22)
+LEAK_ARCHIVE = "leak-attempts"  # the notebook baseline wider or longer (profile leak-attempts, issue 22)
+# The maskless baselines whose leak the report reads, as (archive, arm): the notebook pair's, then the
+# attempts of profile leak-attempts (each archive's own params.yaml names its arms and seeds); the
+# notebook_fixed arm's causal twin stands beside them as the training loss a model without the leak reaches.
+LEAK_REFERENCE = (REGIME_ARCHIVE, "notebook_pair")
+LEAK_CAUSAL_TWIN = (REGIME_ARCHIVE, "notebook_fixed")
 META = ARCHIVE_META
 ARM_METRICS = ("val_ppl", "train_val_ratio", "train_ppl", "train_loss")  # what the report compares between an arm and the main runs
 
@@ -304,3 +310,65 @@ def load_regime(root: Path = Path("."), name: str = REGIME_ARCHIVE) -> RegimeInp
     params = yaml.safe_load((base / "params.yaml").read_text(encoding="utf-8")) if (base / "params.yaml").is_file() \
         else None
     return RegimeInputs(meta=read_json(base / META), table=table, curves=curves, zero_curves=zeros, params=params)
+
+
+@dataclass(frozen=True)
+class BaselineRun:
+    """One FP32 baseline of an archived arm, as the leak table reads it: where it ran (``archive``,
+    ``arm``, ``seed``), its width and steps, the training loss at its first and last epoch evaluation,
+    its final validation loss and, for a baseline trained without the causal mask, the leak probe."""
+
+    archive: str
+    arm: str
+    seed: int
+    width: int
+    steps: int
+    causal: bool
+    first_train_loss: float
+    train_loss: float
+    val_loss: float
+    leak_nats: float | None
+
+
+def _arm_width(params: dict, arm: str) -> int:
+    changes = params["arms"]["defs"][arm]["changes"]
+    return int(changes.get("model.arch.dim", params["model"]["arch"]["dim"]))
+
+
+def _arm_causal(params: dict, arm: str) -> bool:
+    changes = params["arms"]["defs"][arm]["changes"]
+    return changes.get("model.baseline.attention", params["model"]["baseline"]["attention"]) == "causal"
+
+
+def archived_baselines(root: Path, archive: str, arm: str) -> list[BaselineRun]:
+    """The finished FP32 baselines of ``arm`` in ``results/<archive>`` (a partial archive holds some of
+    its seeds, or none); empty when the archive or the arm is absent."""
+    base = root / "results" / archive
+    if not (base / "params.yaml").is_file():
+        return []
+    params = yaml.safe_load((base / "params.yaml").read_text(encoding="utf-8"))
+    if arm not in params["arms"]["defs"] or "baseline" not in params["arms"]["defs"][arm]["roles"]:
+        return []
+    runs = []
+    for seed in params["arms"]["seeds"]:
+        paths = RunPaths.for_run("baseline", seed, base, arm)
+        if not paths.metrics.is_file():
+            continue
+        metrics, curve = read_json(paths.metrics), pd.read_csv(paths.eval_curve("train"), sep="\t")
+        runs.append(BaselineRun(archive=archive, arm=arm, seed=seed, width=_arm_width(params, arm),
+                                steps=int(metrics["steps"]), causal=_arm_causal(params, arm),
+                                first_train_loss=float(curve["train_loss"].iloc[0]),
+                                train_loss=float(metrics["train_loss"]), val_loss=float(metrics["val_loss"]),
+                                leak_nats=metrics.get("leak_nats")))
+    return runs
+
+
+def leak_runs(root: Path = Path(".")) -> list[BaselineRun]:
+    """Every maskless baseline the report judges the leak of (:data:`LEAK_REFERENCE`, then each arm of
+    the ``leak-attempts`` archive) and the causal twin beside them (:data:`LEAK_CAUSAL_TWIN`)."""
+    runs = archived_baselines(root, *LEAK_REFERENCE) + archived_baselines(root, *LEAK_CAUSAL_TWIN)
+    attempts = root / "results" / LEAK_ARCHIVE / "params.yaml"
+    if attempts.is_file():
+        for arm in yaml.safe_load(attempts.read_text(encoding="utf-8"))["arms"]["run"]:
+            runs += archived_baselines(root, LEAK_ARCHIVE, arm)
+    return runs

@@ -4,6 +4,7 @@ are read and nothing is computed here."""
 
 from __future__ import annotations
 
+from pipeline.analysis.figures import REGIME_ZOOM_RATIO
 from pipeline.metrics import GAUSSIAN_ZERO_FRACTION
 from pipeline.paper import PAPER_PARAMETERS, REPORTED as R
 
@@ -108,11 +109,22 @@ REGIME_MISSING = ("Run it with `python -m pipeline.profiles regime-map && dvc re
 REGIME_CAPTION = ("Each line one cell, each point the end of an epoch (mean over seeds): x the FP32 twin's val/train "
                   "ratio (log scale), y the twin's minus the ternary model's (linear within ±1, logarithmic beyond, so a "
                   "contrast of 100 and one of 0.5 both show). Above the dashed line the paper's direction, below it "
-                  "the reverse. The star is the paper's pair (3.51x FP32, 1.05x ternary). Per-epoch ratios come from "
-                  "the epoch evaluations (train.epoch_eval_tokens), the table's from the final one (train.eval_tokens).")
+                  "the reverse. The star is the paper's pair (3.51x FP32, 1.05x ternary). The right panel zooms into "
+                  f"twin ratios up to {REGIME_ZOOM_RATIO:g} on linear axes, where a cell that never overfits (the notebook "
+                  "pair) sits. Per-epoch ratios come from the epoch evaluations (train.epoch_eval_tokens), the table's from the final one (train.eval_tokens).")
 REGIME_PROVISIONAL = ("**Provisional.** The study is still training (a partial archive): the table, figure and "
                       "findings below cover only the run sets already whole ({run_sets}); {missing} runs are still "
                       "to train. No claim is judged from it until the archive is complete.")
+LEAK_INTRO = ("### Does the notebook's baseline copy the next token?\n\nA baseline without the causal mask sees the "
+              "token it is asked to predict; the notebook's collapsed to a training loss near 0 within two epochs. "
+              "The leak probe evaluates a maskless model with the causal mask imposed: a model that copies loses "
+              "what copying was worth (claims.leak_min_nats, committed before the runs). The table sets the notebook "
+              "pair's maskless baseline beside its causal twin (the same recipe with the mask) and beside the "
+              "attempts of profile `leak-attempts`: the same baseline at width 128, and trained three times as long. "
+              "Training loss is the end-of-epoch evaluation on train.epoch_eval_tokens, mean over seeds.")
+LEAK_ATTEMPTS_MISSING = ("The attempts (wider, longer) are not archived yet: `python -m pipeline.profiles leak-attempts && "
+                         "dvc repro`, then `python -m pipeline.analysis.archive leak-attempts` (README, \"The regime "
+                         "map\").")
 SPARSITY_CURVES_INTRO = ("### Sparsity where the weights moved\n\nThe sparsity claims mean something only once "
                          "training moved the ternary codes away from their initial draw: a Gaussian weight gives "
                          f"{100 * GAUSSIAN_ZERO_FRACTION:.1f}% zeros under the rule round(w / mean|w|). Every train stage logs the zero percentage of the "

@@ -1,13 +1,18 @@
 """The regime map's table and verdict for the report (results/regime-map): one row per cell (a width
 and corpus size, or the notebook's recipe with its quirks on or fixed), from the map that summarize
 wrote (pipeline/analysis/regimes.py). The verdict names the cells where the paper's direction holds,
-those where it reverses, and those the runs cannot decide, each with its reason."""
+those where it reverses, and those the runs cannot decide, each with its reason. Beside it, the leak
+table: whether the notebook's maskless baseline, or the attempts of profile leak-attempts (wider,
+longer), copies the next token, by the leak probe against its committed bar."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
+
+from pipeline.analysis.report.inputs import BaselineRun
 
 STORIES_ALL = "all"
 
@@ -88,3 +93,64 @@ def sparsity_view(curves: pd.DataFrame, moved_from: float) -> pd.DataFrame:
                      "change over the last quarter (points)": change,
                      "middle minus boundary at the end (points)": f"{last['middle_minus_boundary']:+.2f}"})
     return pd.DataFrame(rows)
+
+
+def _leak_groups(runs: list[BaselineRun]) -> list[tuple[tuple[str, str], list[BaselineRun]]]:
+    groups: dict[tuple[str, str], list[BaselineRun]] = {}
+    for run in runs:
+        groups.setdefault((run.archive, run.arm), []).append(run)
+    return list(groups.items())
+
+
+def _copies(group: list[BaselineRun], bar: float) -> str:
+    probes = [run.leak_nats for run in group if run.leak_nats is not None]
+    if not probes:
+        return "n/a (causal)"
+    above = sum(probe >= bar for probe in probes)
+    return "yes" if above == len(probes) else "no" if above == 0 else f"{above} of {len(probes)} seeds"
+
+
+def leak_view(runs: list[BaselineRun], bar: float) -> pd.DataFrame:
+    """The leak table, one row per archived arm (mean over its seeds): the notebook pair's maskless
+    baseline, its causal twin and each attempt, with the training loss from the first epoch to the end,
+    the validation loss, and the leak probe against ``bar`` (claims.leak_min_nats)."""
+    rows = []
+    for (archive, arm), group in _leak_groups(runs):
+        mean = lambda field: float(np.mean([getattr(run, field) for run in group]))  # noqa: E731
+        probes = [run.leak_nats for run in group if run.leak_nats is not None]
+        rows.append({"run": f"`{arm}` (results/{archive})", "baseline mask": "causal" if group[0].causal else "none",
+                     "width": group[0].width, "steps": f"{group[0].steps:,}", "seeds": len(group),
+                     "training loss, first epoch -> end": f"{mean('first_train_loss'):.2f} -> {mean('train_loss'):.2f}",
+                     "val loss": f"{mean('val_loss'):.2f}",
+                     "leak probe (nats)": ", ".join(f"{probe:.2f}" for probe in probes) or "-",
+                     f"copies the next token (probe >= {bar:g})": _copies(group, bar)})
+    return pd.DataFrame(rows)
+
+
+def leak_findings(runs: list[BaselineRun], bar: float, notebook_loss: dict[int, float]) -> list[str]:
+    """Whether any maskless baseline copies the next token, in sentences: each attempt against the bar
+    and the causal twin's training loss, then the notebook's own baseline (``notebook_loss``: its
+    logged training loss by step) for scale."""
+    groups = _leak_groups(runs)
+    causal = [group for (_, _), group in groups if group[0].causal]
+    twin = (f"the causal twin's {np.mean([run.train_loss for run in causal[0]]):.2f} "
+            f"(`{causal[0][0].arm}`, width {causal[0][0].width})") if causal else "no causal twin archived yet"
+    lines, verdicts = [], {}
+    for (archive, arm), group in groups:
+        if group[0].causal:
+            continue
+        verdict = verdicts[arm] = _copies(group, bar)
+        lines.append(f"`{arm}` (width {group[0].width}, {group[0].steps:,} steps, {len(group)} seed(s)): training "
+                     f"loss {np.mean([run.train_loss for run in group]):.2f} at the end against {twin}; leak probe "
+                     + ", ".join(f"{run.leak_nats:.2f}" for run in group if run.leak_nats is not None)
+                     + f" nats against the bar {bar:g}: "
+                     + ("it copies the next token." if verdict == "yes" else "no copying." if verdict == "no"
+                        else f"copying in {verdict}."))
+    steps = ", ".join(f"{loss:g} at step {step}" for step, loss in sorted(notebook_loss.items()))
+    acting = [f"`{arm}`" + ("" if verdict == "yes" else f" ({verdict})") for arm, verdict in verdicts.items()
+              if verdict != "no"]
+    if lines:
+        lines.append(("The leak acts in: " + ", ".join(acting) if acting else
+                      "No maskless baseline here copies the next token, so none reproduces the collapse of the "
+                      "notebook's own baseline") + f" (its log: training loss {steps}).")
+    return lines
