@@ -11,8 +11,8 @@ from pipeline.config import ArchConfig, RoleModel
 from pipeline.errors import InputError
 from pipeline.training.evaluate import StreamWindows, evaluate_lm
 from pipeline.inference.dense import frozen_for_inference, int8_dynamic
-from pipeline.inference.kernels import (INT8_MAX, KERNEL_PATHS, compiled_paths, forced_path, int8_linear, load_kernel,
-                                       quantize_rows, ternary_linear)
+from pipeline.inference.kernels import (EPS, INT8_MAX, KERNEL_PATHS, compiled_paths, forced_path, int8_linear,
+                                       load_kernel, quantize_rows, ternary_linear)
 from pipeline.inference.packing import pack_ternary_2bit, ternary_matmul_reference
 from pipeline.inference.layers import HeadInDtype, Int8Head, PackedTernaryLinear
 from pipeline.inference.packed import (KernelDecodeBlock, PackedAttention, PackedSwiGLU, PackedTransformerLM,
@@ -249,6 +249,56 @@ def test_a_multi_token_step_with_a_decode_cache_is_refused_before_anything_is_wr
 
 
 @pytest.mark.skipif(load_kernel() is None, reason="the C++ kernel did not build")
+@pytest.mark.parametrize("path", compiled_paths())
+def test_the_one_call_step_splits_rows_and_heads_between_any_number_of_threads_exactly(tmp_path, path):
+    """The DecodeStack's step keeps its threads in one parallel region, each computing a share of every
+    matmul's rows and of the heads: at 1, 2 and 3 threads (an uneven split) and on every kernel path,
+    its output and cache are decode_block's, called block by block, bit for bit."""
+    model = _ternary()
+    export_packed(model, tmp_path / "m.safetensors", "2bit")
+    packed, _ = load_packed(tmp_path / "m.safetensors")
+    kernel = load_kernel()
+    weights = [block.step_weights() for block in packed.blocks]
+    stack = kernel.DecodeStack([t for tensors, _ in weights for t in tensors],
+                               [float(v) for _, scalars in weights for v in scalars], packed.blocks[0].attn.wo.act_bits,
+                               EPS)
+    head_dim, threads = ARCH.dim // ARCH.n_heads, torch.get_num_threads()
+    shape = (ARCH.n_layers, ARCH.n_heads, 16, head_dim)
+    x = torch.randn(1, ARCH.dim, generator=torch.Generator().manual_seed(3))
+    try:
+        with forced_path(path):
+            for count in (1, 2, 3):
+                torch.set_num_threads(count)
+                generator = torch.Generator().manual_seed(4)
+                keys, values = torch.randn(shape, generator=generator), torch.randn(shape, generator=generator)
+                expected_keys, expected_values = keys.clone(), values.clone()
+                for position in (0, 5):
+                    cos, sin = torch.randn(1, head_dim // 2), torch.randn(1, head_dim // 2)
+                    y = x
+                    for b, ((norm_a, norm_m, qkv, qkv_rows, wo, w13, w13_rows, w2), (eps_a, eps_m, wo_alpha, w2_alpha)) \
+                            in enumerate(weights):
+                        y = kernel.decode_block(y, norm_a, eps_a, norm_m, eps_m, qkv, qkv_rows, wo, wo_alpha, w13,
+                                                w13_rows, w2, w2_alpha, cos, sin, expected_keys[b], expected_values[b],
+                                                position, packed.blocks[0].attn.wo.act_bits, EPS)
+                    assert torch.equal(stack.step(x, cos, sin, keys, values, position), y), (count, position)
+                    assert torch.equal(keys, expected_keys) and torch.equal(values, expected_values)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_the_one_call_step_refuses_weights_it_cannot_read_through_pointers(tmp_path):
+    model = _ternary()
+    export_packed(model, tmp_path / "m.safetensors", "2bit")
+    packed, _ = load_packed(tmp_path / "m.safetensors")
+    tensors, scalars = packed.blocks[0].step_weights()
+    kernel = load_kernel()
+    wrong = [*tensors[:2], tensors[2].t(), *tensors[3:]]  # codes not contiguous
+    with pytest.raises(RuntimeError, match="tensor 2 .*contiguous CPU uint8"):
+        kernel.DecodeStack(wrong, [float(v) for v in scalars], 8, EPS)
+    with pytest.raises(RuntimeError, match="one row alpha per stacked row"):
+        kernel.DecodeStack([*tensors[:3], tensors[3][:-1], *tensors[4:]], [float(v) for v in scalars], 8, EPS)
+
+
 def test_the_one_call_decode_step_agrees_with_the_block_by_block_path(tmp_path, monkeypatch):
     """kernel.decode_block against the same packed model decoding through the Python blocks (tuple
     cache), teacher-forced over 24 positions, and the kernel's DecodeStack (every block in one call)

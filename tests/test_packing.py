@@ -112,12 +112,19 @@ def test_kernel_is_exact(kernel, tokens, shape):
     assert torch.equal(result.long(), x.long() @ codes.long().T)
 
 
-def test_kernel_extreme_values(kernel):
-    # Largest magnitudes: every product is -128 * -1; catches int16 saturation in the vector loop.
-    codes = torch.full((4, 4099), -1, dtype=torch.int8)
+@pytest.mark.parametrize("code", [-1, 1])
+def test_kernel_extreme_values(kernel, code):
+    """Largest magnitudes on every compiled path: every product is -128 * code; catches int16
+    saturation in the BW loop and overflow of the VNNI loop's in-place fields (field 3 of a +1 byte
+    is 128 there)."""
+    from pipeline.inference.kernels import compiled_paths, forced_path
+
+    codes = torch.full((4, 4099), code, dtype=torch.int8)
     x = torch.full((2, 4099), -128, dtype=torch.int8)
-    result = kernel.ternary_linear_int8(x, pack_ternary_2bit(codes), 4099)
-    assert torch.equal(result, torch.full((2, 4), 128 * 4099, dtype=torch.int32))
+    for path in compiled_paths():
+        with forced_path(path):
+            result = kernel.ternary_linear_int8(x, pack_ternary_2bit(codes), 4099)
+        assert torch.equal(result, torch.full((2, 4), -128 * code * 4099, dtype=torch.int32)), path
 
 
 def test_kernel_rejects_mismatched_shapes(kernel):

@@ -12,8 +12,13 @@
 // (AVX-512), this beat a 256-entry-per-4-activations lookup table about 9x (the table costs one scalar
 // load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant. A second
 // VNNI variant (each field masked in place, 4 ANDs and 4 vpdpbusd per row and step into 16 independent
-// accumulators, no shifts) was slower than the AVX-512BW loop on the 132M layers in interleaved trials
-// at 1 and 2 threads (a variant not kept), so VNNI is used for the int8 head only.
+// accumulators, no shifts: dot_rows4_vnni) was slower than the AVX-512BW loop on the 132M layers in
+// interleaved trials at 1 and 2 threads on the machine of an earlier session, and 9-10% faster on a
+// 2-core Intel Xeon with 480 MB of L3 (a one-token step through the 12 blocks 0.885 vs 0.970 ms at 2
+// threads, 1.467 vs 1.623 at 1, medians of 5 interleaved rounds); it runs on the avx512vnni path and wider.
+//
+// Decoding (DecodeStack) keeps its threads in one parallel region for a whole token, each computing a
+// share of every matmul's rows, instead of starting threads per matmul (48 times a token on the 132M model).
 
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
@@ -23,10 +28,14 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
+#endif
+#if defined(_OPENMP)
+#include <omp.h>
 #endif
 
 // Which inner loops run. The build targets this CPU (-march=native), so every path compiled in is one
@@ -34,8 +43,9 @@
 // reference). Entry points read it once per call, so a change applies from the next call.
 namespace ternarylm {
 // avx512: AVX-512BW for the ternary matmul (64 packed bytes per step); avx512vnni adds VNNI's fused
-// u8 x s8 dot products (vpdpbusd) for the int8 head (int8_head.cpp); avx512bf16 adds the bf16 head's
-// dot-product instruction (every CPU with AVX-512 BF16 also has VNNI).
+// u8 x s8 dot products (vpdpbusd) for the ternary matmul (dot_rows4_vnni) and the int8 head
+// (int8_head.cpp); avx512bf16 adds the bf16 head's dot-product instruction (every CPU with AVX-512
+// BF16 also has VNNI).
 enum Path : int64_t { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAvx512Bf16 = 4 };
 const char* const kPathNames[] = {"scalar", "avx2", "avx512", "avx512vnni", "avx512bf16"};
 
@@ -170,6 +180,78 @@ inline void dot_rows4_avx512(const uint8_t* rows, const int8_t* planes, int64_t 
 }
 #endif
 
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX2__)
+// GCC's partial-redundancy elimination makes its register allocator spill half of the sixteen
+// accumulators below to the stack on every step (seen in the disassembly: a load and a store per
+// vpdpbusd); without that pass the loop keeps them all in registers. Scoped to these functions.
+#pragma GCC push_options
+#pragma GCC optimize("no-tree-pre")
+// Four rows with VNNI's vpdpbusd (u8 x s8, four products summed into each int32 lane in one
+// instruction), the fields masked in place instead of shifted down: byte & (3 << 2j) is 4^j f_j, so
+// each field has its own accumulator and its sum is divided by 4^j at the end (exactly: every lane
+// is a sum of multiples of 4^j; an arithmetic shift of each lane). Per 64 bytes and row that is 4
+// ANDs and 4 vpdpbusd against the BW loop's 3 shifts, 4 ANDs, 4 pmaddubsw, 3 adds and a pmaddwd, and
+// on Intel cores the shifts, pmaddubsw and pmaddwd all issue on one port. A lane gathers at most
+// 4 * 192 * 128 per 64-byte step (field 3 of a byte is at most 192 in place), so it stays inside
+// int32 for rows up to 2^20 bytes, more than the 2^22-weight bound of the callers.
+// One row's step: the four fields of 64 packed bytes w, masked in place, into their accumulators.
+// The accumulators are named variables, not an array: GCC keeps an array of vectors in memory and
+// stores every element on each step (16 stores a step for four rows), which cost more than the math.
+inline void vnni_row(__m512i w, const __m512i& x0, const __m512i& x1, const __m512i& x2, const __m512i& x3,
+                     __m512i& f0, __m512i& f1, __m512i& f2, __m512i& f3) {
+  f0 = _mm512_dpbusd_epi32(f0, _mm512_and_si512(w, _mm512_set1_epi8(0x03)), x0);
+  f1 = _mm512_dpbusd_epi32(f1, _mm512_and_si512(w, _mm512_set1_epi8(0x0C)), x1);
+  f2 = _mm512_dpbusd_epi32(f2, _mm512_and_si512(w, _mm512_set1_epi8(0x30)), x2);
+  f3 = _mm512_dpbusd_epi32(f3, _mm512_and_si512(w, _mm512_set1_epi8(static_cast<char>(0xC0))), x3);
+}
+
+// A row's sum from its field accumulators: field j's lanes are multiples of 4^j, shifted down exactly.
+inline int32_t vnni_total(__m512i f0, __m512i f1, __m512i f2, __m512i f3) {
+  const __m512i total = _mm512_add_epi32(_mm512_add_epi32(f0, _mm512_srai_epi32(f1, 2)),
+                                         _mm512_add_epi32(_mm512_srai_epi32(f2, 4), _mm512_srai_epi32(f3, 6)));
+  return _mm512_reduce_add_epi32(total);
+}
+
+inline void dot_rows4_vnni(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
+                           int32_t* out) {
+  const __m512i zero = _mm512_setzero_si512();
+  __m512i a0 = zero, a1 = zero, a2 = zero, a3 = zero, b0 = zero, b1 = zero, b2 = zero, b3 = zero;
+  __m512i c0 = zero, c1 = zero, c2 = zero, c3 = zero, d0 = zero, d1 = zero, d2 = zero, d3 = zero;
+  for (int64_t k = 0; k < n_bytes; k += 64) {
+    const int64_t left = n_bytes - k;
+    const __mmask64 take = left >= 64 ? ~__mmask64{0} : ((__mmask64{1} << left) - 1);
+    const __m512i x0 = _mm512_maskz_loadu_epi8(take, planes + k);
+    const __m512i x1 = _mm512_maskz_loadu_epi8(take, planes + plane_stride + k);
+    const __m512i x2 = _mm512_maskz_loadu_epi8(take, planes + 2 * plane_stride + k);
+    const __m512i x3 = _mm512_maskz_loadu_epi8(take, planes + 3 * plane_stride + k);
+    vnni_row(_mm512_maskz_loadu_epi8(take, rows + k), x0, x1, x2, x3, a0, a1, a2, a3);
+    vnni_row(_mm512_maskz_loadu_epi8(take, rows + n_bytes + k), x0, x1, x2, x3, b0, b1, b2, b3);
+    vnni_row(_mm512_maskz_loadu_epi8(take, rows + 2 * n_bytes + k), x0, x1, x2, x3, c0, c1, c2, c3);
+    vnni_row(_mm512_maskz_loadu_epi8(take, rows + 3 * n_bytes + k), x0, x1, x2, x3, d0, d1, d2, d3);
+  }
+  out[0] = vnni_total(a0, a1, a2, a3);
+  out[1] = vnni_total(b0, b1, b2, b3);
+  out[2] = vnni_total(c0, c1, c2, c3);
+  out[3] = vnni_total(d0, d1, d2, d3);
+}
+
+// dot_groups (below) on the VNNI path: the groups of four rows, then the last out_features % 4 rows.
+void dot_groups_vnni(const uint8_t* wp, int64_t n_bytes, int64_t out_features, const int8_t* planes,
+                     int64_t plane_stride, int32_t x_sum, int64_t begin, int64_t end, int32_t* y) {
+  int32_t sums[4];
+  for (int64_t g = begin; g < end; ++g) {
+    const int64_t o = 4 * g;
+    if (o + 4 <= out_features) {
+      dot_rows4_vnni(wp + o * n_bytes, planes, n_bytes, plane_stride, sums);
+      for (int r = 0; r < 4; ++r) y[o + r] = sums[r] - x_sum;
+    } else {
+      for (int64_t r = o; r < out_features; ++r) y[r] = dot_row_avx2(wp + r * n_bytes, planes, n_bytes, plane_stride) - x_sum;
+    }
+  }
+}
+#pragma GCC pop_options
+#endif
+
 // The path's dot products: AVX2 where ``avx2`` (compiled in and chosen), else the portable scalar loop,
 // which compilers auto-vectorise at -O3; four rows at once with AVX-512BW where ``avx512``.
 inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes, int64_t plane_stride, bool avx2) {
@@ -180,7 +262,9 @@ inline int32_t dot_row(const uint8_t* row, const int8_t* planes, int64_t n_bytes
 }
 
 inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes, int64_t plane_stride,
-                      int32_t* out, bool avx2, bool avx512) {
+                      int32_t* out, int64_t path) {
+  const bool avx2 = path >= ternarylm::kAvx2, avx512 = path >= ternarylm::kAvx512;
+  (void)avx2, (void)avx512;
 #if defined(__AVX512BW__) && defined(__AVX2__)
   if (avx512) return dot_rows4_avx512(rows, planes, n_bytes, plane_stride, out);
 #endif
@@ -188,6 +272,68 @@ inline void dot_rows4(const uint8_t* rows, const int8_t* planes, int64_t n_bytes
   if (avx2) return dot_rows4_avx2(rows, planes, n_bytes, plane_stride, out);
 #endif
   for (int r = 0; r < 4; ++r) out[r] = dot_row_scalar(rows + r * n_bytes, planes, n_bytes, plane_stride, 0);
+}
+
+// sum_i a[i] * b[i] over 16 independent partial sums, which the compiler turns into vector
+// multiply-adds; a single running sum is one chain of dependent adds (4 cycles each), and these
+// loops (attention scores, RMSNorm's squares) are short enough that the chain is their whole cost.
+// The order of the sum differs from a running sum, so results agree with it to rounding.
+inline float dot_f32(const float* a, const float* b, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  float part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) part[l] += a[i + l] * b[i + l];
+  }
+  float total = 0.0f;
+  for (int64_t l = 0; l < kLanes; ++l) total += part[l];
+  for (; i < n; ++i) total += a[i] * b[i];
+  return total;
+}
+
+// max_i |x[i]| over 16 independent partial maxima: exactly the running maximum (max is exact in any
+// order), without its chain of dependent compares.
+inline float abs_max(const float* x, int64_t n) {
+  constexpr int64_t kLanes = 16;
+  float part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) part[l] = std::max(part[l], std::fabs(x[i + l]));
+  }
+  float top = 0.0f;
+  for (int64_t l = 0; l < kLanes; ++l) top = std::max(top, part[l]);
+  for (; i < n; ++i) top = std::max(top, std::fabs(x[i]));
+  return top;
+}
+
+// One token's integer outputs for the row groups [begin, end) of a packed matrix: rows 4g..4g+3
+// (dot_rows4), the last out_features % 4 rows one by one; x_sum is the token's activation sum.
+inline void dot_groups(const uint8_t* wp, int64_t n_bytes, int64_t out_features, const int8_t* planes,
+                       int64_t plane_stride, int32_t x_sum, int64_t begin, int64_t end, int32_t* y, int64_t path) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX2__)
+  if (path >= ternarylm::kAvx512Vnni) return dot_groups_vnni(wp, n_bytes, out_features, planes, plane_stride, x_sum, begin, end, y);
+#endif
+  int32_t sums[4];
+  for (int64_t g = begin; g < end; ++g) {
+    const int64_t o = 4 * g;
+    if (o + 4 <= out_features) {
+      dot_rows4(wp + o * n_bytes, planes, n_bytes, plane_stride, sums, path);
+      for (int r = 0; r < 4; ++r) y[o + r] = sums[r] - x_sum;
+    } else {
+      for (int64_t r = o; r < out_features; ++r) y[r] = dot_row(wp + r * n_bytes, planes, n_bytes, plane_stride, path >= ternarylm::kAvx2) - x_sum;
+    }
+  }
+}
+
+// The activation code of one value: clamp(round-half-even(value / scale), -qmax - 1, qmax), the
+// arithmetic of pipeline.model.quant.activation_codes (scale = max(absmax, eps) / qmax).
+inline int8_t activation_code(float value, float scale, float qmax) {
+  const float q = std::nearbyint(value / scale);  // the default rounding mode: half to even, as torch.round
+  return static_cast<int8_t>(std::min(std::max(q, -qmax - 1.0f), qmax));
+}
+
+inline float activation_scale(const float* x, int64_t n, float qmax, float eps) {
+  return std::max(abs_max(x, n), eps) / qmax;
 }
 
 // Split one token's activations into the four planes (zero-padded) and return their sum.
@@ -234,27 +380,17 @@ torch::Tensor ternary_linear_int8(const torch::Tensor& x_codes, const torch::Ten
 
   const uint8_t* wp = w.data_ptr<uint8_t>();
   int32_t* yp = y.data_ptr<int32_t>();
-  const bool avx2 = ternarylm::g_path >= ternarylm::kAvx2, avx512 = ternarylm::g_path >= ternarylm::kAvx512;
+  const int64_t path = ternarylm::g_path;
   // Threads split the output rows; each row is read once and reused for every token while it is in
   // L1. The grain keeps a chunk at >= ~16 KiB of weights so small layers do not pay thread start-up.
   // Work is split in groups of four rows (dot_rows4); the last out_features % 4 rows go one by one.
   const int64_t groups = (out_features + 3) / 4;
   const int64_t grain = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(1, 4 * n_bytes * tokens));
   at::parallel_for(0, groups, grain, [&](int64_t begin, int64_t end) {
-    int32_t sums[4];
-    for (int64_t g = begin; g < end; ++g) {
-      const int64_t o = 4 * g;
-      const uint8_t* row = wp + o * n_bytes;
+    for (int64_t g = begin; g < end; ++g) {  // each group of rows once, for every token while in L1
       for (int64_t t = 0; t < tokens; ++t) {
-        const int8_t* token_planes = planes.data() + t * 4 * plane_stride;
-        if (o + 4 <= out_features) {
-          dot_rows4(row, token_planes, n_bytes, plane_stride, sums, avx2, avx512);
-          for (int r = 0; r < 4; ++r) yp[t * out_features + o + r] = sums[r] - x_sums[t];
-        } else {
-          for (int64_t r = o; r < out_features; ++r) {
-            yp[t * out_features + r] = dot_row(wp + r * n_bytes, token_planes, n_bytes, plane_stride, avx2) - x_sums[t];
-          }
-        }
+        dot_groups(wp, n_bytes, out_features, planes.data() + t * 4 * plane_stride, plane_stride, x_sums[t], g, g + 1,
+                   yp + t * out_features, path);
       }
     }
   });
@@ -286,14 +422,8 @@ torch::Tensor ternary_linear_fused(const torch::Tensor& x_float, const torch::Te
   int8_t* cp = codes.data_ptr<int8_t>();
   for (int64_t t = 0; t < tokens; ++t) {
     const float* row = xp + t * in_features;
-    float absmax = 0.0f;
-    for (int64_t i = 0; i < in_features; ++i) absmax = std::max(absmax, std::fabs(row[i]));
-    const float scale = std::max(absmax, static_cast<float>(eps)) / qmax;
-    x_scale[t] = scale;
-    for (int64_t i = 0; i < in_features; ++i) {
-      const float q = std::nearbyint(row[i] / scale);  // the default rounding mode: half to even, as torch.round
-      cp[t * in_features + i] = static_cast<int8_t>(std::min(std::max(q, -qmax - 1.0f), qmax));
-    }
+    const float scale = x_scale[t] = activation_scale(row, in_features, qmax, static_cast<float>(eps));
+    for (int64_t i = 0; i < in_features; ++i) cp[t * in_features + i] = activation_code(row[i], scale, qmax);
   }
   const torch::Tensor integers = ternary_linear_int8(codes, packed, in_features);
   torch::Tensor y = torch::empty({tokens, packed.size(0)}, torch::kFloat32);
@@ -397,6 +527,16 @@ torch::Tensor bf16_linear(const torch::Tensor& x_float, const torch::Tensor& wei
   return y;
 }
 
+namespace {
+
+inline void rms_norm_row(const float* row, const float* weight, int64_t dim, float eps, float* out) {
+  const float squares = dot_f32(row, row, dim);
+  const float inv = 1.0f / std::sqrt(squares / static_cast<float>(dim) + eps);
+  for (int64_t i = 0; i < dim; ++i) out[i] = row[i] * inv * weight[i];
+}
+
+}  // namespace
+
 // RMSNorm of each row of x (float32 (..., dim)): x / sqrt(mean(x^2) + eps) * weight, as nn.RMSNorm
 // computes it (sum of squares in fp32; the order of the sum differs, so results agree to rounding).
 // One call instead of the ~6 small ops torch dispatches per norm while decoding.
@@ -410,13 +550,7 @@ torch::Tensor rms_norm(const torch::Tensor& x_float, const torch::Tensor& weight
   const float* xp = x.data_ptr<float>();
   const float* wp = weight.contiguous().data_ptr<float>();
   float* yp = y.data_ptr<float>();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = xp + r * dim;
-    float squares = 0.0f;
-    for (int64_t i = 0; i < dim; ++i) squares += row[i] * row[i];
-    const float inv = 1.0f / std::sqrt(squares / static_cast<float>(dim) + static_cast<float>(eps));
-    for (int64_t i = 0; i < dim; ++i) yp[r * dim + i] = row[i] * inv * wp[i];
-  }
+  for (int64_t r = 0; r < rows; ++r) rms_norm_row(xp + r * dim, wp, dim, static_cast<float>(eps), yp + r * dim);
   return y;
 }
 
@@ -463,9 +597,7 @@ void attend_one_query(const float* q, const float* keys, const float* values, in
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   float top = -INFINITY;
   for (int64_t j = 0; j < length; ++j) {
-    float dot = 0.0f;
-    for (int64_t d = 0; d < head_dim; ++d) dot += q[d] * keys[j * head_dim + d];
-    scores[j] = dot * scale;
+    scores[j] = dot_f32(q, keys + j * head_dim, head_dim) * scale;
     top = std::max(top, scores[j]);
   }
   float total = 0.0f;
@@ -477,6 +609,20 @@ void attend_one_query(const float* q, const float* keys, const float* values, in
   }
 }
 
+// Head h of the block's one token: rotate its q and k, write k and v at `position` of its cache rows
+// (keys, values: (heads, max_len, head_dim)) and attend over positions 0..position into out[h * head_dim ...].
+void attend_head(int64_t h, const float* qkv, const float* cos, const float* sin, float* keys, float* values,
+                 int64_t heads, int64_t max_len, int64_t head_dim, int64_t position, float* out) {
+  const int64_t dim = heads * head_dim;
+  float* k_layer = keys + h * max_len * head_dim;
+  float* v_layer = values + h * max_len * head_dim;
+  std::vector<float> q(static_cast<size_t>(head_dim));
+  rotate_pairs(qkv + h * head_dim, cos, sin, head_dim / 2, q.data());
+  rotate_pairs(qkv + dim + h * head_dim, cos, sin, head_dim / 2, k_layer + position * head_dim);
+  std::memcpy(v_layer + position * head_dim, qkv + 2 * dim + h * head_dim, static_cast<size_t>(head_dim) * sizeof(float));
+  attend_one_query(q.data(), k_layer, v_layer, position + 1, head_dim, out + h * head_dim);
+}
+
 // Attention of the block's one token: rotate q and k of every head, write k and v at `position`
 // of this layer's cache (heads, max_len, head_dim) and attend over positions 0..position. qkv holds
 // q, k, v of head h at h * head_dim within each third. Returns the heads' outputs, (1, dim).
@@ -485,17 +631,15 @@ torch::Tensor cached_attention(const float* qkv, const float* cos, const float* 
   const int64_t heads = keys.size(0), max_len = keys.size(1), head_dim = keys.size(2), dim = heads * head_dim;
   float* kp = keys.data_ptr<float>();
   float* vp = values.data_ptr<float>();
-  std::vector<float> q(static_cast<size_t>(head_dim));
   torch::Tensor attended = torch::empty({1, dim}, torch::kFloat32);
-  for (int64_t h = 0; h < heads; ++h) {
-    float* k_layer = kp + h * max_len * head_dim;
-    float* v_layer = vp + h * max_len * head_dim;
-    rotate_pairs(qkv + h * head_dim, cos, sin, head_dim / 2, q.data());
-    rotate_pairs(qkv + dim + h * head_dim, cos, sin, head_dim / 2, k_layer + position * head_dim);
-    std::memcpy(v_layer + position * head_dim, qkv + 2 * dim + h * head_dim, static_cast<size_t>(head_dim) * sizeof(float));
-    attend_one_query(q.data(), k_layer, v_layer, position + 1, head_dim, attended.data_ptr<float>() + h * head_dim);
-  }
+  for (int64_t h = 0; h < heads; ++h) attend_head(h, qkv, cos, sin, kp, vp, heads, max_len, head_dim, position,
+                                                  attended.data_ptr<float>());
   return attended;
+}
+
+// out[i] = silu(gate[i]) * up[i] for i in [begin, end), gate_up = (gate, up) of width hidden each.
+inline void silu_mul(const float* gate_up, int64_t hidden, int64_t begin, int64_t end, float* out) {
+  for (int64_t i = begin; i < end; ++i) out[i] = gate_up[i] / (1.0f + std::exp(-gate_up[i])) * gate_up[hidden + i];
 }
 
 // residual += delta, elementwise (both (1, n) float32).
@@ -546,7 +690,7 @@ torch::Tensor decode_block(const torch::Tensor& x, const torch::Tensor& attn_nor
   const float* gp = gate_up.data_ptr<float>();
   torch::Tensor gated = torch::empty({1, hidden}, torch::kFloat32);
   float* hp = gated.data_ptr<float>();
-  for (int64_t i = 0; i < hidden; ++i) hp[i] = gp[i] / (1.0f + std::exp(-gp[i])) * gp[hidden + i];  // silu(gate) * up
+  silu_mul(gp, hidden, 0, hidden, hp);
   add_into(residual, ternary_linear_fused(gated, w2, hidden, w2_alpha, no_rows, act_bits, act_eps));
   return residual;
 }
@@ -566,28 +710,155 @@ class DecodeStack {
       : tensors_(std::move(tensors)), scalars_(std::move(scalars)), act_bits_(act_bits), act_eps_(act_eps) {
     TORCH_CHECK(!tensors_.empty() && tensors_.size() % kTensors == 0 && scalars_.size() * kTensors == tensors_.size() * kScalars,
                 "DecodeStack takes 8 tensors and 4 scalars per block, got ", tensors_.size(), " and ", scalars_.size());
+    TORCH_CHECK(act_bits_ >= 2 && act_bits_ <= 8, "act_bits must be in 2..8");
+    // step reads the weights through raw pointers on every thread: their types and layout are fixed here
+    for (size_t i = 0; i < tensors_.size(); ++i) {
+      const torch::Tensor& w = tensors_[i];
+      const size_t role = i % kTensors;
+      const bool codes = role == 2 || role == 4 || role == 5 || role == 7;
+      TORCH_CHECK(w.device().is_cpu() && w.is_contiguous() && w.dim() == (codes ? 2 : 1) &&
+                  w.scalar_type() == (codes ? torch::kUInt8 : torch::kFloat32),
+                  "DecodeStack tensor ", i, " (block ", i / kTensors, ", role ", role, ") must be a contiguous CPU ",
+                  codes ? "uint8 (out, bytes) matrix" : "float32 vector");
+    }
+    for (int64_t b = 0; b < blocks(); ++b) {
+      const torch::Tensor* w = tensors_.data() + b * kTensors;
+      TORCH_CHECK(w[3].size(0) == w[2].size(0) && w[6].size(0) == w[5].size(0), "block ", b,
+                  ": one row alpha per stacked row");
+    }
   }
 
   int64_t blocks() const { return static_cast<int64_t>(tensors_.size() / kTensors); }
 
   // x: float32 (1, dim); cos, sin: (1, head_dim / 2); keys, values: float32 (blocks, heads, max_len,
   // head_dim), contiguous, written in place at `position`. Returns the last block's output, (1, dim).
+  //
+  // The threads (torch's intra-op count) stay in one parallel region for the whole step instead of
+  // starting one per matmul (48 per token on the 132M model): each thread keeps its own copy of the
+  // residual stream and quantizes each matmul's input itself (a few microseconds of work that a
+  // hand-over would cost as much as), computes its share of the output rows, and the threads meet
+  // at a barrier wherever the next part needs every row: after each matmul, after the attention
+  // (heads split between threads) and after silu(gate) * up. Every number is computed by the same
+  // functions as decode_block's, in the same order, so the result is decode_block's bit for bit.
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin, torch::Tensor keys,
                      torch::Tensor values, int64_t position) const {
     TORCH_CHECK(keys.dim() == 4 && keys.size(0) == blocks() && keys.is_contiguous() && values.sizes() == keys.sizes() &&
-                values.is_contiguous(), "keys and values must be contiguous (blocks, heads, max_len, head_dim) with ",
-                blocks(), " blocks");
-    torch::Tensor y = x;
+                values.is_contiguous() && keys.scalar_type() == torch::kFloat32 &&
+                values.scalar_type() == torch::kFloat32,
+                "keys and values must be contiguous float32 (blocks, heads, max_len, head_dim) with ", blocks(), " blocks");
+    TORCH_CHECK(x.scalar_type() == torch::kFloat32 && x.dim() == 2 && x.size(0) == 1, "x must be float32 (1, dim)");
+    const int64_t heads = keys.size(1), max_len = keys.size(2), head_dim = keys.size(3), dim = x.size(1);
+    const int64_t hidden = tensors_[5].size(0) / 2;
+    TORCH_CHECK(heads * head_dim == dim && head_dim % 2 == 0, "the cache's heads x head_dim must equal dim");
+    TORCH_CHECK(position >= 0 && position < max_len, "position ", position, " is outside the cache (", max_len, ")");
+    TORCH_CHECK(cos.numel() == head_dim / 2 && sin.numel() == head_dim / 2, "rotary tables must hold head_dim / 2 values");
     for (int64_t b = 0; b < blocks(); ++b) {
-      const torch::Tensor* t = tensors_.data() + b * kTensors;
-      const double* v = scalars_.data() + b * kScalars;
-      y = decode_block(y, t[0], v[0], t[1], v[1], t[2], t[3], t[4], v[2], t[5], t[6], t[7], v[3], cos, sin,
-                       keys.select(0, b), values.select(0, b), position, act_bits_, act_eps_);
+      const torch::Tensor* w = tensors_.data() + b * kTensors;
+      const int64_t dim_bytes = (dim + 3) / 4;
+      TORCH_CHECK(w[2].size(0) == 3 * dim && w[5].size(0) == 2 * hidden && w[4].size(0) == dim && w[7].size(0) == dim &&
+                  w[2].size(1) == dim_bytes && w[4].size(1) == dim_bytes && w[5].size(1) == dim_bytes &&
+                  w[7].size(1) == (hidden + 3) / 4 && w[0].size(0) == dim && w[1].size(0) == dim,
+                  "block ", b, ": layer shapes do not match dim ", dim, " and hidden ", hidden);
     }
+    const torch::Tensor c = cos.to(torch::kFloat32).contiguous(), s = sin.to(torch::kFloat32).contiguous();
+    const torch::Tensor input = x.contiguous();
+    std::vector<float> qkv_out(3 * dim), attended(dim), wo_out(dim), gate_up(2 * hidden), gated(hidden), w2_out(dim);
+    torch::Tensor y = torch::empty({1, dim}, torch::kFloat32);
+    const Shared shared{qkv_out.data(), attended.data(), wo_out.data(), gate_up.data(), gated.data(), w2_out.data(),
+                        c.data_ptr<float>(), s.data_ptr<float>(), keys.data_ptr<float>(), values.data_ptr<float>(),
+                        heads, max_len, head_dim, dim, hidden, position};
+    const int threads = static_cast<int>(std::max<int64_t>(1, at::get_num_threads()));
+#if defined(_OPENMP)
+#pragma omp parallel num_threads(threads)
+    run_thread(omp_get_thread_num(), omp_get_num_threads(), input.data_ptr<float>(), shared, y.data_ptr<float>());
+#else
+    (void)threads;
+    run_thread(0, 1, input.data_ptr<float>(), shared, y.data_ptr<float>());
+#endif
     return y;
   }
 
  private:
+  // What the threads of one step share: the outputs every thread writes its rows of and reads whole
+  // after a barrier, the rotary tables, the stacked cache and the shapes.
+  struct Shared {
+    float *qkv, *attended, *wo, *gate_up, *gated, *w2;
+    const float *cos, *sin;
+    float *keys, *values;
+    int64_t heads, max_len, head_dim, dim, hidden, position;
+  };
+
+  // [begin, end) of n items for thread `tid` of `count`, in contiguous shares.
+  static std::pair<int64_t, int64_t> share(int64_t n, int tid, int count) {
+    return {n * tid / count, n * (tid + 1) / count};
+  }
+
+  static void barrier() {
+#if defined(_OPENMP)
+#pragma omp barrier
+#endif
+  }
+
+  // One matmul of the step from this thread: quantize the input (ternary_linear_fused's arithmetic)
+  // into this thread's planes, then the integer dot products and the rescale of its share of the
+  // output rows, written into `out`. alpha: the layer's scale, or per row from `row_alpha` when not null.
+  void matmul_share(const float* in, int64_t in_features, const torch::Tensor& packed, const float* row_alpha,
+                    double alpha, int tid, int count, std::vector<int8_t>& planes, std::vector<int32_t>& ints,
+                    float* out) const {
+    const float qmax = static_cast<float>((1 << (act_bits_ - 1)) - 1);
+    const int64_t n_bytes = (in_features + 3) / 4, out_features = packed.size(0);
+    const float scale = activation_scale(in, in_features, qmax, static_cast<float>(act_eps_));
+    int32_t x_sum = 0;
+    for (int64_t i = 0; i < in_features; ++i) {
+      const int8_t code = activation_code(in[i], scale, qmax);
+      planes[(i & 3) * n_bytes + (i >> 2)] = code;
+      x_sum += code;
+    }
+    for (int64_t i = in_features; i < 4 * n_bytes; ++i) planes[(i & 3) * n_bytes + (i >> 2)] = 0;
+    const auto [begin, end] = share((out_features + 3) / 4, tid, count);
+    dot_groups(packed.data_ptr<uint8_t>(), n_bytes, out_features, planes.data(), n_bytes, x_sum, begin, end,
+               ints.data(), ternarylm::g_path);
+    const float layer_alpha = static_cast<float>(alpha);
+    for (int64_t o = 4 * begin; o < std::min(4 * end, out_features); ++o) {
+      out[o] = static_cast<float>(ints[o]) * (scale * (row_alpha ? row_alpha[o] : layer_alpha));
+    }
+  }
+
+  // Thread `tid` of `count` through every block (see step); thread 0 writes the output.
+  void run_thread(int tid, int count, const float* x, const Shared& sh, float* y) const {
+    const int64_t dim = sh.dim, hidden = sh.hidden;
+    std::vector<float> residual(x, x + dim), normed(std::max(dim, hidden));
+    std::vector<int8_t> planes(4 * ((std::max(dim, hidden) + 3) / 4));
+    std::vector<int32_t> ints(std::max(3 * dim, 2 * hidden));
+    const int64_t layer_cache = sh.heads * sh.max_len * sh.head_dim;
+    for (int64_t b = 0; b < blocks(); ++b) {
+      const torch::Tensor* w = tensors_.data() + b * kTensors;
+      const double* v = scalars_.data() + b * kScalars;
+      rms_norm_row(residual.data(), w[0].data_ptr<float>(), dim, static_cast<float>(v[0]), normed.data());
+      matmul_share(normed.data(), dim, w[2], w[3].data_ptr<float>(), 0.0, tid, count, planes, ints, sh.qkv);
+      barrier();
+      const auto [h0, h1] = share(sh.heads, tid, count);
+      for (int64_t h = h0; h < h1; ++h) {
+        attend_head(h, sh.qkv, sh.cos, sh.sin, sh.keys + b * layer_cache, sh.values + b * layer_cache, sh.heads,
+                    sh.max_len, sh.head_dim, sh.position, sh.attended);
+      }
+      barrier();
+      matmul_share(sh.attended, dim, w[4], nullptr, v[2], tid, count, planes, ints, sh.wo);
+      barrier();
+      for (int64_t i = 0; i < dim; ++i) residual[i] += sh.wo[i];
+      rms_norm_row(residual.data(), w[1].data_ptr<float>(), dim, static_cast<float>(v[1]), normed.data());
+      matmul_share(normed.data(), dim, w[5], w[6].data_ptr<float>(), 0.0, tid, count, planes, ints, sh.gate_up);
+      barrier();
+      const auto [i0, i1] = share(hidden, tid, count);
+      silu_mul(sh.gate_up, hidden, i0, i1, sh.gated);
+      barrier();
+      matmul_share(sh.gated, hidden, w[7], nullptr, v[3], tid, count, planes, ints, sh.w2);
+      barrier();
+      for (int64_t i = 0; i < dim; ++i) residual[i] += sh.w2[i];
+    }
+    if (tid == 0) std::copy(residual.begin(), residual.end(), y);
+  }
+
   std::vector<torch::Tensor> tensors_;
   std::vector<double> scalars_;
   int64_t act_bits_;
