@@ -72,7 +72,7 @@ def test_llamacpp_generates_text_from_the_export(trained):
     model, tokenizer, folder = trained
     gguf_path = folder / "generate.gguf"
     export_gguf(model, tokenizer, gguf_path)
-    peer = llamacpp.LlamaCppModel(gguf_path, threads=2, n_ctx=SEQ)
+    peer = llamacpp.LlamaCppModel(gguf_path, threads=2, n_ctx=SEQ, extra_buffers=False)
     prompt = [int(t) for t in markov_stream(12, seed=3)]
     generated, seconds = peer.decode(prompt, 8)
     export_packed(model, folder / "packed_bf16.safetensors", "2bit", "bf16")
@@ -110,7 +110,7 @@ def test_a_q8_0_head_moves_llamacpps_logits_by_a_small_fraction_of_their_range(t
     windows = markov_stream(4 * SEQ, seed=2).reshape(4, SEQ)
     logits = {}
     for head, path in paths.items():
-        peer = llamacpp.LlamaCppModel(path, threads=2, n_ctx=SEQ)
+        peer = llamacpp.LlamaCppModel(path, threads=2, n_ctx=SEQ, extra_buffers=False)
         logits[head] = np.stack([peer.logits(window.tolist()) for window in windows]).reshape(-1, VOCAB)
     reference, quantized = logits["bf16"], logits["q8_0"]
     difference = np.abs(quantized - reference)
@@ -155,3 +155,19 @@ def test_repeated_peer_runs_report_each_run_and_the_median(tmp_path):
             values = sorted(run["formats"][name][metric] for run in result["runs"])
             assert result["median"][name][metric] == values[1]
     assert all("machine_idle" in run for run in result["runs"])
+
+
+def test_the_system_info_names_the_instruction_sets_llamacpp_runs():
+    info = llamacpp.system_info()
+    assert "CPU :" in info and ("AVX" in info or "NEON" in info)  # x86 or ARM builds
+
+
+def test_the_model_loads_with_or_without_llamacpps_extra_buffers_and_gives_the_same_logits(trained):
+    """A TQ2_0 file (no tensor the extra buffers repack) scores the same sequence alike either way."""
+    model, tokenizer, folder = trained
+    path = folder / "extra.gguf"
+    export_gguf(model, tokenizer, path, "tq2_0", "bf16")
+    window = markov_stream(SEQ, seed=3).tolist()
+    with_extra = llamacpp.LlamaCppModel(path, threads=2, n_ctx=SEQ).logits(window)
+    without = llamacpp.LlamaCppModel(path, threads=2, n_ctx=SEQ, extra_buffers=False).logits(window)
+    assert np.allclose(with_extra, without, rtol=1e-5, atol=1e-5)

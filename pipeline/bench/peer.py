@@ -42,10 +42,11 @@ from tokenizers.models import WordPiece
 
 from pipeline.data.tokenizer import SPECIAL_TOKENS, UNK
 from pipeline.bench.floor import ReadBandwidths, add_floor, bytes_read_per_token, gguf_bytes_read_per_token
-from pipeline.bench.table import PEER_FORMATS, BenchTable
+from pipeline.bench.table import PEER_FORMATS, Q8_HEAD_FORMATS, BenchTable
 from pipeline.config import ArchConfig, BenchmarkConfig
 from pipeline.inference.packed import EMBED_DTYPES, HEAD_DTYPES, export_packed, load_packed
 from pipeline.inference.llamacpp import LlamaCppModel, available as llamacpp_available
+from pipeline.inference.llamacpp import system_info as llamacpp_system_info
 from pipeline.model.transformer import (FP32_TWIN, PAPER_TERNARY, DecoderLM, TransformerLM, greedy_decode,
                                         mlp_hidden_size)
 from pipeline.paper import PAPER_ARCH, PAPER_VOCAB_SIZE
@@ -148,7 +149,11 @@ def run_peer(cfg: BenchmarkConfig, workdir: Path, rounds: int, table: BenchTable
                                   if name.startswith("ours_packed")}
     n_ctx = cfg.prompt_tokens + cfg.decode_tokens + 8
     decoders = {name: ours_decoder(model) for name, model in ours.items()}
-    decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx).decode
+    # The Q8_0-head file loads without llama.cpp's extra buffer types: with them, prefilling the prompt
+    # through a Q8_0 tensor crashes llama-cpp-python 0.3.36 on an AMX CPU at small shapes
+    # (pipeline/inference/llamacpp.py); its Q8_0 products then run llama.cpp's plain Q8_0 kernel.
+    decoders |= {name: LlamaCppModel(paths[name], cfg.threads, n_ctx,
+                                     extra_buffers=name not in Q8_HEAD_FORMATS).decode
                  for name in PEER_FORMATS if name.startswith("llamacpp")}
     prompt = torch.randint(0, vocab_size, (cfg.prompt_tokens,), generator=torch.Generator().manual_seed(0)).tolist()
     times = interleaved_rounds(decoders, prompt, cfg.decode_tokens, rounds)
@@ -229,6 +234,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         torch.set_num_threads(cfg.threads)
         with tempfile.TemporaryDirectory(prefix="peer-") as workdir:
             result = repeated_runs(cfg, args.runs, Path(workdir))
+    result["llamacpp_system_info"] = llamacpp_system_info()
     print_json(result, args.out)
     return result
 

@@ -70,6 +70,7 @@ DEVICE_FORMATS = ("cuda_fp32", "cuda_ternary_dense")  # measured only where CUDA
 # ours_packed_int8head / llamacpp_tq2_0_q8head: the same ternary models with an int8 head on both sides
 PEER_FORMATS = ("ours_fp32", "ours_packed", "ours_packed_int8head", "llamacpp_f32", "llamacpp_tq2_0",
                 "llamacpp_tq2_0_q8head", "llamacpp_tq1_0")
+Q8_HEAD_FORMATS = ("llamacpp_tq2_0_q8head",)  # llama.cpp peer formats holding a Q8_0 tensor (the head)
 
 
 def metric_key(scope: str, fmt: str, metric: str) -> str:

@@ -40,18 +40,44 @@ def available() -> bool:
     return True
 
 
+def system_info() -> str:
+    """The instruction sets llama.cpp was built with and uses on this CPU (its own system-info line),
+    recorded beside peer timings so a reader sees which of its kernels ran."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode().strip()
+
+
 class LlamaCppModel:
     """One GGUF file loaded in llama.cpp: full-sequence logits and timed greedy decoding."""
 
     # The binding copies logits into ``scores`` only with ``logits_all`` (since sampling moved into
     # llama.cpp's sampler); greedy decoding reads them there, one 30522-float row per decoded token.
-    def __init__(self, path: Path, threads: int, n_ctx: int) -> None:
+    #
+    # ``extra_buffers``: llama.cpp's extra CPU buffer types (weights repacked at load, AMX tiles), its
+    # default. The pinned llama-cpp-python 0.3.36 crashes (a segfault) evaluating two or more tokens at
+    # once through a Q8_0 tensor held in them on an Intel Xeon with AMX (one token at a time works, and
+    # so does the same file without them), so what evaluates whole sequences (``logits``) loads without
+    # them; the timed decoding keeps llama.cpp's default.
+    def __init__(self, path: Path, threads: int, n_ctx: int, extra_buffers: bool = True) -> None:
         if not available():
             raise MissingInputError("llama_cpp is not installed: pip install -r requirements-llamacpp.txt")
+        import llama_cpp
         from llama_cpp import Llama
 
-        self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads,
-                         n_threads_batch=threads, logits_all=True, verbose=False)
+        default_params = llama_cpp.llama_cpp.llama_model_default_params
+
+        def params() -> object:  # what Llama() reads its model parameters from, with extra_buffers applied
+            chosen = default_params()
+            chosen.use_extra_bufts = extra_buffers
+            return chosen
+
+        llama_cpp.llama_cpp.llama_model_default_params = params
+        try:
+            self.llm = Llama(model_path=str(path), n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx, n_threads=threads,
+                             n_threads_batch=threads, logits_all=True, verbose=False)
+        finally:
+            llama_cpp.llama_cpp.llama_model_default_params = default_params
 
     def logits(self, ids: list[int]) -> np.ndarray:
         """Logits (len(ids), vocab) of a fresh sequence."""
@@ -83,7 +109,7 @@ def agreement(gguf_path: Path, ours: torch.nn.Module, tokens: np.ndarray, seq_le
     their relative difference, top-1 agreement and the largest absolute logit difference."""
     cut = scoring_windows(tokens, seq_len, windows)
     windows = len(cut)
-    peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len)
+    peer = LlamaCppModel(gguf_path, threads, n_ctx=seq_len, extra_buffers=False)  # whole windows at once
     nll_peer, nll_ours, same, largest = [], [], 0, 0.0
     for ids, targets in cut:
         theirs = peer.logits(ids.tolist())
