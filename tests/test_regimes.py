@@ -187,14 +187,16 @@ def test_the_leak_table_sets_each_maskless_baseline_against_the_bar_and_the_caus
     view = leak_view(runs, bar=0.5)
     assert view["run"].tolist() == ["`notebook_pair` (results/regime-map)", "`notebook_fixed` (results/regime-map)",
                                     "`leak_wide` (results/leak-attempts)", "`leak_long` (results/leak-attempts)"]
-    assert view["copies the next token (probe >= 0.5)"].tolist() == ["no", "n/a (causal)", "yes", "no"]
+    assert view["leak (probe >= 0.5)"].tolist() == ["no", "n/a (causal)", "yes", "no"]
     assert view["training loss, first epoch -> end"].tolist() == ["5.45 -> 3.45", "5.50 -> 3.40", "4.00 -> 0.20",
                                                                   "5.50 -> 2.90"]
     assert view["width"].tolist() == [64, 64, 128, 64] and view["steps"].tolist() == ["200", "200", "200", "300"]
     findings = leak_findings(runs, 0.5, {250: 0.37})
-    assert "against the causal twin's 3.40 (`notebook_fixed`, width 64)" in findings[0]
-    assert findings[1].endswith("it copies the next token.") and findings[2].endswith("no copying.")
-    assert findings[-1] == "The leak acts in: `leak_wide` (its log: training loss 0.37 at step 250)."
+    assert "against the causal twin's 3.40 (`notebook_fixed`, width 64, 200 steps)" in findings[0]
+    assert findings[1].endswith("a leak (it reads later tokens).") and findings[2].endswith("no leak.")
+    assert findings[-1] == ("The probe clears the bar in: `leak_wide`. Training loss at the end: `notebook_pair` 3.45, "
+                            "`leak_wide` 0.20, `leak_long` 2.90; a model that copies the next token collapses, as the "
+                            "notebook's own baseline did (its log: 0.37 at step 250).")
 
 
 def test_a_leak_in_some_seeds_only_is_said_so_and_absent_archives_give_no_rows(tmp_path):
@@ -205,5 +207,5 @@ def test_a_leak_in_some_seeds_only_is_said_so_and_absent_archives_give_no_rows(t
     _archived_baseline(tmp_path, "regime-map", "notebook_pair", {0: ([5.0, 0.3], 2.0), 1: ([5.0, 3.5], 0.4)},
                        "bidirectional")
     findings = leak_findings(leak_runs(tmp_path), 0.5, {250: 0.37})
-    assert "no causal twin archived yet" in findings[0] and findings[0].endswith("copying in 1 of 2 seeds.")
-    assert findings[-1].startswith("The leak acts in: `notebook_pair` (1 of 2 seeds)")
+    assert "no causal twin archived yet" in findings[0] and findings[0].endswith("a leak in 1 of 2 seeds.")
+    assert findings[-1].startswith("The probe clears the bar in: `notebook_pair` (1 of 2 seeds).")

@@ -123,7 +123,7 @@ def leak_view(runs: list[BaselineRun], bar: float) -> pd.DataFrame:
                      "training loss, first epoch -> end": f"{mean('first_train_loss'):.2f} -> {mean('train_loss'):.2f}",
                      "val loss": f"{mean('val_loss'):.2f}",
                      "leak probe (nats)": ", ".join(f"{probe:.2f}" for probe in probes) or "-",
-                     f"copies the next token (probe >= {bar:g})": _copies(group, bar)})
+                     f"leak (probe >= {bar:g})": _copies(group, bar)})
     return pd.DataFrame(rows)
 
 
@@ -134,23 +134,28 @@ def leak_findings(runs: list[BaselineRun], bar: float, notebook_loss: dict[int, 
     groups = _leak_groups(runs)
     causal = [group for (_, _), group in groups if group[0].causal]
     twin = (f"the causal twin's {np.mean([run.train_loss for run in causal[0]]):.2f} "
-            f"(`{causal[0][0].arm}`, width {causal[0][0].width})") if causal else "no causal twin archived yet"
+            f"(`{causal[0][0].arm}`, width {causal[0][0].width}, {causal[0][0].steps:,} steps)") if causal \
+        else "no causal twin archived yet"
     lines, verdicts = [], {}
     for (archive, arm), group in groups:
         if group[0].causal:
             continue
         verdict = verdicts[arm] = _copies(group, bar)
-        lines.append(f"`{arm}` (width {group[0].width}, {group[0].steps:,} steps, {len(group)} seed(s)): training "
+        seeds = f"{len(group)} seed" + ("" if len(group) == 1 else "s")
+        lines.append(f"`{arm}` (width {group[0].width}, {group[0].steps:,} steps, {seeds}): training "
                      f"loss {np.mean([run.train_loss for run in group]):.2f} at the end against {twin}; leak probe "
                      + ", ".join(f"{run.leak_nats:.2f}" for run in group if run.leak_nats is not None)
                      + f" nats against the bar {bar:g}: "
-                     + ("it copies the next token." if verdict == "yes" else "no copying." if verdict == "no"
-                        else f"copying in {verdict}."))
+                     + ("a leak (it reads later tokens)." if verdict == "yes" else "no leak." if verdict == "no"
+                        else f"a leak in {verdict}."))
     steps = ", ".join(f"{loss:g} at step {step}" for step, loss in sorted(notebook_loss.items()))
     acting = [f"`{arm}`" + ("" if verdict == "yes" else f" ({verdict})") for arm, verdict in verdicts.items()
               if verdict != "no"]
     if lines:
-        lines.append(("The leak acts in: " + ", ".join(acting) if acting else
-                      "No maskless baseline here copies the next token, so none reproduces the collapse of the "
-                      "notebook's own baseline") + f" (its log: training loss {steps}).")
+        ends = ", ".join(f"`{arm}` {np.mean([run.train_loss for run in group]):.2f}"
+                         for (_, arm), group in groups if not group[0].causal)
+        lines.append(("The probe clears the bar in: " + ", ".join(acting) + "." if acting else
+                      "No maskless baseline here clears the bar.")
+                     + f" Training loss at the end: {ends}; a model that copies the next token collapses, as the "
+                       f"notebook's own baseline did (its log: {steps}).")
     return lines
