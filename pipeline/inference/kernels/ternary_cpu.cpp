@@ -13,9 +13,9 @@
 // load per byte), the auto-vectorised scalar loop about 2.5x, and matched an AVX-512 VNNI variant. A second
 // VNNI variant (each field masked in place, 4 ANDs and 4 vpdpbusd per row and step into 16 independent
 // accumulators, no shifts: dot_rows4_vnni) was slower than the AVX-512BW loop on the 132M layers in
-// interleaved trials at 1 and 2 threads on the machine of an earlier session, and 9-10% faster on a
-// 2-core Intel Xeon with 480 MB of L3 (a one-token step through the 12 blocks 0.885 vs 0.970 ms at 2
-// threads, 1.467 vs 1.623 at 1, medians of 5 interleaved rounds); it runs on the avx512vnni path and wider.
+// interleaved trials at 1 and 2 threads on the machine of an earlier session (a version whose
+// accumulators GCC spilled, see below), and faster on a 2-core Intel Xeon with 480 MB of L3 (the README's
+// profile figures, `python -m pipeline.bench.profile`); it runs on the avx512vnni path and wider.
 //
 // Decoding (DecodeStack) keeps its threads in one parallel region for a whole token, each computing a
 // share of every matmul's rows, instead of starting threads per matmul (48 times a token on the 132M model).
