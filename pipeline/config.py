@@ -349,6 +349,9 @@ class GlueConfig(_Section):
     sweep: GlueSweepConfig = Field(default_factory=lambda: GlueSweepConfig(lrs=[], holdout_fraction=0.1))
     # the no-pretraining control: the same architectures from their initial weights, fine-tuned identically
     scratch_seeds: list[Seed] = Field(default_factory=list)
+    # the pre-trained seeds fine-tuned (stages glue_studied@seed, glue_baseline@seed), each one of
+    # train.seeds; absent (archives made before it existed): every main seed (Config.glue_seeds)
+    seeds: list[Seed] | None = None
     grad_clip: PositiveFloat = 1.0  # gradient-norm clipping, as in pre-training
 
     @model_validator(mode="after")
@@ -478,6 +481,20 @@ class Config(_Section):
         if self.train.eval_tokens < self.model.arch.seq_len:
             raise ValueError(f"train.eval_tokens ({self.train.eval_tokens}) must be at least model.arch.seq_len "
                              f"({self.model.arch.seq_len}): evaluation needs one full window")
+        return self
+
+    @property
+    def glue_seeds(self) -> list[int]:
+        """The pre-trained seeds the GLUE fine-tunes run on: ``glue.seeds``, or every main seed where an
+        archive's params predate it."""
+        return list(self.train.seeds if self.glue.seeds is None else self.glue.seeds)
+
+    @model_validator(mode="after")
+    def _glue_seeds_trained(self) -> "Config":
+        seeds = self.glue.seeds
+        if seeds is not None and (not seeds or len(set(seeds)) != len(seeds) or set(seeds) - set(self.train.seeds)):
+            raise ValueError(f"glue.seeds {seeds} must be distinct seeds of train.seeds {self.train.seeds} (at least "
+                             "one): a fine-tune starts from that seed's pre-trained model")
         return self
 
     @model_validator(mode="after")

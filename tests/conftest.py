@@ -20,7 +20,7 @@ TINY_OVERRIDES = {
     "model": {"arch": ArchConfig.from_name("tiny").model_dump()},
     "train": {"seeds": [0], "max_steps": 12, "batch_size": 8, "log_every": 2, "checkpoint_every": 4,
               "eval_tokens": 1024},
-    "glue": {"epochs": 1, "batch_size": 16, "max_len": 32},
+    "glue": {"epochs": 1, "batch_size": 16, "max_len": 32, "seeds": [0]},
     "benchmark": {"decode_tokens": 4, "prompt_tokens": 4, "repeats": 2, "paper_arch": False},
 }
 
@@ -33,7 +33,12 @@ def raw_params() -> dict:
 
 
 def tiny_raw_params(**extra: dict) -> dict:
-    return deep_update(deep_update(raw_params(), TINY_OVERRIDES), extra)
+    """The tiny project's params with ``extra`` sections merged in; where ``extra`` names main seeds and no
+    GLUE seeds, GLUE fine-tunes those seeds (as one would set ``-S glue.seeds=...`` beside them)."""
+    raw = deep_update(deep_update(raw_params(), TINY_OVERRIDES), extra)
+    if "seeds" in extra.get("train", {}) and "seeds" not in extra.get("glue", {}):
+        raw["glue"]["seeds"] = list(raw["train"]["seeds"])
+    return raw
 
 
 @pytest.fixture

@@ -27,11 +27,24 @@ def test_project_params_are_valid():
     ({"train": {"optimizer": {"betas": [0.9, 1.5]}}}, "train.optimizer", "betas must each lie in [0, 1)"),
     ({"train": {"eval_tokens": 8}}, "eval_tokens", "at least model.arch.seq_len"),
     ({"sparsity": {"middle_band": [0.8, 0.4]}}, "sparsity", "0 <= low <= high <= 1"),
+    ({"train": {"seeds": [0]}}, "glue.seeds [0, 1, 2]", "must be distinct seeds of train.seeds [0]"),
+    ({"glue": {"seeds": [1, 1]}}, "glue.seeds [1, 1]", "must be distinct seeds of train.seeds"),
+    ({"glue": {"seeds": []}}, "glue.seeds []", "(at least one)"),
 ])
 def test_bad_values_name_the_key_and_accepted_values(overrides, key, hint):
     with pytest.raises(ConfigError) as error:
         parse_config(deep_update(raw_params(), overrides))
     assert key in str(error.value) and hint in str(error.value)
+
+
+def test_glue_seeds_default_to_the_main_seeds_where_params_predate_them():
+    raw = raw_params()
+    assert parse_config(raw).glue_seeds == [0, 1, 2]
+    del raw["glue"]["seeds"]
+    raw["train"]["seeds"] = [3, 4]
+    assert parse_config(raw).glue_seeds == [3, 4]  # an archive's params from before glue.seeds existed
+    raw["glue"]["seeds"] = [4]
+    assert parse_config(raw).glue_seeds == [4]
 
 
 def test_missing_key_is_named():

@@ -78,7 +78,8 @@ def test_unknown_profile_names_the_choices(params):
 def test_overrides_apply_after_the_profile(params):
     from pipeline.profiles import parse_overrides
 
-    applied = apply_profile("paper-code-local", params, parse_overrides(["train.seeds=[0]", "train.precision=bf16"]))
+    applied = apply_profile("paper-code-local", params, parse_overrides(["train.seeds=[0]", "glue.seeds=[0]",
+                                                                        "train.precision=bf16"]))
     assert applied["train"]["seeds"] == [0] and applied["train"]["precision"] == "bf16"
     assert applied["tokenizer"]["kind"] == "bert_vocab_file" and applied["data"]["source"] == "local"
     with pytest.raises(ConfigError, match="KEY=VALUE"):

@@ -123,7 +123,9 @@ CONTRACT: tuple[Family, ...] = (
     Family("{role}_{seed_metric}_per_seed", _R, _S, "a run metric per seed, in the order of ``seeds``"),
     Family("{role}_{task}_{glue_metric}", _R, _S, "a GLUE dev score (glue.json), mean over seeds; required for "
                                                   "glue.tasks", _MEAN_STD),
-    Family("{role}_{task}_{glue_metric}_per_seed", _O, _S, "a GLUE dev score per seed, in the order of ``seeds``"),
+    Family("glue_seeds", _O, _S, "the pre-trained seeds fine-tuned on GLUE (glue.seeds; every main seed where the "
+                                 "params predate it), in the order of every GLUE *_per_seed list"),
+    Family("{role}_{task}_{glue_metric}_per_seed", _O, _S, "a GLUE dev score per seed, in the order of ``glue_seeds``"),
     Family("scratch_{role}_{task}_{glue_metric}", _O, _S, "the no-pretraining control: the role's architecture from "
                                                           "its initial weights, fine-tuned identically (glue.scratch_"
                                                           "seeds), mean over seeds", (*_MEAN_STD, "_per_seed")),

@@ -214,7 +214,7 @@ def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
     metrics/glue_bow.json), pre-trained minus scratch paired by seed (``*_transfer``), and the share of
     the twin's gain over the constant predictor that ternary keeps with a bootstrap interval over seeds
     (``*_retained_*``)."""
-    pretrained = {role: [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds] for role in ROLES}
+    pretrained = {role: [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.glue_seeds] for role in ROLES}
     scratch_seeds = [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, root).is_file() for role in ROLES)]
     scratch = {role: [read_json(scratch_glue(role, seed, root)) for seed in scratch_seeds] for role in ROLES}
     bow = read_json(Outputs(root).glue_bow) if Outputs(root).glue_bow.is_file() else {}
@@ -228,7 +228,7 @@ def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
                     _add(summary, key, [r[task][name] for r in scratch[role]])
                     summary[per_seed_key(key)] = [r[task][name] for r in scratch[role]]
             if scratch[role]:
-                by_seed = dict(zip(cfg.train.seeds, pretrained[role]))
+                by_seed = dict(zip(cfg.glue_seeds, pretrained[role]))
                 diffs = [by_seed[seed][task][metric] - run[task][metric]
                          for seed, run in zip(scratch_seeds, scratch[role]) if seed in by_seed]
                 key = transfer_key(role, task)
@@ -239,7 +239,7 @@ def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
                 summary[f"bow_{glue_metric(task, name)}"] = bow[task][name]
         _retained_interval(summary, task, [r[task][metric] for r in pretrained["studied"]],
                            [r[task][metric] for r in pretrained["baseline"]],
-                           pretrained["baseline"][0][task][f"trivial_{metric}"], cfg.train.seeds[0])
+                           pretrained["baseline"][0][task][f"trivial_{metric}"], cfg.glue_seeds[0])
 
 
 def _retained_interval(summary: dict, task: str, ternary: list[float], twin: list[float], trivial: float,
@@ -345,7 +345,7 @@ def _main_summary(cfg: Config, root: Path, sparsity: dict) -> tuple[dict[str, An
     for role in ROLES:
         _role_summary(summary, runs[role], role)
         _add(summary, aggregate_key(role, "tokens_per_second"), [run["tokens_per_second"] for run in timings[role]])
-        glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.train.seeds]
+        glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.glue_seeds]
         for task in cfg.glue.tasks:
             for metric in GLUE_METRICS:
                 _add(summary, aggregate_key(role, glue_metric(task, metric)), [run[task][metric] for run in glue])
@@ -385,6 +385,7 @@ def summarize(cfg: Config, root: Path, tokens_dir: Path, benchmark_path: Path, s
     benchmark = read_json(benchmark_path)
     summary: dict[str, Any] = {
         "data_source": tokens["data_source"], "n_seeds": len(cfg.train.seeds), "seeds": list(cfg.train.seeds),
+        "glue_seeds": cfg.glue_seeds,
         "studied_quant": cfg.model.quant, "train_tokens": tokens["train_tokens"], "val_tokens": tokens["val_tokens"],
         "vocab_size": tokens["vocab_size"], "unigram_val_nats": unigram_val_nats(tokens_dir, tokens["vocab_size"]),
         "gaussian_reference_zero_pct": sparsity["gaussian_reference_zero_pct"]}

@@ -85,9 +85,10 @@ class ReportInputs:
     stage_seconds: pd.DataFrame
 
 
-def _main_runs(cfg: Config, root: Path) -> list[tuple[str, int, RunPaths]]:
-    """(role, seed, paths) of exactly the main runs the params name, role by role."""
-    return [(role, seed, RunPaths.for_run(role, seed, root)) for role in ROLES for seed in cfg.train.seeds]
+def _main_runs(cfg: Config, root: Path, seeds: list[int] | None = None) -> list[tuple[str, int, RunPaths]]:
+    """(role, seed, paths) of exactly the main runs the params name (or of ``seeds`` of them), role by role."""
+    return [(role, seed, RunPaths.for_run(role, seed, root)) for role in ROLES
+            for seed in (cfg.train.seeds if seeds is None else seeds)]
 
 
 def _glue_frame(runs: list[tuple[str, int, RunPaths]]) -> pd.DataFrame:
@@ -110,7 +111,7 @@ def _stage_seconds(cfg: Config, timing: pd.DataFrame, outputs: Outputs, root: Pa
               "seconds": recorded_seconds(RunPaths.for_run(role, seed, root, arm).timing, RUN_SECONDS_KEY)}
              for arm in cfg.arms.run for seed in cfg.arms.seeds for role in cfg.arms.defs[arm].roles]
     rows += [{"stage": f"glue_{role}@{seed}", "seconds": recorded_seconds(outputs.timing(f"glue_{role}_seed_{seed}"))}
-             for role in ROLES for seed in cfg.train.seeds]
+             for role in ROLES for seed in cfg.glue_seeds]
     rows += [{"stage": f"glue_scratch@{role}-{seed}",
               "seconds": recorded_seconds(outputs.timing(f"glue_scratch_{role}_seed_{seed}"))}
              for role in ROLES for seed in cfg.glue.scratch_seeds]
@@ -135,7 +136,7 @@ def load_inputs(cfg: Config, root: Path = Path(".")) -> ReportInputs:
         claims=pd.DataFrame(read_json(outputs.claims)), summary=summary,
         aggregates=seed_aggregates(summary, cfg.glue.tasks), curves=pd.concat(curves, ignore_index=True),
         ppl=pd.DataFrame([{"role": role, "seed": seed, **read_json(paths.metrics)} for role, seed, paths in runs]),
-        glue=_glue_frame(runs), layers=_main_layers(pd.read_csv(outputs.sparsity_layers)),
+        glue=_glue_frame(_main_runs(cfg, root, cfg.glue_seeds)), layers=_main_layers(pd.read_csv(outputs.sparsity_layers)),
         sparsity=read_json(outputs.metrics("sparsity")), benchmark=read_json(outputs.metrics("benchmark")),
         bench_table=pd.read_csv(outputs.benchmark_table), data=read_json(outputs.metrics("data")),
         tokens=read_json(outputs.metrics("tokens")), timing=timing,
