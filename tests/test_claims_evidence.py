@@ -1,5 +1,5 @@
 """One source decides each claim (pipeline/analysis/evidence.py), by a stated precedence (scale, then
-seeds, then the newest), never by its verdict; the others are shown beside it. The report's glance
+whether it tested the claim, then seeds, then the newest), never by what it found; the others are shown beside it. The report's glance
 table calls it."""
 
 import json
@@ -23,6 +23,19 @@ def test_the_archive_with_most_seeds_decides_whatever_its_verdict():
     (decision,) = decide(sources)
     assert decision.source == "results/five" and decision.entry["verdict"] == "uninformative"
     assert decision.others_text() == "this run: not comparable (n=3); results/two: not reproduced (n=2)"
+
+
+def test_a_source_that_tested_the_claim_outranks_more_seeds_that_could_not():
+    sources = [Source("results/five", {"a": _entry("not testable here", 5)}, created=300.0),
+               Source("results/three", {"a": _entry("not reproduced", 3)}, created=100.0),
+               Source("results/two", {"a": _entry("reproduced", 2)}, created=200.0)]
+    assert decide(sources)[0].source == "results/three"  # tested; then the most seeds, whatever it found
+    untested = [Source("results/five", {"a": _entry("not testable here", 5)}),
+                Source("results/two", {"a": _entry("not testable here", 2)})]
+    assert decide(untested)[0].source == "results/five"
+    synthetic = [Source("this run", {"a": _entry("reproduced", 3, "synthetic data")}),
+                 Source("results/five", {"a": _entry("not testable here", 5)})]
+    assert decide(synthetic)[0].source == "results/five"  # scale still comes first
 
 
 def test_ties_go_to_the_newest_and_the_paper_scale_comes_first():

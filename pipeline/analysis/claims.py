@@ -92,7 +92,8 @@ REASONS = {
     PAPER_DEVICE: f"no GPU in this run's benchmark (the paper's runs used {NOTEBOOK_GPU} GPUs)",
     PAPER_ARCH_BENCH: "the 132M-shape benchmark did not run (benchmark.paper_arch: false)",
 }
-VERDICTS = ("reproduced", "not reproduced", "uninformative", "not testable here", "not comparable")
+NOT_TESTABLE = "not testable here"  # a precondition unmet: the source did not test the claim
+VERDICTS = ("reproduced", "not reproduced", "uninformative", NOT_TESTABLE, "not comparable")
 UNTESTED = ("not testable here", "not comparable")
 
 # Where each claim is printed: arXiv 2602.07374 v1 (7 Feb 2026) and v2 (27 Mar 2026) abstracts, and the

@@ -4,8 +4,14 @@ each claim id, by a stated precedence, never by which verdict it gives:
 
 1. the scale the entry was judged at: paper scale, then real data, then synthetic data (an entry of
    the architecture benchmark or of published figures is the same at every scale);
-2. the most seeds in the claim's precondition (the entry's ``n_seeds``; none counts as 0);
-3. the newest: this run, then archives by archive.json's ``created`` (or, without one, its file time).
+2. a source that tested the claim before one whose precondition was unmet (``not testable here``):
+   whatever a tested source found, reproduced or not, outranks a source that could not test it;
+3. the most seeds in the claim's precondition (the entry's ``n_seeds``; none counts as 0);
+4. the newest: this run, then archives by archive.json's ``created`` (or, without one, its file time).
+
+Rule 2 was added on 2026-12-02, after the regime map was complete: the CPU study's 5-seed entries
+for sparsity, untestable there (its weights had not moved), outranked the regime map's 3-seed
+entries, which tested them. It reads only whether a source tested a claim, never what it found.
 
 The other sources' verdicts are listed beside the deciding one. The report calls :func:`decide`.
 """
@@ -19,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.analysis.claims import NOT_TESTABLE
 from pipeline.io import read_json
 
 SCALE_RANK = {"paper scale": 0, "real data": 1, "synthetic data": 2}
@@ -66,13 +73,13 @@ def scale_rank(entry: Mapping[str, Any]) -> int:
     return 0 if tested == "paper scale" else 1 if "real data" in tested else 2
 
 
-def precedence(source: Source, entry: Mapping[str, Any]) -> tuple[int, int, float]:
-    """The sort key of one source's entry: larger decides (best scale, most seeds, newest)."""
-    return -scale_rank(entry), _seeds(entry), source.created
+def precedence(source: Source, entry: Mapping[str, Any]) -> tuple[int, bool, int, float]:
+    """The sort key of one source's entry: larger decides (best scale, tested, most seeds, newest)."""
+    return -scale_rank(entry), entry.get("verdict") != NOT_TESTABLE, _seeds(entry), source.created
 
 
 def decide(sources: Sequence[Source]) -> list[Decision]:
-    """One decision per claim id, in the order the sources first list them (a tie in all three keys
+    """One decision per claim id, in the order the sources first list them (a tie in all four keys
     goes to the source listed first)."""
     ids = list(dict.fromkeys(claim_id for source in sources for claim_id in source.entries))
     decisions = []

@@ -1,6 +1,6 @@
 """One judged row per claim for the report's first screen and its evidence table: the source that
-decides it (:func:`pipeline.analysis.evidence.decide`: best scale, most seeds, newest; never by its
-verdict), where it was tested in a few words, the rule's bar and its reason in the claim's units, and
+decides it (:func:`pipeline.analysis.evidence.decide`: best scale, tested before untested, most seeds,
+newest; never by its verdict), where it was tested in a few words, the rule's bar and its reason in the claim's units, and
 the other sources' verdicts; then the order the report shows them in and the verdict counts
 (:mod:`.summary` writes the opening lines from them).
 
