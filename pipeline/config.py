@@ -336,7 +336,8 @@ class GlueSweepConfig(_Section):
 
 class GlueConfig(_Section):
     tasks: list[GlueTask] = Field(min_length=1)
-    epochs: PositiveInt  # the most epochs a fine-tune (or the sweep) runs
+    # the most epochs a fine-tune (or the sweep) runs, one number for every task or one per task
+    epochs: PositiveInt | dict[GlueTask, PositiveInt]
     batch_size: PositiveInt
     lr: PositiveFloat  # used where the sweep does not run
     weight_decay: float = Field(ge=0.0)
@@ -358,14 +359,20 @@ class GlueConfig(_Section):
     def _distinct_tasks(self) -> "GlueConfig":
         if len(set(self.tasks)) != len(self.tasks):
             raise ValueError(f"tasks must be distinct, got {self.tasks}")
-        if isinstance(self.max_len, dict) and set(self.tasks) - set(self.max_len):
-            raise ValueError(f"max_len names no length for {sorted(set(self.tasks) - set(self.max_len))}: give one "
-                             "per task in glue.tasks, or one number for all")
+        for key in ("max_len", "epochs"):
+            value = getattr(self, key)
+            if isinstance(value, dict) and set(self.tasks) - set(value):
+                raise ValueError(f"{key} names no value for {sorted(set(self.tasks) - set(value))}: give one "
+                                 "per task in glue.tasks, or one number for all")
         return self
 
     def task_max_len(self, task: str) -> int:
         """The token budget of one task's examples."""
         return self.max_len[task] if isinstance(self.max_len, dict) else self.max_len
+
+    def task_epochs(self, task: str) -> int:
+        """The most epochs one task's fine-tune (or its sweep) runs."""
+        return self.epochs[task] if isinstance(self.epochs, dict) else self.epochs
 
 
 class BenchmarkConfig(_Section):

@@ -30,6 +30,7 @@ def test_project_params_are_valid():
     ({"train": {"seeds": [0]}}, "glue.seeds [0, 1, 2]", "must be distinct seeds of train.seeds [0]"),
     ({"glue": {"seeds": [1, 1]}}, "glue.seeds [1, 1]", "must be distinct seeds of train.seeds"),
     ({"glue": {"seeds": []}}, "glue.seeds []", "(at least one)"),
+    ({"glue": {"epochs": {"mrpc": 0, "sst2": 1, "cola": 1}}}, "glue.epochs", "greater than 0"),
 ])
 def test_bad_values_name_the_key_and_accepted_values(overrides, key, hint):
     with pytest.raises(ConfigError) as error:
@@ -45,6 +46,17 @@ def test_glue_seeds_default_to_the_main_seeds_where_params_predate_them():
     assert parse_config(raw).glue_seeds == [3, 4]  # an archive's params from before glue.seeds existed
     raw["glue"]["seeds"] = [4]
     assert parse_config(raw).glue_seeds == [4]
+
+
+def test_glue_epochs_are_one_number_or_one_per_task():
+    raw = raw_params()
+    raw["glue"]["epochs"] = {"mrpc": 1, "sst2": 2, "cola": 3}
+    assert [parse_config(raw).glue.task_epochs(task) for task in ("mrpc", "sst2", "cola")] == [1, 2, 3]
+    raw["glue"]["epochs"] = 4
+    assert parse_config(raw).glue.task_epochs("cola") == 4
+    raw["glue"]["epochs"] = {"mrpc": 1}
+    with pytest.raises(ConfigError, match=r"epochs names no value for \['cola', 'sst2'\]: give one per task"):
+        parse_config(raw)
 
 
 def test_missing_key_is_named():

@@ -125,3 +125,8 @@ def test_the_sweep_scores_every_epoch_of_every_rate_on_held_out_training_rows(pr
     assert result["holdout_examples"] + result["fit_examples"] == len(read_glue_split(data, "sst2", "train"))
     assert not dev_texts & set(seen) - {example.sentence1 for example in read_glue_split(data, "sst2", "train")}
     assert unswept(cfg)["sst2"] == {"lr": cfg.lr, "epochs": 2, "swept": False}
+    per_task = cfg.model_copy(update={"epochs": {"mrpc": 1, "sst2": 3, "cola": 2}})
+    assert [unswept(per_task)[task]["epochs"] for task in ("mrpc", "sst2", "cola")] == [1, 3, 2]
+    short = sweep_task(lambda: load_model(model)[0], tokenizer, data, "sst2",
+                       per_task.model_copy(update={"epochs": {"mrpc": 3, "sst2": 1, "cola": 3}}), seed=0, threads=1)
+    assert all(len(v) == 1 for v in short["scores"].values()) and short["epochs"] == 1  # the task's own cap

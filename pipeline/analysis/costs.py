@@ -206,10 +206,12 @@ def bert_glue(p: Pricing) -> Price:
     """Fine-tuning BERT-Base (the 132M model's size) on the GLUE tasks at the paper recipe's GLUE params."""
     glue = profile_config(p.cfg, "paper-code").glue
     examples = sum(GLUE_TRAIN_EXAMPLES[task] for task in glue.tasks)
-    tokens = sum(GLUE_TRAIN_EXAMPLES[task] * glue.task_max_len(task) for task in glue.tasks)
+    # tokens over every epoch of every task; the job then runs them once
+    tokens = sum(GLUE_TRAIN_EXAMPLES[task] * glue.task_max_len(task) * glue.task_epochs(task) for task in glue.tasks)
     lengths = "/".join(str(glue.task_max_len(task)) for task in glue.tasks)
-    job = Job(f"BERT-Base on {', '.join(glue.tasks)} ({examples:,} examples of {lengths} tokens)", 1, 1,
-              glue.epochs, tokens, PAPER_ARCH, PAPER_VOCAB_SIZE)
+    epochs = "/".join(str(glue.task_epochs(task)) for task in glue.tasks)
+    job = Job(f"BERT-Base on {', '.join(glue.tasks)} ({examples:,} examples of {lengths} tokens, {epochs} epochs)",
+              1, 1, 1, tokens, PAPER_ARCH, PAPER_VOCAB_SIZE)
     return price(BERT_GLUE_COMMAND, [job], t4_rate())
 
 

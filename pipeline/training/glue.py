@@ -171,7 +171,7 @@ def holdout_rows(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nda
 def sweep_task(backbone: BackboneFactory, tokenizer_path: Path, data_dir: Path, task: str, cfg: GlueConfig,
                seed: int, threads: int, device: str = "cpu") -> dict:
     """Each rate of ``cfg.sweep.lrs`` fine-tuned on the training rows less a held-out slice, scored on
-    that slice (the task's headline metric) after every epoch up to ``cfg.epochs``; the best
+    that slice (the task's headline metric) after every epoch up to the task's ``cfg.epochs``; the best
     (rate, epochs), ties to the fewer epochs and then the smaller rate."""
     seed_everything(seed, threads)
     tokenizer, max_len = load_tokenizer(tokenizer_path), cfg.task_max_len(task)
@@ -182,7 +182,7 @@ def sweep_task(backbone: BackboneFactory, tokenizer_path: Path, data_dir: Path, 
     started = time.perf_counter()
     for lr in sorted(cfg.sweep.lrs):
         curve = scores.setdefault(repr(lr), [])
-        fine_tune(backbone(), fit, task, cfg, lr, cfg.epochs, seed, device, after_epoch=lambda model, epoch: curve.append(
+        fine_tune(backbone(), fit, task, cfg, lr, cfg.task_epochs(task), seed, device, after_epoch=lambda model, epoch: curve.append(
             dev_scores(task, held.labels.tolist(), predict(model, held, cfg.batch_size * 2, device))["headline"]))
     best = max(((score, -epoch, -lr) for lr in sorted(cfg.sweep.lrs) for epoch, score in
                 enumerate(scores[repr(lr)], start=1)))
@@ -193,4 +193,4 @@ def sweep_task(backbone: BackboneFactory, tokenizer_path: Path, data_dir: Path, 
 
 def unswept(cfg: GlueConfig) -> dict[str, dict]:
     """The choices where no sweep runs (``glue.sweep.lrs: []``): ``glue.lr`` and ``glue.epochs`` for every task."""
-    return {task: {"lr": cfg.lr, "epochs": cfg.epochs, "swept": False} for task in cfg.tasks}
+    return {task: {"lr": cfg.lr, "epochs": cfg.task_epochs(task), "swept": False} for task in cfg.tasks}
