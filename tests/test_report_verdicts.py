@@ -99,6 +99,20 @@ def test_where_names_the_arms_own_epochs_and_the_benchmark_device(rows):
     assert rows["val_ppl"].where == "CPU study"  # untested: no scale claimed
 
 
+def test_where_reads_an_arm_from_the_claim_id_or_the_description():
+    from pipeline.analysis.report.verdicts import tested_where
+
+    params = {"train": {"epochs": 60}, "arms": {"defs": {"w64_s1000": {"changes": {"train.epochs": 24}},
+                                                         "notebook_pair": {"changes": {"train.epochs": 9}}}}}
+    entry = {"verdict": "reproduced", "kind": "direction", "basis": "archive", "n_seeds": 3}
+    cell = {**entry, "id": "sparsity_above_gaussian_w64_s1000", "description": "regime map cell w64_s1000"}
+    pair = {**entry, "id": "notebook_recipe_pattern", "description": "the pattern (the notebook_pair arm)"}
+    main = {**entry, "id": "regularization_contrast", "description": "on a small corpus"}
+    assert [tested_where(e, "results/regime-map", params) for e in (cell, pair, main)] == [
+        "results/regime-map, 24 epochs, 3 seeds", "results/regime-map, 9 epochs, 3 seeds",
+        "results/regime-map, 60 epochs, 3 seeds"]
+
+
 def test_bars_and_reasons_are_stated_in_the_claims_units(rows):
     stable = rows["stable_training"]
     assert (stable.paper, stable.ours, stable.bar, stable.why) == ("0%", "0.13%", "at most 2%", "0.13% vs at most 2%")

@@ -718,7 +718,7 @@ CLAIMS: tuple[Claim, ...] = (
           preconditions=(_arm_ran(NOTEBOOK_PAIR_ARM, costs.REGIME_MAP_RUN),), note=_recipe_note(NOTEBOOK_PAIR_ARM),
           remedy=costs.REGIME_MAP_RUN,
           description="the notebook's recipe, both quirks on, regenerates the paper's pattern (ternary ratio near "
-                      "1.05, its baseline far above)",
+                      f"1.05, its baseline far above; the {NOTEBOOK_PAIR_ARM} arm)",
           paper_source=f"abstract (v2): {R['train_val_ratio_ternary']}x ternary vs {R['train_val_ratio_fp32']}x FP32; "
                        "the released notebook's recipe",
           units="ratio", alt_label=f"baseline ratio (paper: FP32 {R['train_val_ratio_fp32']})",
@@ -728,7 +728,7 @@ CLAIMS: tuple[Claim, ...] = (
                       "learned-model precondition: a model that cannot fit is the mechanism under test, so the note "
                       "says whether each learned, and the leak probe")),
     _contrast_claim("regularization_contrast_fixed_recipe", NOTEBOOK_FIXED_ARM,
-                    "the notebook's recipe with its two bugs fixed", costs.REGIME_MAP_RUN),
+                    f"the notebook's recipe with its two bugs fixed, the {NOTEBOOK_FIXED_ARM} arm", costs.REGIME_MAP_RUN),
     *(_contrast_claim(f"regularization_contrast_{arm}", arm, f"regime map cell {arm}", costs.REGIME_MAP_RUN)
       for arm in REGIME_ARMS),
     # --- GLUE: the paper's scores, and the share of the FP32 twin's quality ternary keeps ---------------

@@ -188,10 +188,11 @@ def why_text(entry: Mapping[str, Any], tol: ClaimsConfig | None) -> str:
 
 def _epochs(entry: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
     """The epochs the entry's runs trained: its arm's (an arm named in the description, ``the
-    medium_training arm``) where the arm changes them, else the main runs'."""
+    medium_training arm``, or ending the claim's id, ``sparsity_above_gaussian_w64_s1000``) where the
+    arm changes them, else the main runs'."""
     arms = params.get("arms", {}).get("defs", {})
-    description = str(entry.get("description") or "")
-    arm = next((name for name in arms if f"{name} arm" in description), None)
+    description, claim_id = str(entry.get("description") or ""), str(entry.get("id") or "")
+    arm = next((name for name in arms if f"{name} arm" in description or claim_id.endswith(f"_{name}")), None)
     main = params.get("train", {}).get("epochs")
     return arms[arm].get("changes", {}).get("train.epochs", main) if arm else main
 
