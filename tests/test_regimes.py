@@ -117,6 +117,18 @@ def test_the_report_names_the_cells_by_what_they_show():
     assert view.loc[0, "ternary minus FP32 val loss at matched train loss"] == "-"
 
 
+def test_the_findings_say_where_along_the_length_axis_the_sign_reverses():
+    from pipeline.analysis.report.regime import curve_findings
+
+    rows = [("main", 1, 1.0, -0.01), ("main", 2, 1.5, -0.20), ("main", 3, 2.5, -0.05), ("main", 4, 4.0, 0.8),
+            ("w64_s1000", 1, 1.0, 0.01), ("w64_s1000", 2, 1.2, 0.1)]
+    curves = pd.DataFrame([{"cell": arm, "arm": arm, "epoch": epoch, "seeds": 3, "fp32_ratio": ratio,
+                            "ternary_ratio": ratio - contrast, "contrast": contrast} for arm, epoch, ratio, contrast in rows])
+    (line,) = curve_findings(curves)  # w64_s1000 never goes below zero: no line
+    assert line.startswith("Along the length axis `main` reverses at 3 of 4 epochs (epochs 1-3, the twin's ratio "
+                           "1.00-2.50; lowest contrast -0.20 at a twin ratio of 1.50;")
+
+
 def test_the_sparsity_view_says_where_the_zeros_ended_and_whether_they_still_moved():
     from pipeline.analysis.report.regime import sparsity_view
 

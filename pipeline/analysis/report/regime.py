@@ -50,10 +50,28 @@ def regime_view(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def regime_findings(table: pd.DataFrame) -> list[str]:
+def curve_findings(curves: pd.DataFrame) -> list[str]:
+    """Where along the length axis each cell's contrast (``curves``: per epoch, mean over seeds, not
+    tested epoch by epoch) is below zero, i.e. the ternary model is the more overfit one: its epochs,
+    the twin's ratios there and the lowest contrast; nothing for a cell that never goes below."""
+    lines = []
+    for arm, rows in curves.groupby("arm", sort=False):
+        below = rows[rows["contrast"] < 0]
+        if below.empty:
+            continue
+        lowest = below.loc[below["contrast"].idxmin()]
+        lines.append(f"Along the length axis `{arm}` reverses at {len(below)} of {len(rows)} epochs (epochs "
+                     f"{below['epoch'].min()}-{below['epoch'].max()}, the twin's ratio {below['fp32_ratio'].min():.2f}-"
+                     f"{below['fp32_ratio'].max():.2f}; lowest contrast {lowest['contrast']:.2f} at a twin ratio of "
+                     f"{lowest['fp32_ratio']:.2f}; per-epoch means over seeds, not tested epoch by epoch).")
+    return lines
+
+
+def regime_findings(table: pd.DataFrame, curves: pd.DataFrame | None = None) -> list[str]:
     """The map's verdict in sentences, from the rows as they fell: where the paper's direction holds,
     where it reverses, where the seeds or the regime leave it undecided (and why), and whether any cell
-    reaches the paper's size."""
+    reaches the paper's size; with ``curves`` (the per-epoch contrasts), where along the length axis
+    each cell's sign is reversed (:func:`curve_findings`)."""
     if table.empty:
         return ["No cell trained both models: the map is empty."]
     by = {kind: table[table["direction"] == kind] for kind in ("paper", "reversed", "undecided")}
@@ -72,7 +90,7 @@ def regime_findings(table: pd.DataFrame) -> list[str]:
     lines.append("The paper's size (ternary ratio near 1.05 with the twin's far above) is reached in: "
                  f"{names(sized)}." if len(sized) else
                  "No cell reaches the paper's size (ternary ratio near 1.05 with the twin's far above).")
-    return lines
+    return lines + ([] if curves is None else curve_findings(curves))
 
 
 def sparsity_view(curves: pd.DataFrame, moved_from: float) -> pd.DataFrame:
