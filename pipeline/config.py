@@ -366,13 +366,18 @@ class GlueConfig(_Section):
                                  "per task in glue.tasks, or one number for all")
         return self
 
+    @staticmethod
+    def _per_task(value: int | dict[str, int], task: str) -> int:
+        """A setting given as one number for every task or as one per task, for ``task``."""
+        return value[task] if isinstance(value, dict) else value
+
     def task_max_len(self, task: str) -> int:
         """The token budget of one task's examples."""
-        return self.max_len[task] if isinstance(self.max_len, dict) else self.max_len
+        return self._per_task(self.max_len, task)
 
     def task_epochs(self, task: str) -> int:
         """The most epochs one task's fine-tune (or its sweep) runs."""
-        return self.epochs[task] if isinstance(self.epochs, dict) else self.epochs
+        return self._per_task(self.epochs, task)
 
 
 class BenchmarkConfig(_Section):

@@ -94,7 +94,7 @@ REASONS = {
 }
 NOT_TESTABLE = "not testable here"  # a precondition unmet: the source did not test the claim
 VERDICTS = ("reproduced", "not reproduced", "uninformative", NOT_TESTABLE, "not comparable")
-UNTESTED = ("not testable here", "not comparable")
+UNTESTED = (NOT_TESTABLE, "not comparable")
 
 # Where each claim is printed: arXiv 2602.07374 v1 (7 Feb 2026) and v2 (27 Mar 2026) abstracts, and the
 # README of the authors' repository (1nisharg/TernaryLM-Memory-Efficient-Language-Modeling).

@@ -1,7 +1,7 @@
 """One judged row per claim for the report's first screen and its evidence table: the source that
 decides it (:func:`pipeline.analysis.evidence.decide`: best scale, tested before untested, most seeds,
-newest; never by its verdict), where it was tested in a few words, the rule's bar and its reason in the claim's units, and
-the other sources' verdicts; then the order the report shows them in and the verdict counts
+newest; never by its verdict), where it was tested in a few words, the rule's bar and its reason in
+the claim's units, and the other sources' verdicts; then the order the report shows them in and the verdict counts
 (:mod:`.summary` writes the opening lines from them).
 
 A rule's own reason states its arithmetic with raw numbers (``largest rise 0.00131 vs at most 0.02``).
