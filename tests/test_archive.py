@@ -27,6 +27,12 @@ from tests.conftest import PROJECT_ROOT, tiny_raw_params
 NAME = "study"
 RUN_DIRS = ("runs/studied/seed_0", "runs/studied/seed_1", "runs/baseline/seed_0", "runs/baseline/seed_1",
             "runs/arms/notebook_init/seed_0/studied")
+# the fine-tuned seeds' scores (glue.seeds [0, 1]) and the no-pretraining controls (scratch_seeds [0])
+GLUE_FILES = ("runs/studied/seed_0/glue.json", "runs/studied/seed_1/glue.json", "runs/baseline/seed_0/glue.json",
+              "runs/baseline/seed_1/glue.json", "runs/scratch/studied/seed_0/glue.json",
+              "runs/scratch/baseline/seed_0/glue.json")
+GLUE_STAGES = ("glue_studied@0", "glue_studied@1", "glue_baseline@0", "glue_baseline@1", "glue_scratch@studied-0",
+               "glue_scratch@baseline-0")
 
 
 class Killed(BaseException):
@@ -42,6 +48,8 @@ def write_outputs(root: Path, version: str) -> None:
     for run_dir in RUN_DIRS:
         files[f"{run_dir}/metrics.json"] = f'{{"v": "{version}"}}\n'
         files[f"{run_dir}/live/plots/metrics/train/loss.tsv"] = f"step\tloss\n1\t{version}\n"
+    for relative in GLUE_FILES:
+        files[relative] = f'{{"mrpc": {{"f1": "{version}"}}}}\n'
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)
@@ -288,7 +296,7 @@ def _study_lock(project: Path) -> None:
     reads = {"params": {"params.yaml": {"train.epochs": params["train"]["epochs"]}}}
     stages = {f"train_{role}@{seed}": reads for role in ("studied", "baseline") for seed in (0, 1)}
     (project / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages | {
-        "train_arm@notebook_init-0": reads}}))
+        "train_arm@notebook_init-0": reads} | {stage: reads for stage in GLUE_STAGES}}))
 
 
 def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project: Path) -> None:
@@ -298,7 +306,8 @@ def test_a_partial_archive_keeps_the_finished_runs_and_names_the_missing(project
         archive.archive_run(NAME, project)
     target = archive.archive_run(NAME, project, partial=True)
     meta = json.loads((target / "archive.json").read_text())
-    assert meta["complete"] is False and meta["missing_runs"] == ["runs/baseline/seed_1"]
+    assert meta["complete"] is False
+    assert meta["missing_runs"] == ["runs/baseline/seed_1", "runs/baseline/seed_1/glue.json"]
     assert (target / "runs/baseline/seed_0/metrics.json").is_file()
     assert not (target / "runs/baseline/seed_1").exists()
     # no stage the lock records with these params wrote them: the checkout's, not the study's
@@ -341,7 +350,8 @@ def test_a_partial_archive_leaves_out_runs_the_lock_records_with_other_params(pr
     (project / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
     target = archive.archive_run(NAME, project, partial=True)
     meta = json.loads((target / "archive.json").read_text())
-    assert meta["missing_runs"] == ["runs/baseline/seed_1"] and not (target / "runs/baseline/seed_1").exists()
+    assert meta["missing_runs"][0] == "runs/baseline/seed_1" and not (target / "runs/baseline/seed_1").exists()
+    assert meta["missing_runs"][1:] == list(GLUE_FILES)  # the lock records no fine-tune: none is the study's
 
 
 def _trained_run(run_dir: Path, ratio: float, zeros: list[float]) -> None:
@@ -380,3 +390,29 @@ def test_a_partial_archive_maps_the_run_sets_already_whole(tmp_path: Path) -> No
     assert zeros["run_set"].unique().tolist() == ["main", "w64_s1000"]
     assert zeros["middle_minus_boundary"].eq(1.0).all() and zeros["zero_pct"].max() == 33.0
     assert archive._provisional_analysis(cfg, staging, [tmp_path / "runs/baseline/seed_1"], tmp_path) is None
+
+
+def test_glue_scores_are_archived_only_where_the_study_wrote_them(project: Path) -> None:
+    """A complete archive keeps the fine-tuned seeds' and the controls' GLUE scores (runs/scratch too)
+    and no other glue.json; a partial one only those whose stage the lock records with these params
+    (a clone's run folders hold the cloned checkout's glue.json until the study's fine-tune runs)."""
+    stray = project / "runs/arms/notebook_init/seed_0/studied/glue.json"
+    stray.write_text("{}\n")
+    target = archive.archive_run(NAME, project)
+    assert all((target / relative).read_bytes() == (project / relative).read_bytes() for relative in GLUE_FILES)
+    assert not (target / stray.relative_to(project)).exists()
+    (project / GLUE_FILES[-1]).unlink()
+    with pytest.raises(MissingInputError, match="GLUE results missing"):
+        archive.archive_run(NAME, project)
+    _study_lock(project)
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    del lock["stages"]["glue_baseline@1"]  # runs/baseline/seed_1/glue.json is the cloned checkout's
+    (project / "dvc.lock").write_text(yaml.safe_dump(lock))
+    shutil.rmtree(project / "runs/studied/seed_1")  # main runs unfinished: no provisional regime map to draw
+    target = archive.archive_run(NAME, project, partial=True)
+    meta = json.loads((target / "archive.json").read_text())
+    assert meta["missing_runs"] == ["runs/studied/seed_1", "runs/studied/seed_1/glue.json",
+                                    "runs/baseline/seed_1/glue.json", "runs/scratch/baseline/seed_0/glue.json"]
+    assert (target / "runs/baseline/seed_1/metrics.json").is_file()
+    assert not (target / "runs/baseline/seed_1/glue.json").exists()
+    assert (target / "runs/scratch/studied/seed_0/glue.json").is_file()

@@ -3,8 +3,9 @@ profile (real data on a CPU, the paper's recipe on a GPU) stays committed and re
 ``params.yaml`` goes back to the default.
 
 ``python -m pipeline.analysis.archive NAME [--note TEXT] [--root DIR]`` copies ``params.yaml``, ``dvc.lock``,
-``metrics/``, ``reports/claims.json``, ``reports/figures/`` and the per-run JSON/TSV files of the seeds and
-arms the params name; the main report pools each archive's verdicts and shows the CPU study's evidence.
+``metrics/``, ``reports/claims.json``, ``reports/figures/``, the per-run JSON/TSV files of the seeds and
+arms the params name and the GLUE scores of the fine-tuned seeds and the no-pretraining controls
+(``runs/scratch``); the main report pools each archive's verdicts and shows the CPU study's evidence.
 Nothing is recomputed; checkpoints stay in the DVC cache.
 
 A study longer than one sitting is kept the same way while it runs: ``--partial`` archives the runs
@@ -40,7 +41,7 @@ from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import atomic_path, read_json, write_json
 from pipeline.config import ROLES
-from pipeline.layout import ARCHIVE_META, Outputs, RunPaths
+from pipeline.layout import ARCHIVE_META, Outputs, RunPaths, scratch_glue
 
 RESULTS_DIR = Path("results")
 META = ARCHIVE_META
@@ -106,6 +107,7 @@ def _lookup(tree: dict, dotted: str) -> object:
 
 
 _ABSENT = object()
+GLUE_FILE = "glue.json"  # a run folder's fine-tune scores (RunPaths.glue), written by its GLUE stage
 
 
 def _lock_stages(root: Path) -> dict:
@@ -156,14 +158,36 @@ def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path
     return [path for path in dirs if path not in missing], missing
 
 
+def _glue_results(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path], list[Path]]:
+    """(finished, missing) GLUE result files the params name: each fine-tuned seed's ``glue.json`` in
+    its run folder and each no-pretraining control's under ``runs/scratch``. As for run folders
+    (:func:`_run_dirs`), one counts as finished when it exists and, for ``partial``, when dvc.lock
+    records its stage with the current params: until the study's own fine-tune replaces it, a run
+    folder holds the ``glue.json`` of the checkout the study was cloned from. Unless ``partial``, a
+    missing one fails here, before anything is touched."""
+    stages = {RunPaths.for_run(role, seed, root).glue: f"glue_{role}@{seed}"
+              for role in ROLES for seed in cfg.glue_seeds}
+    stages |= {scratch_glue(role, seed, root): f"glue_scratch@{role}-{seed}"
+               for role in ROLES for seed in cfg.glue.scratch_seeds}
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
+    lock = _lock_stages(root) if partial else {}
+    missing = [path for path, stage in stages.items()
+               if not path.is_file() or (partial and not _trained_with_these_params(lock, stage, params))]
+    if missing and not partial:
+        raise MissingInputError(f"{missing[0]} not found or not this study's ({len(missing)} GLUE results "
+                                "missing): finish the fine-tunes first (dvc repro), or keep what has finished "
+                                "with --partial")
+    return [path for path in stages if path not in missing], missing
+
+
 def _commit(root: Path) -> str | None:
     """The git commit ``root`` is checked out at, or None outside a git checkout."""
     done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def _assemble(root: Path, cfg: Config, run_dirs: list[Path], missing: list[Path], staging: Path, name: str,
-              note: str) -> None:
+def _assemble(root: Path, cfg: Config, run_dirs: list[Path], glue_results: list[Path], missing: list[Path],
+              staging: Path, name: str, note: str) -> None:
     """Copy the run's small outputs into ``staging``; ``archive.json`` last, so a folder holding it is
     complete. A partial archive (``missing`` runs) keeps, besides its finished runs, only the outputs of
     stages dvc.lock records with the current params: the rest of ``metrics/`` and ``reports/`` is the
@@ -172,10 +196,12 @@ def _assemble(root: Path, cfg: Config, run_dirs: list[Path], missing: list[Path]
     if (root / "dvc.lock").is_file():
         shutil.copy2(root / "dvc.lock", staging / "dvc.lock")
     small = _fresh_outputs(root) if missing else ["metrics", "reports/claims.json", "reports/figures"]
-    for relative in [*small, *(str(run_dir.relative_to(root)) for run_dir in run_dirs)]:
+    results = [str(path.relative_to(root)) for path in glue_results]
+    for relative in [*small, *(str(run_dir.relative_to(root)) for run_dir in run_dirs), *results]:
         source = root / relative
-        if source.is_dir():
-            shutil.copytree(source, staging / relative, dirs_exist_ok=True)
+        if source.is_dir():  # a run folder's glue.json only where its fine-tune is this study's (glue_results)
+            shutil.copytree(source, staging / relative, dirs_exist_ok=True,
+                            ignore=lambda folder, names: [GLUE_FILE] if GLUE_FILE in names else [])
         elif source.is_file():
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, staging / relative)
@@ -233,6 +259,7 @@ def archive_run(name: str, root: Path = Path("."), note: str = "", partial: bool
         raise MissingInputError(f"{root / 'params.yaml'} not found: run from the project root, or pass --root DIR")
     cfg = load_config(root / "params.yaml")
     run_dirs, missing = _run_dirs(root, cfg, partial)
+    glue_results, glue_missing = _glue_results(root, cfg, partial)
     results = root / RESULTS_DIR
     results.mkdir(exist_ok=True)
     with _locked(results):
@@ -240,7 +267,7 @@ def archive_run(name: str, root: Path = Path("."), note: str = "", partial: bool
         _recover(results)
         staging = results / f".{name}.partial"
         staging.mkdir()
-        _assemble(root, cfg, run_dirs, missing, staging, name, note)
+        _assemble(root, cfg, run_dirs, glue_results, missing + glue_missing, staging, name, note)
         _swap_in(staging, target)
     return target
 
