@@ -33,7 +33,7 @@ import shutil
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import yaml
 
@@ -146,16 +146,24 @@ def _run_dirs(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path
         for seed in cfg.arms.seeds:
             stages |= {RunPaths.for_run(role, seed, root, arm).metrics.parent: f"train_arm@{arm}-{seed}"
                        for role in cfg.arms.defs[arm].roles}
-    dirs = list(stages)
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
-    lock = _lock_stages(root) if partial else {}
-    missing = [path for path in dirs if not (path / "metrics.json").is_file()
-               or (partial and not _trained_with_these_params(lock, stages[path], params))]
+    finished, missing = _split_finished(root, stages, partial, lambda path: (path / "metrics.json").is_file())
     if missing and not partial:
         raise MissingInputError(f"{missing[0]} not found ({len(missing)} run folders missing): finish the run "
                                 "first (dvc repro), fetch the arms' folders (dvc pull), or keep what has "
                                 "finished with --partial")
-    return [path for path in dirs if path not in missing], missing
+    return finished, missing
+
+
+def _split_finished(root: Path, stages: dict[Path, str], partial: bool,
+                    written: Callable[[Path], bool]) -> tuple[list[Path], list[Path]]:
+    """(finished, missing) of ``stages`` (each output path with the stage that writes it): finished when
+    ``written`` holds and, for ``partial``, when dvc.lock records its stage with the current params
+    (:func:`_trained_with_these_params`)."""
+    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
+    lock = _lock_stages(root) if partial else {}
+    missing = [path for path, stage in stages.items()
+               if not written(path) or (partial and not _trained_with_these_params(lock, stage, params))]
+    return [path for path in stages if path not in missing], missing
 
 
 def _glue_results(root: Path, cfg: Config, partial: bool = False) -> tuple[list[Path], list[Path]]:
@@ -169,15 +177,12 @@ def _glue_results(root: Path, cfg: Config, partial: bool = False) -> tuple[list[
               for role in ROLES for seed in cfg.glue_seeds}
     stages |= {scratch_glue(role, seed, root): f"glue_scratch@{role}-{seed}"
                for role in ROLES for seed in cfg.glue.scratch_seeds}
-    params = yaml.safe_load((root / "params.yaml").read_text(encoding="utf-8")) if partial else {}
-    lock = _lock_stages(root) if partial else {}
-    missing = [path for path, stage in stages.items()
-               if not path.is_file() or (partial and not _trained_with_these_params(lock, stage, params))]
+    finished, missing = _split_finished(root, stages, partial, Path.is_file)
     if missing and not partial:
-        raise MissingInputError(f"{missing[0]} not found or not this study's ({len(missing)} GLUE results "
+        raise MissingInputError(f"{missing[0]} not found ({len(missing)} GLUE results "
                                 "missing): finish the fine-tunes first (dvc repro), or keep what has finished "
                                 "with --partial")
-    return [path for path in stages if path not in missing], missing
+    return finished, missing
 
 
 def _commit(root: Path) -> str | None:
