@@ -137,6 +137,11 @@ class Outputs:
         return self.root / "metrics" / "glue_bow.json"
 
     @property
+    def glue_provisional(self) -> Path:
+        """A partial archive's GLUE comparisons over the fine-tunes finished so far (pipeline/analysis/archive.py)."""
+        return self.root / "metrics" / "glue_provisional.json"
+
+    @property
     def sparsity_layers(self) -> Path:
         return self.root / "metrics" / "sparsity_layers.csv"
 

@@ -49,10 +49,17 @@ def write_outputs(root: Path, version: str) -> None:
         files[f"{run_dir}/metrics.json"] = f'{{"v": "{version}"}}\n'
         files[f"{run_dir}/live/plots/metrics/train/loss.tsv"] = f"step\tloss\n1\t{version}\n"
     for relative in GLUE_FILES:
-        files[relative] = f'{{"mrpc": {{"f1": "{version}"}}}}\n'
+        files[relative] = json.dumps({"version": version, **glue_scores(0.7)}) + "\n"
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)
+
+
+def glue_scores(score: float) -> dict[str, dict[str, float]]:
+    """A glue.json's scores: ``score`` for every metric of every task, the constant predictor at 0.5."""
+    return {task: {**{metric: score for metric in ("accuracy", "f1", "mcc")},
+                   **{f"trivial_{metric}": 0.5 for metric in ("accuracy", "f1", "mcc")}}
+            for task in ("mrpc", "sst2", "cola")}
 
 
 def make_project(root: Path) -> Path:
@@ -416,3 +423,28 @@ def test_glue_scores_are_archived_only_where_the_study_wrote_them(project: Path)
     assert (target / "runs/baseline/seed_1/metrics.json").is_file()
     assert not (target / "runs/baseline/seed_1/glue.json").exists()
     assert (target / "runs/scratch/studied/seed_0/glue.json").is_file()
+
+
+def test_a_partial_archive_compares_glue_over_the_seeds_fine_tuned_so_far(project: Path) -> None:
+    """Before pre-training's other runs finish, a partial archive holds the GLUE comparisons (the
+    summary's GLUE part) over the glue.seeds whose two fine-tunes are in and the controls of both
+    models, and says which; before any seed's two fine-tunes are in, none."""
+    for relative, score in (("runs/studied/seed_0/glue.json", 0.8), ("runs/baseline/seed_0/glue.json", 0.9),
+                            ("runs/scratch/studied/seed_0/glue.json", 0.6), ("runs/scratch/baseline/seed_0/glue.json", 0.65)):
+        (project / relative).write_text(json.dumps(glue_scores(score)) + "\n")
+    _study_lock(project)
+    lock = yaml.safe_load((project / "dvc.lock").read_text())
+    shutil.rmtree(project / "runs/studied/seed_1")  # neither pre-trained nor fine-tuned yet: seed 1 is left out
+    target = archive.archive_run(NAME, project, partial=True)
+    meta = json.loads((target / "archive.json").read_text())
+    assert meta["provisional_glue"] == {"seeds": [0], "scratch_seeds": [0], "bag_of_words": False}
+    glue = json.loads((target / "metrics/glue_provisional.json").read_text())
+    assert glue["studied_sst2_accuracy"] == pytest.approx(0.8) and glue["baseline_sst2_accuracy"] == pytest.approx(0.9)
+    assert glue["scratch_baseline_cola_mcc"] == pytest.approx(0.65)
+    assert glue["studied_cola_transfer"] == pytest.approx(0.2) and glue["baseline_cola_transfer_n"] == 1
+    assert glue["sst2_retained_share"] == pytest.approx(0.75)  # (0.8 - 0.5) / (0.9 - 0.5)
+    del lock["stages"]["glue_baseline@0"]
+    (project / "dvc.lock").write_text(yaml.safe_dump(lock))
+    target = archive.archive_run(NAME, project, partial=True)
+    assert "provisional_glue" not in json.loads((target / "archive.json").read_text())
+    assert not (target / "metrics/glue_provisional.json").exists()

@@ -11,7 +11,8 @@ Nothing is recomputed; checkpoints stay in the DVC cache.
 A study longer than one sitting is kept the same way while it runs: ``--partial`` archives the runs
 that have finished (``archive.json`` says ``"complete": false`` and lists the missing ones; the report
 does not pool a partial archive's verdicts, and shows its regime map and zero curves over the run sets
-already whole, written at archiving as provisional), and in a fresh clone at the archive's commit
+already whole, written at archiving as provisional; its GLUE comparisons over the seeds fine-tuned so far
+go to ``metrics/glue_provisional.json``, also provisional), and in a fresh clone at the archive's commit
 ``--restore`` puts its lock file, metrics and run folders back, after which ``dvc repro tokenize``
 rebuilds the data and ``dvc repro --allow-missing`` skips every finished stage (its checkpoint is gone,
 but every later stage reads run folders only) and trains the rest.
@@ -211,11 +212,13 @@ def _assemble(root: Path, cfg: Config, run_dirs: list[Path], glue_results: list[
             (staging / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, staging / relative)
     provisional = _provisional_analysis(cfg, staging, missing, root) if missing else None
+    glue = _provisional_glue(cfg, staging) if missing else None
     write_json(staging / META, {"name": name, "profile": cfg.profile, "note": note,
                                 "seeds": cfg.train.seeds, "data_source": cfg.data.source,
                                 "commit": _commit(root), "complete": not missing,
                                 "missing_runs": [str(path.relative_to(root)) for path in missing],
-                                **({} if provisional is None else {"provisional_run_sets": provisional})})
+                                **({} if provisional is None else {"provisional_run_sets": provisional}),
+                                **({} if glue is None else {"provisional_glue": glue})})
 
 
 def _provisional_analysis(cfg: Config, staging: Path, missing: list[Path], root: Path) -> list[str] | None:
@@ -240,6 +243,25 @@ def _provisional_analysis(cfg: Config, staging: Path, missing: list[Path], root:
         with atomic_path(path) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
     return ["main", *whole]
+
+
+def _provisional_glue(cfg: Config, staging: Path) -> dict[str, list[int] | bool] | None:
+    """A partial archive's GLUE comparisons (the summary's GLUE part, :func:`glue_summary`) over the
+    fine-tunes it holds: the ``glue.seeds`` finished for both models, the ``glue.scratch_seeds`` finished
+    for both, the bag-of-words reference if its stage ran; written to ``metrics/glue_provisional.json``
+    so a reader sees the transfer comparisons before pre-training's remaining seeds and arms finish.
+    Returns which runs it covers, or None before any seed's two fine-tunes are in. No claim is judged
+    from it: the verdicts wait for the complete archive."""
+    from pipeline.analysis.summarize import glue_summary  # heavy; here only
+
+    seeds = [seed for seed in cfg.glue_seeds if all(RunPaths.for_run(role, seed, staging).glue.is_file() for role in ROLES)]
+    if not seeds:
+        return None
+    done = cfg.model_copy(update={"glue": cfg.glue.model_copy(update={"seeds": seeds})})
+    outputs = Outputs(staging)
+    write_json(outputs.glue_provisional, glue_summary(done, staging))
+    scratch = [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, staging).is_file() for role in ROLES)]
+    return {"seeds": seeds, "scratch_seeds": scratch, "bag_of_words": outputs.glue_bow.is_file()}
 
 
 def _swap_in(staging: Path, target: Path) -> None:

@@ -208,13 +208,21 @@ def _role_summary(summary: dict, runs: list[dict], role: str, arm: str | None = 
             summary[per_seed_key(key)] = [run[name] for run in runs]
 
 
-def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
-    """The GLUE comparisons beside the pre-trained models' scores: per-seed headline scores, the
-    no-pretraining control (``scratch_*``, from runs/scratch/), the bag-of-words reference (``bow_*``,
-    metrics/glue_bow.json), pre-trained minus scratch paired by seed (``*_transfer``), and the share of
-    the twin's gain over the constant predictor that ternary keeps with a bootstrap interval over seeds
-    (``*_retained_*``)."""
+def glue_summary(cfg: Config, root: Path) -> dict[str, Any]:
+    """The summary's GLUE part from the fine-tunes under ``root``: each pre-trained model's dev scores
+    over ``cfg.glue_seeds`` (mean and sample std, per seed), the no-pretraining control over the
+    ``glue.scratch_seeds`` finished for both models (``scratch_*``, from runs/scratch/), the bag-of-words
+    reference where metrics/glue_bow.json is (``bow_*``), pre-trained minus scratch paired by seed
+    (``*_transfer``), and the share of the twin's gain over the constant predictor that ternary keeps,
+    with a bootstrap interval over seeds (``*_retained_*``)."""
+    summary: dict[str, Any] = {}
     pretrained = {role: [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.glue_seeds] for role in ROLES}
+    for role in ROLES:
+        for task in cfg.glue.tasks:
+            for name in GLUE_METRICS:
+                key, values = aggregate_key(role, glue_metric(task, name)), [run[task][name] for run in pretrained[role]]
+                _add(summary, key, values)
+                summary[per_seed_key(key)] = values
     scratch_seeds = [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, root).is_file() for role in ROLES)]
     scratch = {role: [read_json(scratch_glue(role, seed, root)) for seed in scratch_seeds] for role in ROLES}
     bow = read_json(Outputs(root).glue_bow) if Outputs(root).glue_bow.is_file() else {}
@@ -222,7 +230,6 @@ def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
         metric = HEADLINE_METRIC[task]
         for role in ROLES:
             for name in GLUE_METRICS:
-                summary[per_seed_key(aggregate_key(role, glue_metric(task, name)))] = [r[task][name] for r in pretrained[role]]
                 if scratch[role]:
                     key = f"scratch_{aggregate_key(role, glue_metric(task, name))}"
                     _add(summary, key, [r[task][name] for r in scratch[role]])
@@ -240,6 +247,7 @@ def _glue_summary(cfg: Config, root: Path, summary: dict) -> None:
         _retained_interval(summary, task, [r[task][metric] for r in pretrained["studied"]],
                            [r[task][metric] for r in pretrained["baseline"]],
                            pretrained["baseline"][0][task][f"trivial_{metric}"], cfg.glue_seeds[0])
+    return summary
 
 
 def _retained_interval(summary: dict, task: str, ternary: list[float], twin: list[float], trivial: float,
@@ -345,13 +353,9 @@ def _main_summary(cfg: Config, root: Path, sparsity: dict) -> tuple[dict[str, An
     for role in ROLES:
         _role_summary(summary, runs[role], role)
         _add(summary, aggregate_key(role, "tokens_per_second"), [run["tokens_per_second"] for run in timings[role]])
-        glue = [read_json(RunPaths.for_run(role, seed, root).glue) for seed in cfg.glue_seeds]
-        for task in cfg.glue.tasks:
-            for metric in GLUE_METRICS:
-                _add(summary, aggregate_key(role, glue_metric(task, metric)), [run[task][metric] for run in glue])
         _sparsity_summary(summary, sparsity, role, cfg.train.seeds)
     _pair_contrast(summary, runs["studied"], runs["baseline"])
-    _glue_summary(cfg, root, summary)
+    summary |= glue_summary(cfg, root)
     curves = [pd.read_csv(RunPaths.for_run(role, seed, root).loss_curve, sep="\t")["loss"]
               for role in ROLES for seed in cfg.train.seeds]
     summary["max_loss_rise_between_tenths"] = max_loss_rise(curves)
