@@ -252,7 +252,7 @@ def _provisional_glue(cfg: Config, staging: Path) -> dict[str, list[int] | bool]
     so a reader sees the transfer comparisons before pre-training's remaining seeds and arms finish.
     Returns which runs it covers, or None before any seed's two fine-tunes are in. No claim is judged
     from it: the verdicts wait for the complete archive."""
-    from pipeline.analysis.summarize import glue_summary  # heavy; here only
+    from pipeline.analysis.summarize import finished_scratch_seeds, glue_summary  # heavy; here only
 
     seeds = [seed for seed in cfg.glue_seeds if all(RunPaths.for_run(role, seed, staging).glue.is_file() for role in ROLES)]
     if not seeds:
@@ -260,8 +260,7 @@ def _provisional_glue(cfg: Config, staging: Path) -> dict[str, list[int] | bool]
     done = cfg.model_copy(update={"glue": cfg.glue.model_copy(update={"seeds": seeds})})
     outputs = Outputs(staging)
     write_json(outputs.glue_provisional, glue_summary(done, staging))
-    scratch = [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, staging).is_file() for role in ROLES)]
-    return {"seeds": seeds, "scratch_seeds": scratch, "bag_of_words": outputs.glue_bow.is_file()}
+    return {"seeds": seeds, "scratch_seeds": finished_scratch_seeds(cfg, staging), "bag_of_words": outputs.glue_bow.is_file()}
 
 
 def _swap_in(staging: Path, target: Path) -> None:

@@ -208,6 +208,11 @@ def _role_summary(summary: dict, runs: list[dict], role: str, arm: str | None = 
             summary[per_seed_key(key)] = [run[name] for run in runs]
 
 
+def finished_scratch_seeds(cfg: Config, root: Path) -> list[int]:
+    """The ``glue.scratch_seeds`` whose no-pretraining control has run for both models under ``root``."""
+    return [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, root).is_file() for role in ROLES)]
+
+
 def glue_summary(cfg: Config, root: Path) -> dict[str, Any]:
     """The summary's GLUE part from the fine-tunes under ``root``: each pre-trained model's dev scores
     over ``cfg.glue_seeds`` (mean and sample std, per seed), the no-pretraining control over the
@@ -223,7 +228,7 @@ def glue_summary(cfg: Config, root: Path) -> dict[str, Any]:
                 key, values = aggregate_key(role, glue_metric(task, name)), [run[task][name] for run in pretrained[role]]
                 _add(summary, key, values)
                 summary[per_seed_key(key)] = values
-    scratch_seeds = [seed for seed in cfg.glue.scratch_seeds if all(scratch_glue(role, seed, root).is_file() for role in ROLES)]
+    scratch_seeds = finished_scratch_seeds(cfg, root)
     scratch = {role: [read_json(scratch_glue(role, seed, root)) for seed in scratch_seeds] for role in ROLES}
     bow = read_json(Outputs(root).glue_bow) if Outputs(root).glue_bow.is_file() else {}
     for task in cfg.glue.tasks:
