@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pipeline.config import ROLES
 
-__all__ = ["ARCHIVE_META", "ZERO_CURVE_METRIC", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name",
+__all__ = ["ARCHIVE_META", "SUPERSEDED_BY", "ZERO_CURVE_METRIC", "Outputs", "RunPaths", "arm_dir", "list_archives", "run_name",
            "scratch_glue"]
 
 
@@ -25,6 +25,8 @@ ZERO_CURVE_METRIC = {"all": "zero_pct", "middle": "zero_pct_middle", "boundary":
 RUN_SECONDS_KEY = "train_seconds"
 STAGE_SECONDS_KEY = "seconds"
 ARCHIVE_META = "archive.json"  # written last by pipeline/analysis/archive.py: its folder is a complete archive
+# archive.json's key naming the archive that replaced this one (archive --retire-as): listed, never pooled
+SUPERSEDED_BY = "superseded_by"
 
 
 def list_archives(results: Path) -> list[Path]:

@@ -449,3 +449,44 @@ def test_a_partial_archive_compares_glue_over_the_seeds_fine_tuned_so_far(projec
     target = archive.archive_run(NAME, project, partial=True)
     assert "provisional_glue" not in json.loads((target / "archive.json").read_text())
     assert not (target / "metrics/glue_provisional.json").exists()
+
+
+def test_retiring_an_archive_keeps_it_under_a_new_name_marked_superseded(project: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    archive.archive_run(NAME, project, note="first study")
+    first = snapshot(project / "results" / NAME)
+    archive.main([NAME, "--retire-as", f"{NAME}-v1", "--root", str(project)])
+    assert "superseded by study" in capsys.readouterr().out
+    retired = project / "results" / f"{NAME}-v1"
+    assert not (project / "results" / NAME).exists()
+    meta = json.loads((retired / "archive.json").read_text())
+    assert meta["name"] == f"{NAME}-v1" and meta["superseded_by"] == NAME and meta["note"] == "first study"
+    moved = snapshot(retired)
+    assert {path: digest for path, digest in moved.items() if path != "archive.json"} == \
+        {path: digest for path, digest in first.items() if path != "archive.json"}  # every other file unchanged
+    write_outputs(project, "v2")
+    archive.archive_run(NAME, project, note="re-run")  # the re-run takes the freed name
+    assert json.loads((project / "results" / NAME / "archive.json").read_text())["note"] == "re-run"
+    assert snapshot(retired) == moved
+    for bad, message in (([f"{NAME}-v1", "--retire-as", NAME], "results/study exists"),
+                         (["missing", "--retire-as", "missing-v1"], "missing/archive.json not found")):
+        before = snapshot(project / "results")
+        with pytest.raises(SystemExit, match=f"^error: .*{message}"):
+            archive.main([*bad, "--root", str(project)])
+        assert snapshot(project / "results") == before
+
+
+def test_a_kill_while_retiring_leaves_the_archive_whole_at_one_name(tmp_path: Path) -> None:
+    for k in range(1, 5):
+        project = make_project(tmp_path / f"project{k}")
+        archive.archive_run(NAME, project)
+        results = project / "results"
+        before = {path: digest for path, digest in snapshot(results / NAME).items() if path != "archive.json"}
+        with kill_at(k) as calls, pytest.raises(Killed):
+            archive.retire_run(NAME, f"{NAME}-v1", project)
+        listed = [path.name for path in list_archives(results)]
+        if (results / NAME).exists():  # killed before NAME was hidden: it is whole and still listed
+            assert NAME in listed and {p: d for p, d in snapshot(results / NAME).items() if p != "archive.json"} == before
+        else:  # hidden and partly deleted: the copy is whole
+            assert calls[-1] == "rmtree" and listed == ["cpu-study", f"{NAME}-v1"]
+            assert {p: d for p, d in snapshot(results / f"{NAME}-v1").items() if p != "archive.json"} == before

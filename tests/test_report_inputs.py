@@ -157,6 +157,19 @@ def test_archived_runs_leave_out_hidden_folders(tmp_path):
     assert [source.params["train"]["epochs"] for source in sources] == [1, 20]  # each with the params it ran
 
 
+def test_a_superseded_archive_is_listed_but_not_pooled(tmp_path):
+    results = tmp_path / "results"
+    _archive(results, "cpu-study", "cpu-study", [_claim("cola_mcc", "uninformative")])
+    _archive(results, "cpu-study-v1", "cpu-study-v1", [_claim("cola_mcc", "not reproduced")])
+    meta = json.loads((results / "cpu-study-v1" / "archive.json").read_text())
+    _write(results / "cpu-study-v1" / "archive.json", meta | {"superseded_by": "cpu-study"})
+    runs = {run.name: run for run in archived_runs(tmp_path)}
+    assert runs["cpu-study-v1"].superseded_by == "cpu-study" and not runs["cpu-study-v1"].pooled
+    assert runs["cpu-study"].superseded_by is None and runs["cpu-study"].pooled
+    sources = evidence_sources(pd.DataFrame([_claim("cola_mcc", "not comparable")]), tmp_path)
+    assert [source.name for source in sources] == ["this run", "results/cpu-study"]
+
+
 def _study(root: Path) -> None:
     base = root / "results" / "cpu-study"
     _archive(root / "results", "cpu-study", "cpu-study", [_claim("val_ppl", "not reproduced")])

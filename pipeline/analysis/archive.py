@@ -22,6 +22,13 @@ if it is an archive (it holds ``archive.json``). The new archive is assembled in
 the old one is renamed to ``.NAME.old``, the new one renamed in, and only then is the old one deleted.
 A kill at any point leaves the previous archive at its name or at ``.NAME.old``, and every archive
 run first renames such an orphaned ``.NAME.old`` back, then deletes what interrupted runs left.
+
+A study re-run under the same name keeps its predecessor readable: ``--retire-as OLD`` moves the archive
+``results/NAME`` to ``results/OLD`` and marks it superseded by NAME (``archive.json``'s
+``superseded_by``), so the report lists it and pools none of its verdicts (the re-run's win), and the
+tests and README passages that read the earlier runs keep reading them. The copy is assembled in
+``.OLD.partial`` and renamed in before NAME is hidden (renamed to ``.NAME.partial``) and deleted: a kill
+leaves NAME whole at its name, or the copy whole at OLD with NAME gone.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import atomic_path, read_json, write_json
 from pipeline.config import ROLES
-from pipeline.layout import ARCHIVE_META, Outputs, RunPaths, scratch_glue
+from pipeline.layout import ARCHIVE_META, SUPERSEDED_BY, Outputs, RunPaths, list_archives, scratch_glue
 
 RESULTS_DIR = Path("results")
 META = ARCHIVE_META
@@ -298,6 +305,31 @@ def archive_run(name: str, root: Path = Path("."), note: str = "", partial: bool
     return target
 
 
+def retire_run(name: str, new_name: str, root: Path = Path(".")) -> Path:
+    """Move the archive ``results/name`` to ``results/new_name``, its ``archive.json`` renamed and marked
+    superseded by ``name`` (whose re-run goes in next), and return the new folder. Refused, with nothing
+    changed, if ``name`` is not an archive or ``new_name`` is taken."""
+    _check_name(name)
+    _check_name(new_name)
+    results = root / RESULTS_DIR
+    source, target = results / name, results / new_name
+    if not (source / META).is_file():
+        raise MissingInputError(f"{source / META} not found: --retire-as moves an existing archive; "
+                                f"archives under {results}: {[path.name for path in list_archives(results)]}")
+    if target.exists() or target.is_symlink():
+        raise InputError(f"--retire-as {new_name!r}: {target} exists; pick another name")
+    with _locked(results):
+        _recover(results)
+        staging = results / f".{new_name}.partial"
+        shutil.copytree(source, staging, symlinks=True)
+        write_json(staging / META, read_json(source / META) | {"name": new_name, SUPERSEDED_BY: name})
+        staging.rename(target)
+        doomed = results / f".{name}.partial"  # hidden at once, deleted after; a leftover is swept by _recover
+        source.rename(doomed)
+        shutil.rmtree(doomed)
+    return target
+
+
 def restore_run(name: str, root: Path = Path(".")) -> dict:
     """Put archive ``name``'s lock file, metrics and run folders back into the project at ``root``, whose
     params.yaml must be the archive's (``python -m pipeline.profiles PROFILE`` writes it), so that
@@ -329,10 +361,16 @@ def main(argv: list[str] | None = None) -> None:
                         help="archive the runs finished so far (a study that spans several sittings)")
     parser.add_argument("--restore", action="store_true",
                         help="put archive NAME's lock, metrics and run folders back into --root, to resume it")
+    parser.add_argument("--retire-as", metavar="OLD",
+                        help="move the existing archive NAME to results/OLD, marked superseded by NAME, before its re-run is archived")
     parser.add_argument("--root", type=Path, default=Path("."),
                         help="project folder holding params.yaml and results/ (default: the current folder)")
     args = parser.parse_args(argv)
     with one_line_errors():
+        if args.retire_as:
+            target = retire_run(args.name, args.retire_as, root=args.root)
+            print(f"moved results/{args.name} to {target}, superseded by {args.name}: now archive the re-run as {args.name}")
+            return
         if args.restore:
             meta = restore_run(args.name, root=args.root)
             commit, here = meta.get("commit"), _commit(args.root)

@@ -23,7 +23,7 @@ from pipeline.analysis.runsets import (GLUE_METRICS, RUN_METRICS, MeanStd, aggre
                                       glue_metric)
 from pipeline.config import ROLES, Config
 from pipeline.io import read_json
-from pipeline.layout import ARCHIVE_META, RUN_SECONDS_KEY, Outputs, RunPaths, list_archives
+from pipeline.layout import ARCHIVE_META, RUN_SECONDS_KEY, SUPERSEDED_BY, Outputs, RunPaths, list_archives
 from pipeline.metrics import HEADLINE_METRIC
 
 STUDY_ARCHIVE = "cpu-study"
@@ -155,6 +155,12 @@ class ArchivedRun:
     note: str
     claims: pd.DataFrame
     created: float = 0.0  # POSIX seconds (pipeline.analysis.evidence.archive_created): ties go to the newest
+    superseded_by: str | None = None  # the archive that re-ran this study (archive --retire-as): listed, not pooled
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the report pools this archive's verdicts: judged by the current rules, not superseded."""
+        return current_schema(self.claims) and self.superseded_by is None
 
 
 def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
@@ -166,7 +172,8 @@ def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
             continue
         runs.append(ArchivedRun(name=meta["name"], profile=meta["profile"], data_source=meta["data_source"],
                                 seeds=meta["seeds"], note=meta["note"],
-                                claims=pd.DataFrame(read_json(Outputs(folder).claims)), created=archive_created(folder)))
+                                claims=pd.DataFrame(read_json(Outputs(folder).claims)), created=archive_created(folder),
+                                superseded_by=meta.get(SUPERSEDED_BY)))
     return runs
 
 
@@ -195,10 +202,11 @@ def _archive_params(root: Path, name: str) -> dict:
 
 def evidence_sources(current: pd.DataFrame, root: Path = Path("."), params: dict | None = None) -> list[EvidenceSource]:
     """This run's claims (with its ``params``), then every archive's whose claims table has the current
-    schema (archives judged by older rules are listed in the report but not pooled)."""
+    schema and which no re-run superseded (:attr:`ArchivedRun.pooled`; the others are listed in the
+    report but not pooled)."""
     return [EvidenceSource("this run", current, params=params or {})] + [
         EvidenceSource(f"results/{run.name}", run.claims, run.created, _archive_params(root, run.name))
-        for run in archived_runs(root) if current_schema(run.claims)]
+        for run in archived_runs(root) if run.pooled]
 
 
 @dataclass(frozen=True)
