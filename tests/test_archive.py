@@ -461,6 +461,8 @@ def test_retiring_an_archive_keeps_it_under_a_new_name_marked_superseded(project
     assert not (project / "results" / NAME).exists()
     meta = json.loads((retired / "archive.json").read_text())
     assert meta["name"] == f"{NAME}-v1" and meta["superseded_by"] == NAME and meta["note"] == "first study"
+    assert "created" in meta  # when the first study was archived, not when it was moved
+    assert not [path.name for path in (project / "results").iterdir() if path.name.startswith(".")]  # nothing left over
     moved = snapshot(retired)
     assert {path: digest for path, digest in moved.items() if path != "archive.json"} == \
         {path: digest for path, digest in first.items() if path != "archive.json"}  # every other file unchanged
@@ -468,15 +470,17 @@ def test_retiring_an_archive_keeps_it_under_a_new_name_marked_superseded(project
     archive.archive_run(NAME, project, note="re-run")  # the re-run takes the freed name
     assert json.loads((project / "results" / NAME / "archive.json").read_text())["note"] == "re-run"
     assert snapshot(retired) == moved
+    (project / "results" / "link").symlink_to(retired)
     for bad, message in (([f"{NAME}-v1", "--retire-as", NAME], "results/study exists"),
-                         (["missing", "--retire-as", "missing-v1"], "missing/archive.json not found")):
+                         (["missing", "--retire-as", "missing-v1"], "missing/archive.json not found"),
+                         (["link", "--retire-as", "link-v1"], "is a link")):
         before = snapshot(project / "results")
         with pytest.raises(SystemExit, match=f"^error: .*{message}"):
             archive.main([*bad, "--root", str(project)])
         assert snapshot(project / "results") == before
 
 
-def test_a_kill_while_retiring_leaves_the_archive_whole_at_one_name(tmp_path: Path) -> None:
+def test_a_kill_while_retiring_leaves_the_archive_whole_and_a_second_run_finishes(tmp_path: Path) -> None:
     for k in range(1, 5):
         project = make_project(tmp_path / f"project{k}")
         archive.archive_run(NAME, project)
@@ -485,8 +489,14 @@ def test_a_kill_while_retiring_leaves_the_archive_whole_at_one_name(tmp_path: Pa
         with kill_at(k) as calls, pytest.raises(Killed):
             archive.retire_run(NAME, f"{NAME}-v1", project)
         listed = [path.name for path in list_archives(results)]
+        if (results / f"{NAME}-v1").exists():  # the copy is in: whole, and marked (never pooled beside NAME)
+            assert json.loads((results / f"{NAME}-v1" / "archive.json").read_text())["superseded_by"] == NAME
+            assert {p: d for p, d in snapshot(results / f"{NAME}-v1").items() if p != "archive.json"} == before
         if (results / NAME).exists():  # killed before NAME was hidden: it is whole and still listed
             assert NAME in listed and {p: d for p, d in snapshot(results / NAME).items() if p != "archive.json"} == before
-        else:  # hidden and partly deleted: the copy is whole
+        else:
             assert calls[-1] == "rmtree" and listed == ["cpu-study", f"{NAME}-v1"]
-            assert {p: d for p, d in snapshot(results / f"{NAME}-v1").items() if p != "archive.json"} == before
+        if (results / NAME).exists():
+            archive.retire_run(NAME, f"{NAME}-v1", project)  # the same command again finishes the move
+        assert [path.name for path in list_archives(results)] == ["cpu-study", f"{NAME}-v1"]
+        assert {p: d for p, d in snapshot(results / f"{NAME}-v1").items() if p != "archive.json"} == before

@@ -73,7 +73,7 @@ def _pairs(diffs: list[float], base_ratio: float = 3.0) -> dict:
             "regularization_gap_fraction": mean / (base_ratio - 1.0) if base_ratio > 1.0 else math.nan}
 
 
-# results/cpu-study: FP32 minus ternary val/train ratio of seeds 0 and 1 (runs/arms/<arm>/seed_*/*/metrics.json)
+# results/cpu-study-v1: FP32 minus ternary val/train ratio of seeds 0 and 1 (runs/arms/<arm>/seed_*/*/metrics.json)
 @pytest.mark.parametrize("diffs, t, p", [([-0.33207, -0.19978], -4.0, 0.16), ([-0.21161, -0.4746], -2.6, 0.23)])
 def test_the_cpu_studys_two_seed_arms_are_uninformative(diffs, t, p):
     # the medium and long arms: t = -4.0 and -2.6 over 2 seeds, which |mean| > 2 SE called decided
@@ -313,7 +313,7 @@ def _spread(ternary: list[float], twin: list[float]) -> dict:
             "baseline_val_ppl_smoothed_std": sd(twin)}
 
 
-CPU_STUDY_TERNARY = [88.9046, 89.002, 91.9666, 94.1594, 90.3169]  # results/cpu-study runs/studied/seed_*/metrics.json
+CPU_STUDY_TERNARY = [88.9046, 89.002, 91.9666, 94.1594, 90.3169]  # results/cpu-study-v1 runs/studied/seed_*/metrics.json
 CPU_STUDY_TWIN = [105.8433, 115.0604, 113.8086, 125.5323, 109.3531]  # runs/baseline/seed_*: val_ppl_smoothed
 
 

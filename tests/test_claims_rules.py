@@ -125,7 +125,7 @@ def test_contrast_needs_a_test_that_rejects_and_enough_of_the_gap():
     assert tuple(_decide(Contrast(), 2.5, 0.5, std=0.2, n=4, alt=0.25))[:3:2] == ("not reproduced", -0.25)
     worse = _decide(Contrast(), 2.5, -0.75, std=0.2, n=4, alt=-0.75)
     assert worse.verdict == "not reproduced" and "overfits more" in worse.reason and worse.evidence["n"] == 4
-    two = _decide(Contrast(), 2.5, -0.266, samples=(-0.33207, -0.19978), alt=-0.4)  # results/cpu-study, medium arm
+    two = _decide(Contrast(), 2.5, -0.266, samples=(-0.33207, -0.19978), alt=-0.4)  # results/cpu-study-v1, medium arm
     assert two.verdict == "uninformative" and "t = -4.0, n = 2, p = 0.16" in two.reason
 
 

@@ -1,6 +1,7 @@
-"""The re-judge command (pipeline/analysis/rejudge.py) on a copy of the archived CPU study: the summary
-recomputed from the archive's own files, the corpus rebuilt and checked, claims.json rewritten in one
-atomic step, every changed verdict reported; and a second run changes nothing."""
+"""The re-judge command (pipeline/analysis/rejudge.py) on a copy of the first CPU study
+(results/cpu-study-v1): the summary recomputed from the archive's own files, the corpus rebuilt and
+checked, claims.json rewritten in one atomic step, every changed verdict reported; and a second run
+changes nothing."""
 
 import json
 import shutil
@@ -12,7 +13,7 @@ from pipeline.analysis.rejudge import archive_config, check_same_corpus, main, r
 from pipeline.errors import InputError
 from tests.conftest import PROJECT_ROOT
 
-STUDY = PROJECT_ROOT / "results" / "cpu-study"
+STUDY = PROJECT_ROOT / "results" / "cpu-study-v1"
 # The archive's verdicts as the rules before issue 21 gave them (its reports/claims.json at commit 143c630).
 BEFORE = {"val_ppl": "not comparable", "val_ppl_seed_std": "not comparable", "val_ppl_seed_cv": "not reproduced",
           "train_val_ratio_ternary": "not comparable", "train_val_ratio_fp32": "not comparable",

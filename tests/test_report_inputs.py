@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.analysis.report.inputs import (archived_runs, evidence_sources, load_inputs, load_study,
+from pipeline.analysis.report.inputs import (archived_runs, evidence_sources, load_inputs, load_study, pooled_runs,
                                              seed_aggregates)
 from pipeline.analysis.runsets import MeanStd, mean_std
 from pipeline.config import parse_config
@@ -159,15 +159,18 @@ def test_archived_runs_leave_out_hidden_folders(tmp_path):
 
 def test_a_superseded_archive_is_listed_but_not_pooled(tmp_path):
     results = tmp_path / "results"
-    _archive(results, "cpu-study", "cpu-study", [_claim("cola_mcc", "uninformative")])
     _archive(results, "cpu-study-v1", "cpu-study-v1", [_claim("cola_mcc", "not reproduced")])
     meta = json.loads((results / "cpu-study-v1" / "archive.json").read_text())
     _write(results / "cpu-study-v1" / "archive.json", meta | {"superseded_by": "cpu-study"})
+    current = pd.DataFrame([_claim("cola_mcc", "not comparable")])
+    # retired, its re-run not archived yet (or still partial): the first study is still the evidence
+    _write(results / "cpu-study" / "archive.json", {"name": "cpu-study", "complete": False})
+    assert [source.name for source in evidence_sources(current, tmp_path)] == ["this run", "results/cpu-study-v1"]
+    _archive(results, "cpu-study", "cpu-study", [_claim("cola_mcc", "uninformative")])  # the re-run lands
     runs = {run.name: run for run in archived_runs(tmp_path)}
-    assert runs["cpu-study-v1"].superseded_by == "cpu-study" and not runs["cpu-study-v1"].pooled
-    assert runs["cpu-study"].superseded_by is None and runs["cpu-study"].pooled
-    sources = evidence_sources(pd.DataFrame([_claim("cola_mcc", "not comparable")]), tmp_path)
-    assert [source.name for source in sources] == ["this run", "results/cpu-study"]
+    assert runs["cpu-study-v1"].superseded_by == "cpu-study" and runs["cpu-study"].superseded_by is None
+    assert [run.name for run in pooled_runs(list(runs.values()))] == ["cpu-study"]
+    assert [source.name for source in evidence_sources(current, tmp_path)] == ["this run", "results/cpu-study"]
 
 
 def _study(root: Path) -> None:

@@ -23,7 +23,7 @@ from pipeline.data.tokens import save_tokens
 from pipeline.io import write_json
 from tests.conftest import PROJECT_ROOT, deep_update, raw_params
 
-STUDY = PROJECT_ROOT / "results" / "cpu-study"
+STUDY = PROJECT_ROOT / "results" / "cpu-study-v1"
 
 
 def _default_run(root: Path, params: dict) -> tuple:

@@ -28,7 +28,7 @@ A study re-run under the same name keeps its predecessor readable: ``--retire-as
 ``superseded_by``), so the report lists it and pools none of its verdicts (the re-run's win), and the
 tests and README passages that read the earlier runs keep reading them. The copy is assembled in
 ``.OLD.partial`` and renamed in before NAME is hidden (renamed to ``.NAME.partial``) and deleted: a kill
-leaves NAME whole at its name, or the copy whole at OLD with NAME gone.
+leaves NAME whole at its name, the copy whole at OLD, or both (the same command again finishes).
 """
 
 from __future__ import annotations
@@ -39,12 +39,14 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import datetime, timezone
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
 import yaml
 
+from pipeline.analysis.evidence import archive_created
 from pipeline.config import Config, load_config
 from pipeline.errors import InputError, MissingInputError, one_line_errors
 from pipeline.io import atomic_path, read_json, write_json
@@ -306,24 +308,32 @@ def archive_run(name: str, root: Path = Path("."), note: str = "", partial: bool
 
 
 def retire_run(name: str, new_name: str, root: Path = Path(".")) -> Path:
-    """Move the archive ``results/name`` to ``results/new_name``, its ``archive.json`` renamed and marked
-    superseded by ``name`` (whose re-run goes in next), and return the new folder. Refused, with nothing
-    changed, if ``name`` is not an archive or ``new_name`` is taken."""
+    """Move the archive ``results/name`` to ``results/new_name``, its ``archive.json`` renamed, marked
+    superseded by ``name`` (whose re-run goes in next) and keeping when it was made (``created``), and
+    return the new folder. Refused, with nothing changed, if ``name`` is not an archive (or is a link) or
+    ``new_name`` is taken by anything but this retire's own copy, which a retire killed after renaming
+    its copy in left beside ``name``: run again, it finishes by deleting ``name``."""
     _check_name(name)
     _check_name(new_name)
     results = root / RESULTS_DIR
     source, target = results / name, results / new_name
-    if not (source / META).is_file():
-        raise MissingInputError(f"{source / META} not found: --retire-as moves an existing archive; "
-                                f"archives under {results}: {[path.name for path in list_archives(results)]}")
-    if target.exists() or target.is_symlink():
-        raise InputError(f"--retire-as {new_name!r}: {target} exists; pick another name")
     with _locked(results):
-        _recover(results)
-        staging = results / f".{new_name}.partial"
-        shutil.copytree(source, staging, symlinks=True)
-        write_json(staging / META, read_json(source / META) | {"name": new_name, SUPERSEDED_BY: name})
-        staging.rename(target)
+        _recover(results)  # first: an interrupted archive run's .NAME.old goes back to NAME
+        if source.is_symlink() or not (source / META).is_file():
+            raise MissingInputError(f"{source / META} not found (or {source} is a link): --retire-as moves an "
+                                    f"existing archive; archives under {results}: "
+                                    f"{[path.name for path in list_archives(results)]}")
+        finishing = (target / META).is_file() and not target.is_symlink() and \
+            read_json(target / META).get(SUPERSEDED_BY) == name
+        if (target.exists() or target.is_symlink()) and not finishing:
+            raise InputError(f"--retire-as {new_name!r}: {target} exists; pick another name")
+        if not finishing:
+            staging = results / f".{new_name}.partial"
+            shutil.copytree(source, staging, symlinks=True)
+            meta = read_json(source / META)
+            created = meta.get("created") or datetime.fromtimestamp(archive_created(source), timezone.utc).isoformat()
+            write_json(staging / META, meta | {"name": new_name, SUPERSEDED_BY: name, "created": created})
+            staging.rename(target)
         doomed = results / f".{name}.partial"  # hidden at once, deleted after; a leftover is swept by _recover
         source.rename(doomed)
         shutil.rmtree(doomed)

@@ -155,12 +155,7 @@ class ArchivedRun:
     note: str
     claims: pd.DataFrame
     created: float = 0.0  # POSIX seconds (pipeline.analysis.evidence.archive_created): ties go to the newest
-    superseded_by: str | None = None  # the archive that re-ran this study (archive --retire-as): listed, not pooled
-
-    @property
-    def pooled(self) -> bool:
-        """Whether the report pools this archive's verdicts: judged by the current rules, not superseded."""
-        return current_schema(self.claims) and self.superseded_by is None
+    superseded_by: str | None = None  # the archive that re-ran this study (archive --retire-as)
 
 
 def archived_runs(root: Path = Path(".")) -> list[ArchivedRun]:
@@ -183,6 +178,14 @@ def current_schema(claims: pd.DataFrame) -> bool:
     return {"tested_at", "ours_alt", "margin"} <= set(claims.columns)
 
 
+def pooled_runs(runs: list[ArchivedRun]) -> list[ArchivedRun]:
+    """The archives whose verdicts the report pools: judged by the current rules, and not superseded by a
+    re-run that is itself in ``runs`` (complete); the others are listed, not pooled. A superseded study
+    whose re-run has not landed yet is still pooled, so retiring it first never leaves the report without it."""
+    complete = {run.name for run in runs}
+    return [run for run in runs if current_schema(run.claims) and run.superseded_by not in complete]
+
+
 @dataclass(frozen=True)
 class EvidenceSource:
     """One run's claims table: this run, or an archive under results/ (``created``: when; this run is
@@ -201,12 +204,10 @@ def _archive_params(root: Path, name: str) -> dict:
 
 
 def evidence_sources(current: pd.DataFrame, root: Path = Path("."), params: dict | None = None) -> list[EvidenceSource]:
-    """This run's claims (with its ``params``), then every archive's whose claims table has the current
-    schema and which no re-run superseded (:attr:`ArchivedRun.pooled`; the others are listed in the
-    report but not pooled)."""
+    """This run's claims (with its ``params``), then every pooled archive's (:func:`pooled_runs`)."""
     return [EvidenceSource("this run", current, params=params or {})] + [
         EvidenceSource(f"results/{run.name}", run.claims, run.created, _archive_params(root, run.name))
-        for run in archived_runs(root) if run.pooled]
+        for run in pooled_runs(archived_runs(root))]
 
 
 @dataclass(frozen=True)
