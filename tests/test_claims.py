@@ -507,3 +507,19 @@ def test_the_regime_entries_point_at_the_regime_map_profile_when_their_arms_did_
                      "regularization_contrast_w128_s1000"):
         assert entries[claim_id]["verdict"] == "not testable here", claim_id
         assert entries[claim_id]["command"] == "python -m pipeline.profiles regime-map && dvc repro", claim_id
+
+
+def test_glue_entries_count_the_seeds_fine_tuned_not_the_pre_trained():
+    """The CPU study pre-trains 5 seeds and fine-tunes 3 of them (glue.seeds): its GLUE entries are
+    means over 3, and say so; the language-model entries keep the main runs' 5."""
+    from pipeline.analysis.metrics_contract import Metrics
+    from pipeline.io import read_json
+    from tests.conftest import PROJECT_ROOT
+
+    study = PROJECT_ROOT / "results" / "cpu-study"
+    m = Metrics(read_json(study / "metrics" / "summary.json") | read_json(study / "metrics" / "arms.json"))
+    by_id = {claim.id: claim for claim in CLAIMS}
+    assert m.count("n_seeds") == 5
+    assert [by_id[f"{task}_retained_vs_twin"].measure(m).n for task in ("mrpc", "sst2", "cola")] == [3, 3, 3]
+    assert [by_id[claim_id].measure(m).n for claim_id in ("mrpc_f1", "sst2_acc", "cola_mcc")] == [3, 3, 3]
+    assert by_id["train_val_ratio_ternary"].measure(m).n == 5

@@ -154,12 +154,21 @@ class Claim:
 
 # --- measurements -----------------------------------------------------------------------------------------
 
-def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str | None = None
-            ) -> Callable[[Metrics], Measured]:
-    """Our mean (and sample std over ``n_seeds``) of a summary key, times ``scale`` into paper units."""
+def _glue_seed_count(m: Metrics, key: str) -> int | None:
+    """How many seeds the GLUE mean at ``key`` is over: its per-seed list (the fine-tuned ``glue.seeds``,
+    which may be fewer than the main runs), else ``n_seeds`` (archives from before glue.seeds)."""
+    samples = m.series(per_seed_key(key))
+    return len(samples) if samples is not None else m.count("n_seeds")
+
+
+def _seeded(key: str, scale: float = 1.0, alt: str | None = None, baseline: str | None = None,
+            glue: bool = False) -> Callable[[Metrics], Measured]:
+    """Our mean (and sample std over its seeds: ``n_seeds``, or for a ``glue`` score the seeds fine-tuned)
+    of a summary key, times ``scale`` into paper units."""
     def measure(m: Metrics) -> Measured:
         scaled = lambda x: None if x is None else x * scale  # noqa: E731
-        return Measured(scaled(m.number(key)), scaled(m.number(std_key(key))), m.count("n_seeds"),
+        n = _glue_seed_count(m, key) if glue else m.count("n_seeds")
+        return Measured(scaled(m.number(key)), scaled(m.number(std_key(key))), n,
                         scaled(m.number(alt)) if alt else None, scaled(m.number(baseline)) if baseline else None)
     return measure
 
@@ -202,7 +211,8 @@ def _glue_retained(task: str) -> Callable[[Metrics], Measured]:
         if None in (ternary, twin, trivial) or twin == trivial:
             return Measured(None)
         low, high = m.number(retained_key(task, "low")), m.number(retained_key(task, "high"))
-        return Measured((ternary - trivial) / (twin - trivial), n=m.count("n_seeds"),
+        return Measured((ternary - trivial) / (twin - trivial),
+                        n=_glue_seed_count(m, aggregate_key("baseline", glue_metric(task, metric))),
                         interval=None if low is None or high is None else (low, high))
     return measure
 
@@ -601,7 +611,7 @@ def _glue_claim(task: str, name: str, source: str = README_GLUE) -> Claim:
     return Claim(
         id=GLUE_CLAIM_ID[task], paper_value=R[GLUE_CLAIM_ID[task]], rule=Band(BandWidth.POINTS),
         measure=_seeded(aggregate_key("studied", glue_metric(task, metric)), scale=100.0,
-                        baseline=aggregate_key("studied", glue_metric(task, f"trivial_{metric}"))),
+                        baseline=aggregate_key("studied", glue_metric(task, f"trivial_{metric}")), glue=True),
         kind=Kind.ABSOLUTE, requires=MODEL_SCALE, preconditions=(_learned(_STUDIED), _beats_trivial),
         description=f"{name} after fine-tuning TernaryLM", paper_source=source, units=f"{metric} x 100",
         definition=_GLUE_DEF.format(metric=metric))
